@@ -1,0 +1,49 @@
+// Reverse-mode autodiff over the graph: appends the backward nodes to the same graph, so the forward
+// activations are shared with the backward pass, never recomputed.
+import { ShapeError } from "../errors.ts";
+import type { Tensor } from "./graph.ts";
+import { add, reshapeAs } from "./ops.ts";
+import { fmt } from "./shape.ts";
+
+/**
+ * Gradients of `loss` (a scalar, or any tensor when `seed` gives its cotangent) with respect to each
+ * of `wrt`. Entries are null where `loss` does not depend on that tensor. Ops without a gradient rule
+ * (comparisons, integer ops, stopGradient) pass no gradient through.
+ */
+export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null)[] {
+  const g = loss.graph;
+  if (!seed && !loss.shape.every((d) => d === 1)) {
+    throw new ShapeError(`grad: loss must be a scalar, got ${fmt(loss.shape)} (pass a seed cotangent otherwise)`);
+  }
+  if (!loss.isFloat) throw new ShapeError(`grad: loss must be float, got ${loss.dtype}`);
+
+  // Forward sweep: which tensors depend on any of `wrt`.
+  const depends = new Set<number>(wrt.map((t) => t.id));
+  const lastNode = loss.node ? loss.node.id : -1;
+  for (const n of g.nodes) {
+    if (n.id > lastNode) break;
+    if (n.inputs.some((t) => depends.has(t.id))) for (const o of n.outputs) depends.add(o.id);
+  }
+
+  const cot = new Map<number, Tensor>();
+  cot.set(loss.id, seed ?? g.scalar(1, loss.dtype));
+  const accumulate = (t: Tensor, c: Tensor): void => {
+    const c2 = c.rank === t.rank || t.rank === 0 ? c : reshapeAs(c, t);
+    const prev = cot.get(t.id);
+    cot.set(t.id, prev ? add(prev, c2) : c2);
+  };
+
+  for (let i = lastNode; i >= 0; i--) {
+    const n = g.nodes[i]!;
+    if (!n.op.vjp) continue;
+    const outCot = n.outputs.map((o) => cot.get(o.id) ?? null);
+    if (outCot.every((c) => c === null)) continue;
+    if (!n.inputs.some((t) => depends.has(t.id) && t.isFloat)) continue;
+    const inCot = n.op.vjp(n, outCot);
+    n.inputs.forEach((t, k) => {
+      const c = inCot[k];
+      if (c && depends.has(t.id) && t.isFloat) accumulate(t, c);
+    });
+  }
+  return wrt.map((t) => cot.get(t.id) ?? null);
+}

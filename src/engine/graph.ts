@@ -1,0 +1,182 @@
+// The graph builder: symbolic tensors with a dtype and a shape whose dimensions are numbers or named
+// dynamic dims ("batch", "seq"). It knows nothing of models; ops (ops.ts) are the only way to add nodes.
+import { ShapeError } from "../errors.ts";
+import type { AttrValue, NodeProtoData } from "./proto.ts";
+
+export type DType = "float32" | "float64" | "int64" | "int32" | "bool" | "uint8";
+export type Dim = number | string;
+export type Shape = readonly Dim[];
+
+/** Where a graph value comes from when it is not computed by a node. */
+export type InputKind = "data" | "param" | "dropout-table" | "dropout-slices";
+
+export class Tensor {
+  constructor(
+    readonly graph: Graph,
+    readonly id: number,
+    readonly dtype: DType,
+    readonly shape: Shape,
+    readonly node: Node | null,
+    /** Output index within `node`. */
+    readonly index: number,
+  ) {}
+  get rank(): number {
+    return this.shape.length;
+  }
+  get isFloat(): boolean {
+    return this.dtype === "float32" || this.dtype === "float64";
+  }
+  toString(): string {
+    return `${this.node ? this.node.op.name : "input"}#${this.id}<${this.dtype}>[${this.shape.join(",")}]`;
+  }
+}
+
+/** Emission context handed to an op's `emit`: it names values and appends ONNX nodes. */
+export interface Emitter {
+  node(opType: string, inputs: string[], outputs: string[], attrs?: Record<string, AttrValue>, domain?: string): void;
+  /** A constant int64 vector (or scalar when `scalar`), deduplicated, returned by name. */
+  constI64(values: number[], scalar?: boolean): string;
+  /** A constant float scalar of the given dtype. */
+  constScalar(value: number, dtype: DType): string;
+  /** A fresh value name. */
+  tmp(hint: string): string;
+}
+
+export interface OpDef<A = Record<string, unknown>> {
+  name: string;
+  /** Shape and dtype rule: throws ShapeError on mismatch. One entry per output. */
+  infer(inputs: Tensor[], attrs: A): { dtype: DType; shape: Shape }[];
+  /** ONNX emission for one node. */
+  emit(e: Emitter, inputs: string[], outputs: string[], attrs: A, node: Node): void;
+  /**
+   * Vector-Jacobian product: given cotangents of the outputs (null = zero), the cotangents of the
+   * inputs (null = no gradient). Built from ops, so the backward pass is part of the same graph.
+   * Absent for ops with no gradient (integer ops, comparisons).
+   */
+  vjp?(node: Node, cotangents: (Tensor | null)[]): (Tensor | null)[];
+}
+
+export class Node {
+  outputs: Tensor[] = [];
+  constructor(
+    readonly id: number,
+    readonly op: OpDef<any>,
+    readonly inputs: Tensor[],
+    readonly attrs: Record<string, unknown>,
+  ) {}
+}
+
+export interface InputInfo {
+  tensor: Tensor;
+  name: string;
+  kind: InputKind;
+  /** Drop probability, for dropout tables. */
+  p?: number;
+}
+
+export interface ConstInfo {
+  tensor: Tensor;
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+}
+
+/** Metadata the runtime needs to fill a dropout node's random mask. */
+export interface DropoutSite {
+  index: number;
+  p: number;
+  shape: Shape;
+}
+
+export class Graph {
+  readonly nodes: Node[] = [];
+  readonly inputs: InputInfo[] = [];
+  readonly consts: ConstInfo[] = [];
+  readonly dropouts: DropoutSite[] = [];
+  private nextId = 0;
+  private names = new Set<string>();
+  /** Named dims and where their value can be read: (input name, axis). */
+  readonly dimSources = new Map<string, { input: string; axis: number }>();
+  private dropoutTables = new Map<number, Tensor>();
+  private dropoutSlicesT: Tensor | null = null;
+
+  private newTensor(dtype: DType, shape: Shape, node: Node | null, index: number): Tensor {
+    return new Tensor(this, this.nextId++, dtype, shape, node, index);
+  }
+
+  private addInput(name: string, dtype: DType, shape: Shape, kind: InputKind): Tensor {
+    if (this.names.has(name)) throw new ShapeError(`graph input ${name} declared twice`);
+    this.names.add(name);
+    const t = this.newTensor(dtype, shape, null, 0);
+    this.inputs.push({ tensor: t, name, kind });
+    shape.forEach((d, axis) => {
+      if (typeof d === "string" && !this.dimSources.has(d)) this.dimSources.set(d, { input: name, axis });
+    });
+    return t;
+  }
+
+  /** A data input (token ids, masks, labels): fed at every run. */
+  input(name: string, dtype: DType, shape: Shape): Tensor {
+    return this.addInput(name, dtype, shape, "data");
+  }
+
+  /** A trainable parameter: a float input fed from the parameter store at every run. */
+  param(name: string, shape: number[], dtype: DType = "float32"): Tensor {
+    return this.addInput(name, dtype, shape, "param");
+  }
+
+  /** A constant embedded in the model (small tensors: scalars, masks, index vectors). */
+  constant(data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array, shape: number[], dtype: DType): Tensor {
+    const n = shape.reduce((a, d) => a * d, 1);
+    if (n !== data.length) throw new ShapeError(`constant of shape [${shape}] given ${data.length} values`);
+    const t = this.newTensor(dtype, shape, null, 0);
+    this.consts.push({ tensor: t, data });
+    return t;
+  }
+
+  scalar(value: number, dtype: DType = "float32"): Tensor {
+    switch (dtype) {
+      case "float32": return this.constant(new Float32Array([value]), [], dtype);
+      case "float64": return this.constant(new Float64Array([value]), [], dtype);
+      case "int64": return this.constant(new BigInt64Array([BigInt(value)]), [], dtype);
+      case "int32": return this.constant(new Int32Array([value]), [], dtype);
+      default: return this.constant(new Uint8Array([value ? 1 : 0]), [], dtype);
+    }
+  }
+
+  /** The random keep-table for drop probability p that dropout masks are sliced from (see session.ts). */
+  dropoutTable(p: number): Tensor {
+    let t = this.dropoutTables.get(p);
+    if (!t) {
+      const k = this.dropoutTables.size;
+      t = this.addInput(`rose_dropout_table_${k}`, "bool", [`rose_table_len_${k}`], "dropout-table");
+      this.inputs[this.inputs.length - 1]!.p = p;
+      this.dropoutTables.set(p, t);
+    }
+    return t;
+  }
+
+  /** [sites, 2] int64 (start, end) into the dropout table, one row per dropout site. */
+  dropoutSlices(): Tensor {
+    this.dropoutSlicesT ??= this.addInput("rose_dropout_slices", "int64", ["rose_dropout_sites", 2], "dropout-slices");
+    return this.dropoutSlicesT;
+  }
+
+  registerDropout(p: number, shape: Shape): number {
+    const index = this.dropouts.length;
+    this.dropouts.push({ index, p, shape });
+    return index;
+  }
+
+  /** Appends a node; ops call this (via `apply` in ops.ts). */
+  addNode<A>(op: OpDef<A>, inputs: Tensor[], attrs: A): Tensor[] {
+    for (const t of inputs) {
+      if (t.graph !== this) throw new ShapeError(`${op.name}: input ${t} belongs to another graph`);
+    }
+    const outs = op.infer(inputs, attrs);
+    const node = new Node(this.nodes.length, op, inputs, attrs as Record<string, unknown>);
+    node.outputs = outs.map((o, i) => this.newTensor(o.dtype, o.shape, node, i));
+    this.nodes.push(node);
+    return node.outputs;
+  }
+}
+
+export type { NodeProtoData };

@@ -1,0 +1,203 @@
+// Compiles a graph to an onnxruntime-node session and runs it. Parameters are graph inputs fed from
+// Float32Arrays at every call, so one compiled graph serves every training step.
+import { availableParallelism } from "node:os";
+import * as ort from "onnxruntime-node";
+import { EngineError, ShapeError } from "../errors.ts";
+import type { DType, Graph, InputInfo, Tensor } from "./graph.ts";
+import { emitModel, type EmitOptions } from "./emit.ts";
+import { hash32, mixKey } from "./rng.ts";
+import { fmt, resolveDim } from "./shape.ts";
+
+export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
+
+export interface HostTensor {
+  data: HostArray;
+  dims: number[];
+}
+
+export interface CompileOptions extends EmitOptions {
+  /** Intra-op threads (default: all cores). */
+  threads?: number;
+  optimization?: "disabled" | "basic" | "extended" | "all";
+  /** Write the optimised model here (debugging, profiling). */
+  optimizedModelPath?: string;
+}
+
+export interface RunOptions {
+  /** Seed and counter from which this run's dropout masks are derived (required if the graph has dropout). */
+  seed?: number;
+  counter?: number;
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool", uint8: "uint8",
+};
+
+// Dropout keep-tables: element i of the table for drop probability p depends only on (p, i), so a
+// longer table extends a shorter one and a site's mask depends only on (seed, counter, site, size).
+const MIN_TABLE = 1 << 25;
+const tables = new Map<string, Uint8Array>();
+
+function keepTable(p: number, length: number): Uint8Array {
+  const key = `${p}:${length}`;
+  let t = tables.get(key);
+  if (!t) {
+    t = new Uint8Array(length);
+    const pk = mixKey(Math.round(p * 1e9), 0x0d0d);
+    const threshold = Math.round(p * 65536);
+    for (let i = 0; i < length; i += 2) {
+      const r = hash32((pk ^ Math.imul(i >>> 1, 0x9e3779b1)) >>> 0);
+      t[i] = (r & 0xffff) >= threshold ? 1 : 0;
+      if (i + 1 < length) t[i + 1] = r >>> 16 >= threshold ? 1 : 0;
+    }
+    tables.set(key, t);
+  }
+  return t;
+}
+
+function tableLength(n: number): number {
+  let l = MIN_TABLE;
+  while (l < 2 * n) l *= 2;
+  return l;
+}
+
+export class Program {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly graph: Graph,
+    readonly inputs: InputInfo[],
+    private readonly dropoutSites: number[],
+    private readonly nodeInfo: Map<string, string>,
+    readonly outputNames: string[],
+    readonly modelBytes: Uint8Array,
+  ) {}
+
+  static async compile(graph: Graph, outputs: Record<string, Tensor>, opts: CompileOptions = {}): Promise<Program> {
+    const emitted = emitModel(graph, outputs, opts);
+    const options: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: opts.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: opts.optimization ?? "all",
+      enableCpuMemArena: true,
+      enableMemPattern: true,
+      logSeverityLevel: 3,
+    };
+    if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(emitted.bytes, options);
+    } catch (e) {
+      throw new EngineError(`onnxruntime rejected the graph: ${explain((e as Error).message, emitted.nodeInfo)}`);
+    }
+    return new Program(session, graph, emitted.inputs, emitted.dropoutSites, emitted.nodeInfo, Object.keys(outputs), emitted.bytes);
+  }
+
+  /** Names of the parameter inputs this program reads. */
+  get paramNames(): string[] {
+    return this.inputs.filter((i) => i.kind === "param").map((i) => i.name);
+  }
+
+  async run(feeds: Record<string, HostTensor | HostArray>, opts: RunOptions = {}): Promise<Record<string, HostTensor>> {
+    const bound = new Map<string, number>();
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    // Data and parameter inputs first: they bind the named dims.
+    for (const inp of this.inputs) {
+      if (inp.kind !== "data" && inp.kind !== "param") continue;
+      const f = feeds[inp.name];
+      if (f === undefined) throw new ShapeError(`missing input ${inp.name} (${inp.tensor.dtype}${fmt(inp.tensor.shape)})`);
+      const t = toHost(f, inp);
+      const shape = inp.tensor.shape;
+      if (t.dims.length !== shape.length) {
+        throw new ShapeError(`input ${inp.name}: expected rank ${shape.length} ${fmt(shape)}, got dims ${fmt(t.dims)}`);
+      }
+      shape.forEach((d, i) => {
+        const actual = t.dims[i]!;
+        if (typeof d === "number") {
+          if (d !== actual) throw new ShapeError(`input ${inp.name}: expected ${fmt(shape)}, got ${fmt(t.dims)}`);
+        } else if (!d.includes("*")) {
+          const prev = bound.get(d);
+          if (prev !== undefined && prev !== actual) {
+            throw new ShapeError(`input ${inp.name}: dim ${d} is ${actual} but another input has ${d} = ${prev}`);
+          }
+          bound.set(d, actual);
+        }
+      });
+      const n = t.dims.reduce((a, d) => a * d, 1);
+      if (t.data.length !== n) throw new ShapeError(`input ${inp.name}: ${t.data.length} values for dims ${fmt(t.dims)}`);
+      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.tensor.dtype], t.data as ort.Tensor.DataType, t.dims);
+    }
+    if (this.dropoutSites.length > 0) this.feedDropout(ortFeeds, bound, opts);
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = await this.session.run(ortFeeds);
+    } catch (e) {
+      throw new EngineError(`onnxruntime failed while running the graph: ${explain((e as Error).message, this.nodeInfo)}`);
+    }
+    const out: Record<string, HostTensor> = {};
+    for (const name of this.outputNames) {
+      const r = results[name]!;
+      out[name] = { data: r.data as HostArray, dims: [...r.dims] };
+    }
+    return out;
+  }
+
+  private feedDropout(ortFeeds: Record<string, ort.Tensor>, bound: Map<string, number>, opts: RunOptions): void {
+    if (opts.seed === undefined || opts.counter === undefined) {
+      throw new EngineError("this graph has dropout: run it with { seed, counter } so its masks are reproducible");
+    }
+    const sites = this.graph.dropouts;
+    const slices = new BigInt64Array(sites.length * 2);
+    const needByP = new Map<number, number>();
+    const sizes = new Map<number, number>();
+    for (const s of this.dropoutSites) {
+      const site = sites[s]!;
+      const n = site.shape.reduce<number>((a, d) => {
+        const v = resolveDim(d, bound);
+        if (v === undefined) throw new EngineError(`dropout site ${s}: cannot resolve dim ${d} of ${fmt(site.shape)} from the inputs`);
+        return a * v;
+      }, 1);
+      sizes.set(s, n);
+      needByP.set(site.p, Math.max(needByP.get(site.p) ?? 0, n));
+    }
+    for (const s of this.dropoutSites) {
+      const site = sites[s]!;
+      const n = sizes.get(s)!;
+      const range = tableLength(n) - n + 1;
+      const key = mixKey(opts.seed, opts.counter, s, n);
+      const start = Math.floor((hash32(key) / 4294967296) * range);
+      slices[2 * s] = BigInt(start);
+      slices[2 * s + 1] = BigInt(start + n);
+      void site;
+    }
+    for (const inp of this.inputs) {
+      if (inp.kind === "dropout-slices") ortFeeds[inp.name] = new ort.Tensor("int64", slices, [sites.length, 2]);
+      if (inp.kind === "dropout-table") {
+        const p = inp.p!;
+        const table = keepTable(p, tableLength(needByP.get(p) ?? 0));
+        ortFeeds[inp.name] = new ort.Tensor("bool", table, [table.length]);
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toHost(f: HostTensor | HostArray, inp: InputInfo): HostTensor {
+  if ("dims" in f && !ArrayBuffer.isView(f)) return f;
+  const shape = inp.tensor.shape;
+  if (!shape.every((d) => typeof d === "number")) {
+    throw new ShapeError(`input ${inp.name} has dynamic shape ${fmt(shape)}: pass { data, dims }`);
+  }
+  return { data: f as HostArray, dims: shape as number[] };
+}
+
+function explain(message: string, info: Map<string, string>): string {
+  for (const [name, desc] of info) {
+    const base = name.split("/")[0]!;
+    if (message.includes(name) || message.includes(`${base}/`)) return `${message}\n  at node ${name}: ${info.get(base) ?? desc}`;
+  }
+  return message;
+}
