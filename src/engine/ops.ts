@@ -1,7 +1,7 @@
 // Every op in one place: its shape rule (`infer`), its ONNX emission (`emit`) and its gradient (`vjp`).
 // Gradients are written with the same public functions, so the backward pass is ordinary graph nodes.
 import { ShapeError } from "../errors.ts";
-import type { DType, Dim, Node, OpDef, Tensor } from "./graph.ts";
+import type { DType, Dim, Node, OpDef, Shape, Tensor } from "./graph.ts";
 import type { AttrValue } from "./proto.ts";
 import { broadcast, dimProduct, fmt, normAxis, sameShape } from "./shape.ts";
 
@@ -252,7 +252,11 @@ const MatMulOp = def<MatMulAttrs>({
     const { transA: tA, transB: tB, alpha } = n.attrs as unknown as MatMulAttrs;
     // Weight gradients of a batched activation times a 2-D weight: flatten the batch so the
     // reduction over it happens inside one matmul.
-    const flat = (t: Tensor): Tensor => (t.rank > 2 ? reshape(t, [-1, t.shape[t.rank - 1]!]) : t);
+    const flat = (t: Tensor): Tensor => {
+      const last = t.shape[t.rank - 1]!;
+      if (typeof last !== "number") throw new ShapeError(`MatMul gradient: last dim of ${fmt(t.shape)} must be static`);
+      return t.rank > 2 ? reshape(t, [-1, last]) : t;
+    };
     let ga: Tensor, gb: Tensor;
     if (b.rank === 2 && a.rank > 2 && !tA) {
       ga = tB ? matmul(g, b, { alpha }) : matmul(g, b, { transB: true, alpha });
@@ -778,3 +782,43 @@ export const IdentityOp = def({
 export const identity = (x: Tensor): Tensor => apply(IdentityOp, [x], {});
 
 export type { Node };
+
+// ------------------------------------------------------------------------------------------------
+// Integer helpers for position ids (no gradients).
+
+/** 0..n-1 (int64) where n is the runtime size of `x` along `axis`. */
+const ArangeOp = def<{ axis: number }>({
+  name: "Arange",
+  infer([x], { axis }) {
+    return [{ dtype: "int64", shape: [x!.shape[normAxis(axis, x!.rank, "Arange")]!] }];
+  },
+  emit(e, [x], o, { axis }) {
+    const shape = e.tmp("shape"), n = e.tmp("n");
+    e.node("Shape", [x!], [shape]);
+    e.node("Gather", [shape, e.constI64([axis], true)], [n], { axis: 0 });
+    e.node("Range", [e.constI64([0], true), n, e.constI64([1], true)], o);
+  },
+});
+export const arange = (x: Tensor, axis: number): Tensor => apply(ArangeOp, [x], { axis });
+
+const CumSumOp = def<{ axis: number }>({
+  name: "CumSum",
+  infer([x]) {
+    return [{ dtype: x!.dtype, shape: x!.shape }];
+  },
+  emit(e, [x], o, { axis }) {
+    e.node("CumSum", [x!, e.constI64([axis], true)], o);
+  },
+});
+export const cumsum = (x: Tensor, axis: number): Tensor => apply(CumSumOp, [x], { axis });
+
+const NotOp = def({
+  name: "Not",
+  infer([x]) {
+    return [{ dtype: "bool", shape: x!.shape }];
+  },
+  emit(e, i, o) {
+    e.node("Not", i, o);
+  },
+});
+export const not = (x: Tensor): Tensor => apply(NotOp, [x], {});

@@ -1,0 +1,85 @@
+// One interface over the supported architectures: encode, classify, masked-LM logits, parameter shapes.
+import { Graph, type Tensor } from "../engine/index.ts";
+import type { EncoderConfig } from "../io/config.ts";
+import { BertClassificationHead, BertModel, bertMlmHead, type MaskedLMHead, RobertaClassificationHead } from "./bert.ts";
+import { DistilBertClassificationHead, DistilBertModel } from "./distilbert.ts";
+import { type BuildContext, ParamScope } from "./modules.ts";
+
+export { ParamScope } from "./modules.ts";
+export type { BuildContext } from "./modules.ts";
+
+export interface EncoderInputs {
+  inputIds: Tensor;
+  attentionMask: Tensor;
+  tokenTypeIds?: Tensor;
+}
+
+export type HeadKind = "classifier" | "mlm";
+
+export class Architecture {
+  readonly prefix: string;
+  private readonly bert?: BertModel;
+  private readonly distil?: DistilBertModel;
+  private readonly head: { forward(ctx: BuildContext, h: Tensor): Tensor };
+  private readonly mlm?: MaskedLMHead;
+
+  constructor(readonly cfg: EncoderConfig) {
+    this.prefix = cfg.modelType;
+    if (cfg.modelType === "distilbert") {
+      this.distil = new DistilBertModel("distilbert", cfg);
+      this.head = new DistilBertClassificationHead(cfg);
+    } else {
+      this.bert = new BertModel(cfg.modelType, cfg);
+      this.head = cfg.modelType === "roberta" ? new RobertaClassificationHead(cfg) : new BertClassificationHead(cfg.modelType, cfg);
+      this.mlm = bertMlmHead(cfg);
+    }
+  }
+
+  /** Whether the model reads token_type_ids (BERT with type_vocab_size > 1). */
+  get usesTokenTypes(): boolean {
+    return this.cfg.modelType === "bert" && this.cfg.typeVocabSize > 0;
+  }
+
+  get wordEmbeddingName(): string {
+    return `${this.prefix}.embeddings.word_embeddings.weight`;
+  }
+
+  get supportsMlm(): boolean {
+    return this.mlm !== undefined;
+  }
+
+  /** Last hidden state [batch, seq, hidden]. */
+  encode(ctx: BuildContext, x: EncoderInputs): Tensor {
+    if (this.distil) return this.distil.forward(ctx, x.inputIds, x.attentionMask);
+    return this.bert!.forward(ctx, x.inputIds, x.attentionMask, this.usesTokenTypes ? x.tokenTypeIds : undefined);
+  }
+
+  /** Sequence-classification logits [batch, num_labels] from the last hidden state. */
+  classify(ctx: BuildContext, hidden: Tensor): Tensor {
+    return this.head.forward(ctx, hidden);
+  }
+
+  /** Masked-LM logits [batch, seq, vocab] (decoder tied to the word embeddings). */
+  mlmLogits(ctx: BuildContext, hidden: Tensor): Tensor {
+    if (!this.mlm) throw new Error(`${this.cfg.modelType}: masked-LM head not supported`);
+    return this.mlm.forward(ctx, hidden, ctx.scope.get(this.wordEmbeddingName, [this.cfg.vocabSize, this.cfg.hiddenSize]));
+  }
+
+  /** Declares the standard inputs (input_ids, attention_mask, token_type_ids where used) on a graph. */
+  inputs(g: Graph): EncoderInputs {
+    const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
+    const attentionMask = g.input("attention_mask", "int64", ["batch", "seq"]);
+    const tokenTypeIds = this.usesTokenTypes ? g.input("token_type_ids", "int64", ["batch", "seq"]) : undefined;
+    return { inputIds, attentionMask, tokenTypeIds };
+  }
+
+  /** Every parameter (name -> shape) the given heads use, in model order. */
+  paramShapes(heads: HeadKind[] = ["classifier"]): Map<string, number[]> {
+    const g = new Graph();
+    const ctx: BuildContext = { scope: new ParamScope(g), train: false };
+    const h = this.encode(ctx, this.inputs(g));
+    if (heads.includes("classifier")) this.classify(ctx, h);
+    if (heads.includes("mlm") && this.supportsMlm) this.mlmLogits(ctx, h);
+    return new Map([...ctx.scope.tensors].map(([n, t]) => [n, t.shape as number[]]));
+  }
+}

@@ -1,0 +1,89 @@
+// Building blocks shared by the model files: parameters are declared by their Hugging Face names, once
+// per graph, so several forward passes built in one graph (ROSE's two dropout passes) share them.
+import type { Graph, Tensor } from "../engine/index.ts";
+import { ops } from "../engine/index.ts";
+
+/** Declares each named parameter once per graph and records its shape. */
+export class ParamScope {
+  readonly tensors = new Map<string, Tensor>();
+  constructor(readonly graph: Graph) {}
+
+  get(name: string, shape: number[]): Tensor {
+    let t = this.tensors.get(name);
+    if (!t) {
+      t = this.graph.param(name, shape);
+      this.tensors.set(name, t);
+    } else if (t.shape.join(",") !== shape.join(",")) {
+      throw new Error(`parameter ${name} declared with shapes [${t.shape}] and [${shape}]`);
+    }
+    return t;
+  }
+}
+
+/** How a forward pass is built: which scope holds the parameters and whether dropout is on. */
+export interface BuildContext {
+  scope: ParamScope;
+  /** Training mode: dropout on. */
+  train: boolean;
+  /** Overrides the config's hidden/attention dropout (ROSE's --kl-dropout). */
+  dropoutOverride?: number;
+}
+
+export function dropout(ctx: BuildContext, x: Tensor, p: number): Tensor {
+  if (!ctx.train) return x;
+  return ops.dropout(x, ctx.dropoutOverride ?? p);
+}
+
+/** nn.Linear: y = x W^T + b with W stored [out, in] as PyTorch stores it. */
+export class Linear {
+  constructor(readonly prefix: string, readonly inFeatures: number, readonly outFeatures: number) {}
+  forward(ctx: BuildContext, x: Tensor): Tensor {
+    const w = ctx.scope.get(`${this.prefix}.weight`, [this.outFeatures, this.inFeatures]);
+    const b = ctx.scope.get(`${this.prefix}.bias`, [this.outFeatures]);
+    return ops.add(ops.matmul(x, w, { transB: true }), b);
+  }
+}
+
+export class LayerNorm {
+  constructor(readonly prefix: string, readonly size: number, readonly eps: number) {}
+  forward(ctx: BuildContext, x: Tensor): Tensor {
+    const w = ctx.scope.get(`${this.prefix}.weight`, [this.size]);
+    const b = ctx.scope.get(`${this.prefix}.bias`, [this.size]);
+    return ops.layerNorm(x, w, b, this.eps);
+  }
+}
+
+export class Embedding {
+  constructor(readonly prefix: string, readonly num: number, readonly dim: number) {}
+  weight(ctx: BuildContext): Tensor {
+    return ctx.scope.get(`${this.prefix}.weight`, [this.num, this.dim]);
+  }
+  forward(ctx: BuildContext, ids: Tensor): Tensor {
+    return ops.gather(this.weight(ctx), ids);
+  }
+}
+
+export function activation(name: string, x: Tensor): Tensor {
+  switch (name) {
+    case "gelu":
+      return ops.gelu(x);
+    case "relu":
+      return ops.relu(x);
+    case "tanh":
+      return ops.tanh(x);
+    default:
+      throw new Error(`unsupported activation ${name} (supported: gelu, relu, tanh)`);
+  }
+}
+
+/** [batch, seq] 0/1 mask -> [batch, 1, 1, seq] additive mask with the most negative float32. */
+export function extendedAttentionMask(mask: Tensor): Tensor {
+  const m = ops.cast(mask, "float32");
+  const inv = ops.sub(mask.graph.scalar(1), m);
+  return ops.unsqueeze(ops.scale(inv, -3.4028234663852886e38), [1, 2]);
+}
+
+/** The hidden state of the first token: [batch, seq, hidden] -> [batch, hidden]. */
+export function firstToken(x: Tensor): Tensor {
+  return ops.squeeze(ops.slice(x, 1, 0, 1), [1]);
+}
