@@ -1,7 +1,7 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian tensor bytes. Every header field is validated before any data is used, so a
 // corrupt or truncated file fails with the file, the tensor and the problem named.
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync } from "node:fs";
+import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { FormatError } from "../errors.ts";
 
 export type StDType = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
@@ -96,10 +96,11 @@ function decode(file: string, name: string, dtype: StDType, bytes: Uint8Array, c
 export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): SafetensorsFile {
   if (bytes.length < 8) throw new FormatError(file, `truncated: ${bytes.length} bytes, no header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const hlen = Number(view.getBigUint64(0, true));
-  if (hlen > bytes.length - 8) {
-    throw new FormatError(file, `truncated or corrupt: header length ${hlen} exceeds file size ${bytes.length}`);
+  const hlenBig = view.getBigUint64(0, true);
+  if (hlenBig > BigInt(bytes.length - 8)) {
+    throw new FormatError(file, `truncated or corrupt: header length ${hlenBig} exceeds file size ${bytes.length}`);
   }
+  const hlen = Number(hlenBig);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
@@ -111,47 +112,66 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
   }
   const dataStart = 8 + hlen;
   const dataLen = bytes.length - dataStart;
-  const tensors = new Map<string, StTensor>();
   let metadata: Record<string, string> = {};
-  const ranges: [number, number, string][] = [];
+  interface Entry { name: string; dtype: StDType; shape: number[]; begin: number; end: number; count: number }
+  const entries: Entry[] = [];
+  // Validate every header entry before decoding anything.
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
-      metadata = (raw ?? {}) as Record<string, string>;
+      metadata = parseMetadata(file, raw);
       continue;
     }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw new FormatError(file, `tensor ${name}: header entry is not an object`);
+    }
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    const dtype = info?.dtype as StDType;
-    if (typeof dtype !== "string" || !(dtype in DTYPE_BYTES)) {
-      throw new FormatError(file, `tensor ${name}: unknown dtype ${JSON.stringify(info?.dtype)}`);
+    const dtype = info.dtype;
+    // Object.hasOwn, not `in`: "toString" must not pass as a dtype.
+    if (typeof dtype !== "string" || !Object.hasOwn(DTYPE_BYTES, dtype)) {
+      throw new FormatError(file, `tensor ${name}: unknown dtype ${JSON.stringify(dtype)}`);
     }
     const shape = info.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       throw new FormatError(file, `tensor ${name}: invalid shape ${JSON.stringify(shape)}`);
     }
     const offs = info.data_offsets;
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isInteger(o) && o >= 0) || offs[0] > offs[1]) {
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0) || offs[0] > offs[1]) {
       throw new FormatError(file, `tensor ${name}: invalid data_offsets ${JSON.stringify(offs)}`);
     }
-    const [b, e] = offs as [number, number];
+    const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, d) => a * d, 1);
-    if (e - b !== count * DTYPE_BYTES[dtype]) {
-      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${count * DTYPE_BYTES[dtype]} bytes but data_offsets span ${e - b}`);
+    const need = count * DTYPE_BYTES[dtype as StDType];
+    if (end - begin !== need) {
+      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${need} bytes but data_offsets span ${end - begin}`);
     }
-    if (e > dataLen) {
-      throw new FormatError(file, `truncated: tensor ${name} ends at byte ${e} of the data section, which has only ${dataLen} bytes`);
+    if (end > dataLen) {
+      throw new FormatError(file, `truncated: tensor ${name} ends at byte ${end} of the data section, which has only ${dataLen} bytes`);
     }
-    ranges.push([b, e, name]);
-    const data = decode(file, name, dtype, bytes.subarray(dataStart + b, dataStart + e), count);
-    const outType: StDType = dtype === "F16" || dtype === "BF16" ? "F32" : dtype;
-    tensors.set(name, { dtype: outType, shape: shape as number[], data });
+    entries.push({ name, dtype: dtype as StDType, shape: shape as number[], begin, end, count });
   }
-  ranges.sort((x, y) => x[0] - y[0]);
+  // Empty tensors occupy no bytes and cannot overlap anything.
+  const ranges = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin || x.end - y.end);
   for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i]![0] < ranges[i - 1]![1]) {
-      throw new FormatError(file, `tensors ${ranges[i - 1]![2]} and ${ranges[i]![2]} overlap in the data section`);
+    if (ranges[i]!.begin < ranges[i - 1]!.end) {
+      throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${ranges[i]!.name} overlap in the data section`);
     }
+  }
+  const tensors = new Map<string, StTensor>();
+  for (const e of entries) {
+    const data = decode(file, e.name, e.dtype, bytes.subarray(dataStart + e.begin, dataStart + e.end), e.count);
+    const outType: StDType = e.dtype === "F16" || e.dtype === "BF16" ? "F32" : e.dtype;
+    tensors.set(e.name, { dtype: outType, shape: e.shape, data });
   }
   return { tensors, metadata };
+}
+
+function parseMetadata(file: string, raw: unknown): Record<string, string> {
+  if (raw === null) return {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new FormatError(file, "__metadata__ is not a JSON object");
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== "string") throw new FormatError(file, `__metadata__ value for ${JSON.stringify(k)} is not a string`);
+  }
+  return { ...(raw as Record<string, string>) };
 }
 
 export function readSafetensors(file: string): SafetensorsFile {
@@ -181,25 +201,43 @@ function dtypeOf(data: TensorData): StDType {
   return "U8";
 }
 
-/** Serialises tensors (in the given order) to safetensors bytes. */
-export function serializeSafetensors(tensors: Map<string, WriteTensor> | [string, WriteTensor][], metadata?: Record<string, string>): Uint8Array {
+/**
+ * Serialises tensors (in the given order) to safetensors bytes. `dtype: "F16"` stores float32 data as
+ * half precision; any other requested dtype must match the array type (BOOL may be asked of a Uint8Array).
+ */
+export function serializeSafetensors(
+  tensors: Map<string, WriteTensor> | [string, WriteTensor][],
+  metadata?: Record<string, string>,
+  file = "<buffer>",
+): Uint8Array {
   const entries = tensors instanceof Map ? [...tensors.entries()] : tensors;
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   const blobs: Uint8Array[] = [];
   let off = 0;
   for (const [name, t] of entries) {
+    if (Object.hasOwn(header, name)) {
+      throw new FormatError(file, name === "__metadata__" ? "a tensor may not be named __metadata__" : `tensor ${name} appears twice`);
+    }
+    if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new FormatError(file, `tensor ${name}: invalid shape ${JSON.stringify(t.shape)}`);
+    }
     const count = t.shape.reduce((a, d) => a * d, 1);
-    if (count !== t.data.length) throw new FormatError(name, `shape ${JSON.stringify(t.shape)} does not match ${t.data.length} elements`);
-    let dtype = t.dtype ?? dtypeOf(t.data);
+    if (count !== t.data.length) {
+      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(t.shape)} does not match ${t.data.length} elements`);
+    }
+    const natural = dtypeOf(t.data);
+    const dtype = t.dtype ?? natural;
     let blob: Uint8Array;
     if (dtype === "F16") {
-      if (!(t.data instanceof Float32Array)) throw new FormatError(name, "F16 storage needs float32 data");
+      if (!(t.data instanceof Float32Array)) throw new FormatError(file, `tensor ${name}: F16 storage needs float32 data`);
       const h = new Uint16Array(count);
       for (let i = 0; i < count; i++) h[i] = f32ToF16(t.data[i]!);
       blob = new Uint8Array(h.buffer);
     } else {
-      dtype = dtypeOf(t.data);
+      if (dtype !== natural && !(dtype === "BOOL" && natural === "U8")) {
+        throw new FormatError(file, `tensor ${name}: cannot store ${t.data.constructor.name} as ${dtype}`);
+      }
       blob = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     }
     header[name] = { dtype, shape: t.shape, data_offsets: [off, off + blob.length] };
@@ -209,7 +247,8 @@ export function serializeSafetensors(tensors: Map<string, WriteTensor> | [string
   let json = JSON.stringify(header);
   // Pad the header with spaces so the data section starts 8-byte aligned, as the reference writer does.
   const enc = new TextEncoder();
-  while ((enc.encode(json).length + 8) % 8 !== 0) json += " ";
+  const hlen = enc.encode(json).length;
+  json += " ".repeat((8 - ((hlen + 8) % 8)) % 8);
   const hbytes = enc.encode(json);
   const out = new Uint8Array(8 + hbytes.length + off);
   new DataView(out.buffer).setBigUint64(0, BigInt(hbytes.length), true);
@@ -222,19 +261,27 @@ export function serializeSafetensors(tensors: Map<string, WriteTensor> | [string
   return out;
 }
 
+let tmpCounter = 0;
+
 /** Writes a file atomically: a temporary file in the same directory, fsync, then rename. */
 export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  const fd = openSync(tmp, "r+");
+  // pid + counter: two writes of the same file from one process must not share a temporary.
+  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    writeFileSync(tmp, data);
+    const fd = openSync(tmp, "r+");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
   }
-  renameSync(tmp, file);
 }
 
 export function writeSafetensors(file: string, tensors: Map<string, WriteTensor> | [string, WriteTensor][], metadata?: Record<string, string>): void {
-  writeFileAtomic(file, serializeSafetensors(tensors, metadata ?? { format: "pt" }));
+  writeFileAtomic(file, serializeSafetensors(tensors, metadata ?? { format: "pt" }, file));
 }

@@ -1,0 +1,97 @@
+// Model weights in Hugging Face layout: `model.safetensors`, or `model.safetensors.index.json` whose
+// weight_map names the shard holding each tensor. Everything is handed out as float32.
+// pytorch_model.bin is deliberately unsupported: it is a pickle, and loading a pickle can run code.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import { FormatError } from "../errors.ts";
+import { readSafetensors, writeSafetensors, type StTensor, type WriteTensor } from "./safetensors.ts";
+
+export interface Float32Tensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+export const WEIGHTS_FILE = "model.safetensors";
+export const WEIGHTS_INDEX_FILE = "model.safetensors.index.json";
+
+function toFloat32(t: StTensor): Float32Array {
+  const d = t.data;
+  if (d instanceof Float32Array) return d;
+  const out = new Float32Array(d.length);
+  // Integer buffers (e.g. position_ids in older BERT checkpoints) and F64 convert element-wise.
+  if (d instanceof BigInt64Array) for (let i = 0; i < d.length; i++) out[i] = Number(d[i]!);
+  else for (let i = 0; i < d.length; i++) out[i] = d[i]!;
+  return out;
+}
+
+/** Reads the shard index, validating that every entry names a plain file next to it. */
+function readIndex(file: string): Map<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new FormatError(file, `cannot read as JSON (${(e as Error).message})`);
+  }
+  const wm = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (typeof wm !== "object" || wm === null || Array.isArray(wm)) throw new FormatError(file, "no weight_map object");
+  const map = new Map<string, string>();
+  for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
+    // Shards must sit in the same directory: refuse paths that could point elsewhere.
+    if (typeof shard !== "string" || shard === "" || basename(shard) !== shard || shard === "." || shard === "..") {
+      throw new FormatError(file, `weight_map entry for ${name} is not a shard file name: ${JSON.stringify(shard)}`);
+    }
+    map.set(name, shard);
+  }
+  if (map.size === 0) throw new FormatError(file, "weight_map is empty");
+  return map;
+}
+
+/**
+ * Loads all weights of a checkpoint directory as float32, from `model.safetensors` or from the shards
+ * listed in `model.safetensors.index.json`.
+ */
+export function loadCheckpointTensors(dir: string): Map<string, Float32Tensor> {
+  const single = join(dir, WEIGHTS_FILE);
+  const index = join(dir, WEIGHTS_INDEX_FILE);
+  const out = new Map<string, Float32Tensor>();
+  if (existsSync(single)) {
+    for (const [name, t] of readSafetensors(single).tensors) out.set(name, { shape: t.shape, data: toFloat32(t) });
+    return out;
+  }
+  if (existsSync(index)) {
+    const weightMap = readIndex(index);
+    const shards = new Map<string, Map<string, StTensor>>();
+    for (const shard of new Set(weightMap.values())) {
+      const path = join(dir, shard);
+      if (!existsSync(path)) throw new FormatError(index, `shard ${shard} listed in weight_map does not exist`);
+      shards.set(shard, readSafetensors(path).tensors);
+    }
+    for (const [name, shard] of weightMap) {
+      const t = shards.get(shard)!.get(name);
+      if (!t) throw new FormatError(join(dir, shard), `tensor ${name} listed in ${WEIGHTS_INDEX_FILE} is not in this shard`);
+      out.set(name, { shape: t.shape, data: toFloat32(t) });
+    }
+    return out;
+  }
+  const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5"].filter((f) => existsSync(join(dir, f)));
+  throw new FormatError(
+    dir,
+    `no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}` +
+      (pickle.length ? ` (found ${pickle.join(", ")})` : "") +
+      `; only safetensors weights are supported: pytorch_model.bin is a pickle, which can run arbitrary code when loaded, so it is not read on purpose. ` +
+      `Convert it once with transformers (model.save_pretrained(dir, safe_serialization=True)) or use a Hub revision that has ${WEIGHTS_FILE}.`,
+  );
+}
+
+export interface SaveCheckpointOptions {
+  /** Storage type; F16 halves the file size at the cost of precision. Default F32. */
+  dtype?: "F32" | "F16";
+}
+
+/** Writes `<dir>/model.safetensors` atomically (creating `dir`), tensors in map order, metadata {format: "pt"}. */
+export function saveCheckpoint(dir: string, tensors: Map<string, Float32Tensor>, opts: SaveCheckpointOptions = {}): void {
+  mkdirSync(dir, { recursive: true });
+  const dtype = opts.dtype ?? "F32";
+  const entries: [string, WriteTensor][] = [...tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data, dtype }]);
+  writeSafetensors(join(dir, WEIGHTS_FILE), entries, { format: "pt" });
+}

@@ -1,0 +1,488 @@
+// Tokenizers for BERT / DistilBERT (WordPiece) and RoBERTa (byte-level BPE), on the official Hugging Face
+// `tokenizers` binding. A directory with tokenizer.json is loaded as is; otherwise the same tokenizer.json that
+// transformers' slow->fast converter would produce is built from vocab.txt or vocab.json + merges.txt, so both
+// paths run the identical Rust pipeline and save() always writes a tokenizer.json that Hugging Face can load.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { Tokenizer as NativeTokenizer, type Encoding, type TruncationOptions } from "tokenizers";
+import { ConfigError, FormatError, RoseError } from "../errors.ts";
+import { writeFileAtomic } from "./safetensors.ts";
+
+export interface SpecialTokens {
+  pad: string;
+  cls: string;
+  sep: string;
+  mask: string;
+  unk: string;
+}
+
+export type SpecialIds = { [K in keyof SpecialTokens]: number };
+
+/** Row-major [batch, seq] int64 tensors, right-padded. */
+export interface EncodedBatch {
+  batch: number;
+  seq: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+}
+
+export interface EncodeBatchOptions {
+  /** Longer inputs are truncated ("longest_first" for pairs) so that, special tokens included, they fit. */
+  maxLength: number;
+  /** "longest": pad to the longest row of this batch; "max_length": pad every row to maxLength. */
+  padding: "longest" | "max_length";
+}
+
+export interface TokenizerFromDirOptions {
+  /** Overrides tokenizer_config.json `do_lower_case` when building from vocab.txt. */
+  doLowerCase?: boolean;
+}
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+type JsonObj = { [k: string]: Json };
+type Kind = "wordpiece" | "bpe" | "other";
+
+/** Files save() copies next to tokenizer.json when the source directory had them. */
+const COMPANIONS = ["vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"];
+
+const FALLBACK_NAMES: Record<keyof SpecialTokens, string[]> = {
+  pad: ["[PAD]", "<pad>"],
+  cls: ["[CLS]", "<s>"],
+  sep: ["[SEP]", "</s>"],
+  mask: ["[MASK]", "<mask>"],
+  unk: ["[UNK]", "<unk>"],
+};
+
+/** Keys of tokenizer_config.json / special_tokens_map.json naming each special token, in order of preference. */
+const CONFIG_KEYS: Record<keyof SpecialTokens, string[]> = {
+  pad: ["pad_token"],
+  cls: ["cls_token", "bos_token"],
+  sep: ["sep_token", "eos_token"],
+  mask: ["mask_token"],
+  unk: ["unk_token"],
+};
+
+const SPECIAL_KEYS = Object.keys(FALLBACK_NAMES) as (keyof SpecialTokens)[];
+
+function readJsonFile(file: string): Json {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new FormatError(file, `cannot read (${(e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text) as Json;
+  } catch (e) {
+    throw new FormatError(file, `not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function readJsonObject(file: string): JsonObj {
+  const v = readJsonFile(file);
+  if (typeof v !== "object" || v === null || Array.isArray(v)) throw new FormatError(file, "not a JSON object");
+  return v;
+}
+
+/** A special token entry is a string or a serialised AddedToken {content, lstrip, ...}. */
+function tokenContent(v: Json | undefined): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "object" && v !== null && !Array.isArray(v) && typeof v.content === "string") return v.content;
+  return undefined;
+}
+
+/** Reads tokenizer_config.json and special_tokens_map.json (either may be absent); the former wins. */
+function readTokenizerConfig(dir: string): JsonObj {
+  const out: JsonObj = {};
+  for (const f of ["special_tokens_map.json", "tokenizer_config.json"]) {
+    const p = join(dir, f);
+    if (existsSync(p)) Object.assign(out, readJsonObject(p));
+  }
+  return out;
+}
+
+function configuredName(cfg: JsonObj, key: keyof SpecialTokens): string | undefined {
+  for (const k of CONFIG_KEYS[key]) {
+    const c = tokenContent(cfg[k]);
+    if (c !== undefined) return c;
+  }
+  return undefined;
+}
+
+/** Special token names: configured ones, else the conventional BERT or RoBERTa names present in `has`. */
+function resolveSpecialNames(cfg: JsonObj, has: (t: string) => boolean, file: string): SpecialTokens {
+  const out = {} as SpecialTokens;
+  for (const key of SPECIAL_KEYS) {
+    const configured = configuredName(cfg, key);
+    const name = configured ?? FALLBACK_NAMES[key].find(has);
+    if (name === undefined || !has(name)) {
+      throw new FormatError(file, `no ${key} token${configured ? ` (${configured} from tokenizer_config.json)` : ""} in the vocabulary`);
+    }
+    out[key] = name;
+  }
+  return out;
+}
+
+function readLines(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new FormatError(file, `cannot read (${(e as Error).message})`);
+  }
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+function addedToken(id: number, content: string, lstrip = false): JsonObj {
+  return { id, content, single_word: false, lstrip, rstrip: false, normalized: false, special: true };
+}
+
+/** Special tokens as added_tokens, sorted by id, each once. */
+function addedTokens(special: SpecialTokens, vocab: Record<string, number>, lstripMask: boolean): JsonObj[] {
+  const seen = new Map<string, number>();
+  for (const key of SPECIAL_KEYS) seen.set(special[key], vocab[special[key]]!);
+  return [...seen].sort((a, b) => a[1] - b[1]).map(([c, id]) => addedToken(id, c, lstripMask && c === special.mask));
+}
+
+/** tokenizer.json equivalent to transformers' BertTokenizerFast built from vocab.txt. */
+function wordPieceJson(dir: string, cfg: JsonObj, opts: TokenizerFromDirOptions): { json: JsonObj; special: SpecialTokens } {
+  const file = join(dir, "vocab.txt");
+  const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
+  // As the Rust reader does: one token per line, trailing whitespace dropped, the line number is the id.
+  readLines(file).forEach((line, i) => {
+    vocab[line.trimEnd()] = i;
+  });
+  if (Object.keys(vocab).length === 0) throw new FormatError(file, "empty vocabulary");
+  const special = resolveSpecialNames(cfg, (t) => t in vocab, file);
+  const lowercase = opts.doLowerCase ?? (typeof cfg.do_lower_case === "boolean" ? cfg.do_lower_case : true);
+  const stripAccents = typeof cfg.strip_accents === "boolean" ? cfg.strip_accents : null;
+  const chinese = typeof cfg.tokenize_chinese_chars === "boolean" ? cfg.tokenize_chinese_chars : true;
+  const cls = special.cls;
+  const sep = special.sep;
+  const json: JsonObj = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: addedTokens(special, vocab, false),
+    normalizer: { type: "BertNormalizer", clean_text: true, handle_chinese_chars: chinese, strip_accents: stripAccents, lowercase },
+    pre_tokenizer: { type: "BertPreTokenizer" },
+    post_processor: {
+      type: "TemplateProcessing",
+      single: [{ SpecialToken: { id: cls, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: sep, type_id: 0 } }],
+      pair: [
+        { SpecialToken: { id: cls, type_id: 0 } },
+        { Sequence: { id: "A", type_id: 0 } },
+        { SpecialToken: { id: sep, type_id: 0 } },
+        { Sequence: { id: "B", type_id: 1 } },
+        { SpecialToken: { id: sep, type_id: 1 } },
+      ],
+      special_tokens: {
+        [cls]: { id: cls, ids: [vocab[cls]!], tokens: [cls] },
+        [sep]: { id: sep, ids: [vocab[sep]!], tokens: [sep] },
+      },
+    },
+    decoder: { type: "WordPiece", prefix: "##", cleanup: true },
+    model: { type: "WordPiece", unk_token: special.unk, continuing_subword_prefix: "##", max_input_chars_per_word: 100, vocab },
+  };
+  return { json, special };
+}
+
+/** tokenizer.json equivalent to transformers' RobertaTokenizerFast built from vocab.json + merges.txt. */
+function byteLevelBpeJson(dir: string, cfg: JsonObj): { json: JsonObj; special: SpecialTokens } {
+  const vocabFile = join(dir, "vocab.json");
+  const mergesFile = join(dir, "merges.txt");
+  if (!existsSync(mergesFile)) throw new FormatError(mergesFile, "missing: vocab.json needs merges.txt next to it");
+  const raw = readJsonObject(vocabFile);
+  const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
+  for (const [tok, id] of Object.entries(raw)) {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) throw new FormatError(vocabFile, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
+    vocab[tok] = id;
+  }
+  const merges: [string, string][] = [];
+  readLines(mergesFile).forEach((line, i) => {
+    if (line.startsWith("#version") || line.trim() === "") return;
+    const parts = line.split(" ");
+    if (parts.length !== 2) throw new FormatError(mergesFile, `line ${i + 1}: expected two space-separated tokens, got ${JSON.stringify(line)}`);
+    merges.push([parts[0]!, parts[1]!]);
+  });
+  const special = resolveSpecialNames(cfg, (t) => t in vocab, vocabFile);
+  const addPrefixSpace = typeof cfg.add_prefix_space === "boolean" ? cfg.add_prefix_space : false;
+  // RoBERTa's <mask> strips the space before it, so "a <mask>" tokenizes like "a" + " word".
+  const maskCfg = readMaskLstrip(cfg);
+  const json: JsonObj = {
+    version: "1.0",
+    truncation: null,
+    padding: null,
+    added_tokens: addedTokens(special, vocab, maskCfg),
+    normalizer: null,
+    pre_tokenizer: { type: "ByteLevel", add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: true },
+    post_processor: {
+      type: "RobertaProcessing",
+      sep: [special.sep, vocab[special.sep]!],
+      cls: [special.cls, vocab[special.cls]!],
+      trim_offsets: true,
+      add_prefix_space: addPrefixSpace,
+    },
+    decoder: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: "BPE",
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: "",
+      end_of_word_suffix: "",
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
+      merges,
+    },
+  };
+  return { json, special };
+}
+
+function readMaskLstrip(cfg: JsonObj): boolean {
+  const m = cfg.mask_token;
+  if (typeof m === "object" && m !== null && !Array.isArray(m) && typeof m.lstrip === "boolean") return m.lstrip;
+  return true;
+}
+
+function kindOf(json: JsonObj): Kind {
+  const model = json.model;
+  const type = typeof model === "object" && model !== null && !Array.isArray(model) ? model.type : undefined;
+  if (type === "WordPiece") return "wordpiece";
+  if (type === "BPE") return "bpe";
+  return "other";
+}
+
+function nativeFromJson(json: JsonObj, file: string): NativeTokenizer {
+  try {
+    return NativeTokenizer.fromString(JSON.stringify(json));
+  } catch (e) {
+    throw new FormatError(file, `not a tokenizer the tokenizers library accepts (${(e as Error).message})`);
+  }
+}
+
+function toInt64(n: number): bigint {
+  return BigInt(n);
+}
+
+/** Bound on concurrent native encode tasks when encoding pairs one by one. */
+const PAIR_CHUNK = 512;
+
+export class Tokenizer {
+  /** Work on the native tokenizer is serialised: truncation is tokenizer state read when a task runs. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly native: NativeTokenizer,
+    /** Special token strings as the vocabulary spells them ([CLS] or <s>, ...). */
+    readonly specialTokens: SpecialTokens,
+    readonly specialIds: SpecialIds,
+    /** tokenizer_config.json model_max_length when it is a real limit, else null. */
+    readonly modelMaxLength: number | null,
+    readonly kind: Kind,
+    private readonly sourceDir: string,
+    private readonly config: JsonObj,
+  ) {}
+
+  /**
+   * Loads a tokenizer directory: tokenizer.json if present, else vocab.txt (BERT WordPiece), else
+   * vocab.json + merges.txt (RoBERTa byte-level BPE). Special token names come from tokenizer_config.json /
+   * special_tokens_map.json, or the conventional [CLS]/<s> names.
+   */
+  static async fromDir(dir: string, opts: TokenizerFromDirOptions = {}): Promise<Tokenizer> {
+    const cfg = readTokenizerConfig(dir);
+    let json: JsonObj;
+    let file: string;
+    let special: SpecialTokens | undefined;
+    if (existsSync(join(dir, "tokenizer.json"))) {
+      file = join(dir, "tokenizer.json");
+      json = readJsonObject(file);
+    } else if (existsSync(join(dir, "vocab.txt"))) {
+      file = join(dir, "vocab.txt");
+      ({ json, special } = wordPieceJson(dir, cfg, opts));
+    } else if (existsSync(join(dir, "vocab.json"))) {
+      file = join(dir, "vocab.json");
+      ({ json, special } = byteLevelBpeJson(dir, cfg));
+    } else {
+      throw new FormatError(dir, "no tokenizer.json, vocab.txt or vocab.json + merges.txt");
+    }
+    const native = nativeFromJson(json, file);
+    // Padding is done here, per batch; a padding setting saved in tokenizer.json would interfere.
+    native.disablePadding();
+    native.disableTruncation();
+    special ??= resolveSpecialNames(cfg, (t) => native.tokenToId(t) !== null, file);
+    const ids = {} as SpecialIds;
+    for (const key of SPECIAL_KEYS) ids[key] = native.tokenToId(special[key])!;
+    const mml = cfg.model_max_length;
+    const modelMaxLength = typeof mml === "number" && Number.isInteger(mml) && mml > 0 && mml < 1e9 ? mml : null;
+    return new Tokenizer(native, special, ids, modelMaxLength, kindOf(json), dir, cfg);
+  }
+
+  /** Number of ids, added tokens included. */
+  get vocabSize(): number {
+    return this.native.getVocabSize(true);
+  }
+
+  get maskToken(): string {
+    return this.specialTokens.mask;
+  }
+
+  tokenToId(token: string): number | null {
+    return this.native.tokenToId(token);
+  }
+
+  idToToken(id: number): string | null {
+    return this.native.idToToken(id);
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async encodeOne(text: string, pair: string | null, addSpecialTokens: boolean): Promise<Encoding> {
+    try {
+      return await this.native.encode(text, pair, { addSpecialTokens });
+    } catch (e) {
+      throw new RoseError(`tokenizer failed on ${JSON.stringify(text.slice(0, 80))}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Tokens of `text` without special tokens (e.g. ["the", "movie", "##s"]). */
+  tokenize(text: string): Promise<string[]> {
+    return this.exclusive(async () => (await this.encodeOne(text, null, false)).getTokens());
+  }
+
+  /** Ids of `text` (and `pair`) with special tokens, untruncated. */
+  encode(text: string, pair?: string): Promise<number[]> {
+    return this.exclusive(async () => (await this.encodeOne(text, pair ?? null, true)).getIds());
+  }
+
+  /** Text of `ids`; special tokens are left out unless `skipSpecialTokens` is false. */
+  async decode(ids: readonly number[], skipSpecialTokens = true): Promise<string> {
+    const n = this.vocabSize;
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= n) throw new ConfigError(`cannot decode id ${id}: vocabulary has ${n} ids`);
+    }
+    return this.native.decode([...ids], skipSpecialTokens);
+  }
+
+  /**
+   * Encodes a batch (of pairs when `pairs` is given) into padded int64 tensors. Sequences are truncated
+   * "longest_first" so each row, special tokens included, has at most maxLength tokens.
+   */
+  encodeBatch(texts: readonly string[], pairs: readonly string[] | null, opts: EncodeBatchOptions): Promise<EncodedBatch> {
+    const { maxLength, padding } = opts;
+    if (!Number.isInteger(maxLength) || maxLength < 1) throw new ConfigError(`maxLength must be a positive integer, got ${maxLength}`);
+    if (padding !== "longest" && padding !== "max_length") throw new ConfigError(`padding must be "longest" or "max_length", got ${JSON.stringify(padding)}`);
+    if (pairs !== null && pairs.length !== texts.length) throw new ConfigError(`${texts.length} texts but ${pairs.length} pair texts`);
+    return this.exclusive(async () => {
+      // The strategy enum is declared `const` in the binding's types; the binding takes its string value.
+      const trunc = { maxLength, strategy: "LongestFirst", stride: 0 } as unknown as TruncationOptions;
+      let encodings: Encoding[];
+      try {
+        this.native.setTruncation(maxLength, trunc);
+        if (pairs === null) {
+          encodings = await this.native.encodeBatch([...texts], { addSpecialTokens: true });
+        } else {
+          encodings = [];
+          for (let start = 0; start < texts.length; start += PAIR_CHUNK) {
+            const end = Math.min(texts.length, start + PAIR_CHUNK);
+            const chunk = [];
+            for (let i = start; i < end; i++) chunk.push(this.encodeOne(texts[i]!, pairs[i]!, true));
+            encodings.push(...(await Promise.all(chunk)));
+          }
+        }
+      } catch (e) {
+        throw e instanceof RoseError ? e : new RoseError(`tokenizer failed: ${(e as Error).message}`);
+      } finally {
+        this.native.disableTruncation();
+      }
+      return this.pack(encodings, maxLength, padding);
+    });
+  }
+
+  private pack(encodings: Encoding[], maxLength: number, padding: EncodeBatchOptions["padding"]): EncodedBatch {
+    const rows = encodings.map((e) => ({ ids: e.getIds(), types: e.getTypeIds() }));
+    let longest = 0;
+    for (const r of rows) longest = Math.max(longest, r.ids.length);
+    if (longest > maxLength) {
+      // The library leaves sequences untruncated when maxLength cannot even hold the special tokens.
+      throw new ConfigError(`maxLength ${maxLength} is too small: an encoded row has ${longest} tokens, special tokens included`);
+    }
+    const batch = rows.length;
+    const seq = padding === "max_length" ? maxLength : longest;
+    const inputIds = new BigInt64Array(batch * seq).fill(toInt64(this.specialIds.pad));
+    const attentionMask = new BigInt64Array(batch * seq);
+    const tokenTypeIds = new BigInt64Array(batch * seq);
+    rows.forEach((r, b) => {
+      const o = b * seq;
+      for (let t = 0; t < r.ids.length; t++) {
+        inputIds[o + t] = toInt64(r.ids[t]!);
+        attentionMask[o + t] = 1n;
+        tokenTypeIds[o + t] = toInt64(r.types[t]!);
+      }
+    });
+    return { batch, seq, inputIds, attentionMask, tokenTypeIds };
+  }
+
+  /**
+   * Writes tokenizer.json (plus vocab/merges/config files the source directory had) so that transformers'
+   * AutoTokenizer.from_pretrained(dir) loads the same tokenizer. Without a source tokenizer_config.json, a
+   * minimal one naming the special tokens is written.
+   */
+  save(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `.tokenizer.json.tmp-${process.pid}`);
+    let json: JsonObj;
+    try {
+      this.native.save(tmp, true);
+      json = readJsonObject(tmp);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    // Truncation is set only while a batch is being encoded; never persist it.
+    json.truncation = null;
+    json.padding = null;
+    writeFileAtomic(join(dir, "tokenizer.json"), `${JSON.stringify(json, null, 2)}\n`);
+    const same = existsSync(this.sourceDir) && realpathSync(this.sourceDir) === realpathSync(dir);
+    if (!same) {
+      for (const f of COMPANIONS) {
+        const src = join(this.sourceDir, f);
+        if (existsSync(src)) copyFileSync(src, join(dir, f));
+      }
+    }
+    if (!existsSync(join(dir, "tokenizer_config.json"))) {
+      writeFileAtomic(join(dir, "tokenizer_config.json"), `${JSON.stringify(this.minimalConfig(), null, 2)}\n`);
+    }
+  }
+
+  private minimalConfig(): JsonObj {
+    const s = this.specialTokens;
+    const out: JsonObj = {
+      tokenizer_class: this.kind === "wordpiece" ? "BertTokenizer" : this.kind === "bpe" ? "RobertaTokenizer" : "PreTrainedTokenizerFast",
+      cls_token: s.cls,
+      sep_token: s.sep,
+      pad_token: s.pad,
+      mask_token: s.mask,
+      unk_token: s.unk,
+    };
+    if (this.kind === "bpe") {
+      out.bos_token = s.cls;
+      out.eos_token = s.sep;
+      out.add_prefix_space = typeof this.config.add_prefix_space === "boolean" ? this.config.add_prefix_space : false;
+    }
+    if (this.kind === "wordpiece") {
+      const normalizer = this.native.getNormalizer();
+      // The lower-casing setting is what the saved normalizer does; "a" vs "A" reveals it.
+      out.do_lower_case = normalizer ? normalizer.normalizeString("A") === "a" : false;
+    }
+    if (this.modelMaxLength !== null) out.model_max_length = this.modelMaxLength;
+    return out;
+  }
+}
