@@ -1,0 +1,27 @@
+import { writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import { evaluate } from "../train/run.ts";
+import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
+
+export function registerEval(program: Command): void {
+  const cmd = program.command("eval").description("evaluate a classifier on a labelled data set (GLUE metrics)");
+  modelOptions(cmd);
+  dataOptions(cmd)
+    .option("--task <name>", "GLUE task or custom", "custom")
+    .option("--data <file>", "evaluation data")
+    .option("--batch-size <n>", "batch size", int, 64)
+    .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, 128)
+    .option("--predictions <file>", "write per-example predictions (JSON lines)")
+    .option("--threads <n>", "compute threads", int)
+    .option("--json", "print one JSON line")
+    .action(async (f: Record<string, unknown> & ModelFlags) => {
+      if (!f.data) throw new Error("--data is required");
+      const r = await evaluate({ ...(f as object), hub: hubOptions(f), data: f.data as string, batchSize: f.batchSize as number, maxSeqLength: f.maxSeqLength as number });
+      if (f.predictions) writeFileSync(f.predictions as string, r.predictions.map((p, i) => JSON.stringify({ index: i, ...p })).join("\n") + "\n");
+      if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);
+      else {
+        process.stdout.write(`task ${r.task}, ${r.n} examples\n`);
+        for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
+      }
+    });
+}

@@ -1,0 +1,61 @@
+import type { Command } from "commander";
+import { fineTune } from "../train/run.ts";
+import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
+import { dataOptions, hubOptions, int, type ModelFlags, modelOptions, num } from "./flags.ts";
+
+export function registerTrain(program: Command): void {
+  const cmd = program.command("train").description("fine-tune a pre-trained encoder on a classification task (vanilla AdamW or ROSE)");
+  modelOptions(cmd);
+  dataOptions(cmd)
+    .option("--task <name>", "GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli) or custom", "custom")
+    .requiredOption("--train-file <file>", "training data (.tsv, .csv, .jsonl, .json, .parquet)")
+    .option("--validation-file <file>", "evaluation data, scored after each epoch; the best model is kept")
+    .option("--output-dir <dir>", "where the model, checkpoints and metrics go", "out")
+    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", D.method)
+    .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
+    .option("--batch-size, --per-device-train-batch-size <n>", "training batch size", int, D.batchSize)
+    .option("--per-device-eval-batch-size <n>", "evaluation batch size", int, D.evalBatchSize)
+    .option("--num-train-epochs <n>", "epochs", num, D.numTrainEpochs)
+    .option("--max-steps <n>", "stop after this many optimizer steps (overrides epochs)", int, D.maxSteps)
+    .option("--weight-decay <w>", "decoupled weight decay (not on biases and LayerNorm)", num, D.weightDecay)
+    .option("--adam-beta1 <b>", "AdamW beta1", num, D.adamBeta1)
+    .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
+    .option("--adam-epsilon <e>", "AdamW epsilon", num, D.adamEpsilon)
+    .option("--max-grad-norm <n>", "clip gradients to this global norm", num, D.maxGradNorm)
+    .option("--warmup-ratio <r>", "linear warm-up over this fraction of the steps", num, D.warmupRatio)
+    .option("--warmup-steps <n>", "linear warm-up steps (overrides the ratio)", int, D.warmupSteps)
+    .option("--gradient-accumulation-steps <n>", "micro-batches per optimizer step", int, D.gradientAccumulationSteps)
+    .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, D.maxSeqLength)
+    .option("--pad-to-max-length", "pad every batch to --max-seq-length (default: to the longest row)")
+    .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed)
+    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
+    .option("--lower <pct>", "ROSE: lower percentile of the kept band", num, D.lower)
+    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
+    .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, D.klDropout)
+    .option("--rdrop-alpha <a>", "R-Drop: add alpha * symmetric KL to the loss", num, D.rdropAlpha)
+    .option("--rose-granularity <g>", "tensor | element", D.roseGranularity)
+    .option("--rose-eligible <regex>", "tensors eligible for selection (default: names with 'layer' and 'weight')")
+    .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
+    .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
+    .option("--resume", "continue from the last checkpoint in --output-dir")
+    .option("--threads <n>", "compute threads (default: all cores)", int)
+    .option("--quiet", "no progress output")
+    .action(async (f: Record<string, unknown> & ModelFlags) => {
+      const r = await fineTune({
+        ...(f as object),
+        hub: hubOptions(f),
+        method: f.method as never,
+        roseGranularity: f.roseGranularity as never,
+        batchSize: f.perDeviceTrainBatchSize as number,
+        evalBatchSize: f.perDeviceEvalBatchSize as number,
+        padToMaxLength: Boolean(f.padToMaxLength),
+        resume: Boolean(f.resume),
+        quiet: Boolean(f.quiet),
+        trainFile: f.trainFile as string,
+      });
+      const last = r.evalHistory.at(-1);
+      process.stdout.write(
+        `${JSON.stringify({ output_dir: r.outputDir, global_step: r.globalStep, train_loss: +r.trainLoss.toFixed(6), best_metric: r.bestMetric, train_samples_per_second: +r.samplesPerSecond.toFixed(2), ...(last ? { eval: last } : {}) })}\n`,
+      );
+    });
+}

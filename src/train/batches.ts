@@ -1,0 +1,71 @@
+// Examples -> token ids once (tokenised in chunks), then batches padded to the longest row of each
+// batch (or to max_seq_length), so epochs after the first cost no tokeniser time.
+import type { Example } from "../data/readers.ts";
+import type { Tokenizer } from "../io/tokenizer.ts";
+import type { Batch } from "./step.ts";
+
+export interface EncodedExample {
+  ids: Int32Array;
+  typeIds: Uint8Array;
+  label: number | null;
+}
+
+const CHUNK = 1024;
+
+export async function encodeExamples(
+  tokenizer: Tokenizer,
+  examples: readonly Example[],
+  maxLength: number,
+  onProgress?: (done: number) => void,
+): Promise<EncodedExample[]> {
+  const out: EncodedExample[] = [];
+  for (let s = 0; s < examples.length; s += CHUNK) {
+    const chunk = examples.slice(s, s + CHUNK);
+    const hasPairs = chunk.some((e) => e.pair !== undefined);
+    const enc = await tokenizer.encodeBatch(chunk.map((e) => e.text), hasPairs ? chunk.map((e) => e.pair ?? "") : null, { maxLength, padding: "longest" });
+    for (let b = 0; b < enc.batch; b++) {
+      let len = 0;
+      const o = b * enc.seq;
+      while (len < enc.seq && enc.attentionMask[o + len] === 1n) len++;
+      const ids = new Int32Array(len);
+      const typeIds = new Uint8Array(len);
+      for (let t = 0; t < len; t++) {
+        ids[t] = Number(enc.inputIds[o + t]);
+        typeIds[t] = Number(enc.tokenTypeIds[o + t]);
+      }
+      out.push({ ids, typeIds, label: chunk[b]!.label });
+    }
+    onProgress?.(out.length);
+  }
+  return out;
+}
+
+/** Pads a list of encoded examples into one batch (right padding with `padId`). */
+export function collate(rows: readonly EncodedExample[], padId: number, opts: { padTo?: number; regression?: boolean } = {}): Batch {
+  let seq = opts.padTo ?? 0;
+  for (const r of rows) seq = Math.max(seq, r.ids.length);
+  const batch = rows.length;
+  const inputIds = new BigInt64Array(batch * seq).fill(BigInt(padId));
+  const attentionMask = new BigInt64Array(batch * seq);
+  const tokenTypeIds = new BigInt64Array(batch * seq);
+  const labels = opts.regression ? new Float32Array(batch) : new BigInt64Array(batch);
+  rows.forEach((r, b) => {
+    const o = b * seq;
+    for (let t = 0; t < r.ids.length; t++) {
+      inputIds[o + t] = BigInt(r.ids[t]!);
+      attentionMask[o + t] = 1n;
+      tokenTypeIds[o + t] = BigInt(r.typeIds[t]!);
+    }
+    const l = r.label ?? 0;
+    if (labels instanceof Float32Array) labels[b] = l;
+    else labels[b] = BigInt(l);
+  });
+  return { batch, seq, inputIds, attentionMask, tokenTypeIds, labels };
+}
+
+/** Splits indices into consecutive batches of `size` (the last one may be smaller). */
+export function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,110 @@
+// Inference: an evaluation-mode graph (dropout off) that maps text to logits, batched; it also serves
+// as the classifier queried by attacks, and gives mean-pooled sentence embeddings.
+import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
+import type { HostTensor } from "../engine/index.ts";
+import type { Example } from "../data/readers.ts";
+import { RoseError } from "../errors.ts";
+import { ParamScope } from "../models/index.ts";
+import type { PretrainedModel } from "../models/pretrained.ts";
+import { chunks, collate, encodeExamples, type EncodedExample } from "./batches.ts";
+
+export interface PredictOptions {
+  batchSize?: number;
+  maxLength?: number;
+  threads?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export class Predictor {
+  private program: Program | null = null;
+  private embedProgram: Program | null = null;
+  constructor(readonly model: PretrainedModel, readonly opts: PredictOptions = {}) {}
+
+  private get tokenizer() {
+    if (!this.model.tokenizer) throw new RoseError("this model has no tokenizer: predictions from text need one");
+    return this.model.tokenizer;
+  }
+
+  private async compile(kind: "logits" | "embed"): Promise<Program> {
+    const arch = this.model.arch;
+    const g = new Graph();
+    const scope = new ParamScope(g);
+    const inputs = arch.inputs(g);
+    const ctx = { scope, train: false };
+    const h = arch.encode(ctx, inputs);
+    let out: Tensor;
+    if (kind === "logits") out = arch.classify(ctx, h);
+    else {
+      // Mean over real tokens: sum(h * mask) / sum(mask).
+      const m = ops.unsqueeze(ops.cast(inputs.attentionMask, "float32"), [-1]);
+      out = ops.div(ops.reduceSum(ops.mul(h, m), [1]), ops.reduceSum(m, [1]));
+    }
+    return Program.compile(g, { out }, { threads: this.opts.threads });
+  }
+
+  private async runBatches(kind: "logits" | "embed", encoded: EncodedExample[]): Promise<Float32Array[]> {
+    const prog = kind === "logits" ? (this.program ??= await this.compile("logits")) : (this.embedProgram ??= await this.compile("embed"));
+    const bs = this.opts.batchSize ?? 64;
+    // Sorting by length keeps padding small; results go back in input order.
+    const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
+    const out = new Array<Float32Array>(encoded.length);
+    let done = 0;
+    for (const idx of chunks(order, bs)) {
+      const b = collate(idx.map((i) => encoded[i]!), this.tokenizer.specialIds.pad);
+      const dims = [b.batch, b.seq];
+      const feeds: Record<string, HostTensor | Float32Array> = {
+        input_ids: { data: b.inputIds, dims },
+        attention_mask: { data: b.attentionMask, dims },
+      };
+      if (this.model.arch.usesTokenTypes) feeds.token_type_ids = { data: b.tokenTypeIds, dims };
+      for (const inp of prog.inputs) if (inp.kind === "param") feeds[inp.name] = this.model.params.get(inp.name)!;
+      const r = (await prog.run(feeds)).out!;
+      const width = r.dims[1]!;
+      const data = r.data as Float32Array;
+      idx.forEach((i, k) => (out[i] = data.slice(k * width, (k + 1) * width)));
+      done += idx.length;
+      this.opts.onProgress?.(done, encoded.length);
+    }
+    return out;
+  }
+
+  async encode(examples: readonly Pick<Example, "text" | "pair">[]): Promise<EncodedExample[]> {
+    const ex = examples.map((e, i) => ({ text: e.text, pair: e.pair, label: null, line: i + 1 }));
+    return encodeExamples(this.tokenizer, ex, this.opts.maxLength ?? 128);
+  }
+
+  /** Logits per example, in input order. */
+  async logits(examples: readonly Pick<Example, "text" | "pair">[]): Promise<Float32Array[]> {
+    return this.runBatches("logits", await this.encode(examples));
+  }
+
+  async logitsEncoded(encoded: EncodedExample[]): Promise<Float32Array[]> {
+    return this.runBatches("logits", encoded);
+  }
+
+  /** Class probabilities per example. */
+  async probabilities(examples: readonly Pick<Example, "text" | "pair">[]): Promise<Float32Array[]> {
+    return (await this.logits(examples)).map(softmax);
+  }
+
+  /** Mean-pooled last hidden states (a sentence embedding). */
+  async embeddings(texts: readonly string[]): Promise<Float32Array[]> {
+    return this.runBatches("embed", await this.encode(texts.map((text) => ({ text }))));
+  }
+}
+
+export function softmax(logits: Float32Array): Float32Array {
+  let m = -Infinity;
+  for (const v of logits) m = Math.max(m, v);
+  const out = new Float32Array(logits.length);
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += out[i] = Math.exp(logits[i]! - m);
+  for (let i = 0; i < out.length; i++) out[i]! /= s;
+  return out;
+}
+
+export function argmax(xs: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
+  return best;
+}

@@ -1,0 +1,131 @@
+// Library entry points behind `rose train` and `rose eval`: resolve the model, read the data, run.
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { computeMetrics } from "../data/metrics.ts";
+import { type Example, readExamples, type ReadOptions } from "../data/readers.ts";
+import { customTask, getGlueTask, type Task, withLabels } from "../data/tasks.ts";
+import { ConfigError, DataError } from "../errors.ts";
+import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
+import { PretrainedModel } from "../models/pretrained.ts";
+import { argmax, Predictor } from "./predict.ts";
+import { Trainer, type TrainOptions, type TrainResult } from "./trainer.ts";
+
+/** The pre-trained model shipped in the repository, used when no --model is given. */
+export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), "../../models/rose-mini");
+
+export interface DataOptions {
+  textColumn?: string;
+  textPairColumn?: string;
+  labelColumn?: string;
+  skipBadRows?: boolean;
+}
+
+export interface ModelRef {
+  /** A local directory or a Hugging Face Hub id; default: the shipped rose-mini. */
+  model?: string;
+  hub?: ResolveModelOptions;
+}
+
+export async function resolveModelDir(ref: ModelRef): Promise<string> {
+  if (!ref.model) {
+    if (!existsSync(join(DEFAULT_MODEL, "config.json"))) {
+      throw new ConfigError(`no --model given and the default model ${DEFAULT_MODEL} is missing`);
+    }
+    return DEFAULT_MODEL;
+  }
+  return resolveModel(ref.model, ref.hub);
+}
+
+/** A GLUE task by name, or a custom task (labels read from the training data). */
+export function taskByName(name: string | undefined, regression = false): Task {
+  if (!name || name === "custom") return customTask({ regression });
+  const t = getGlueTask(name);
+  if (!t) throw new ConfigError(`unknown task ${name} (GLUE: cola, sst2, mrpc, qqp, stsb, mnli, mnli-mm, qnli, rte, wnli; or custom)`);
+  return t;
+}
+
+export async function readData(file: string, task: Task, d: DataOptions, log?: (s: string) => void): Promise<{ examples: Example[]; labels: string[] | null }> {
+  const opts: ReadOptions = { task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows };
+  const r = await readExamples(file, opts);
+  if (r.skipped > 0) log?.(`${file}: skipped ${r.skipped} bad rows`);
+  return { examples: r.examples, labels: r.labels };
+}
+
+export interface FineTuneOptions extends ModelRef, DataOptions, Partial<TrainOptions> {
+  task?: string;
+  trainFile: string;
+  validationFile?: string;
+}
+
+export interface FineTuneResult extends TrainResult {
+  outputDir: string;
+  modelDir: string;
+}
+
+export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
+  const log = (s: string) => {
+    if (!opts.quiet) process.stderr.write(`${s}\n`);
+  };
+  const modelDir = await resolveModelDir(opts);
+  let task = taskByName(opts.task);
+  const train = await readData(opts.trainFile, task, opts, log);
+  if (task.name === "custom" && train.labels) task = withLabels(task, train.labels);
+  const labels = task.labels ?? train.labels;
+  if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
+  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, log) : null;
+  const model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
+  const notice = model.notice();
+  if (notice) log(notice);
+  const outputDir = opts.outputDir ?? "out";
+  const trainer = new Trainer(model, task, train.examples, val?.examples ?? null, { ...opts, outputDir });
+  const result = await trainer.run();
+  return { ...result, outputDir, modelDir };
+}
+
+export interface EvaluateOptions extends ModelRef, DataOptions {
+  task?: string;
+  data: string;
+  batchSize?: number;
+  maxSeqLength?: number;
+  threads?: number;
+}
+
+export interface EvaluateResult {
+  task: string;
+  n: number;
+  metrics: Record<string, number>;
+  predictions: { label: string; prediction: number; probabilities: number[] }[];
+}
+
+export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
+  const modelDir = await resolveModelDir(opts);
+  const model = await PretrainedModel.load(modelDir);
+  let task = taskByName(opts.task, model.cfg.problemType === "regression");
+  if (task.name === "custom" && !task.isRegression) task = customTask({ labels: model.cfg.id2label });
+  if (task.labels && !task.isRegression && task.labels.length !== model.cfg.numLabels) {
+    throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model has ${model.cfg.numLabels}`);
+  }
+  const { examples } = await readData(opts.data, task, opts);
+  const pred = new Predictor(model, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
+  const logits = await pred.logits(examples);
+  const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
+  const labeled = examples.filter((e) => e.label !== null);
+  const metrics = labeled.length === examples.length ? computeMetrics(task, preds, examples.map((e) => e.label!)) : {};
+  return {
+    task: task.name,
+    n: examples.length,
+    metrics,
+    predictions: logits.map((l, i) => {
+      const probs = task.isRegression ? [l[0]!] : [...softmaxArr(l)];
+      return { label: task.isRegression ? String(l[0]) : model.cfg.id2label[preds[i]!] ?? String(preds[i]), prediction: preds[i]!, probabilities: probs };
+    }),
+  };
+}
+
+function softmaxArr(l: Float32Array): number[] {
+  const m = Math.max(...l);
+  const e = [...l].map((v) => Math.exp(v - m));
+  const s = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / s);
+}

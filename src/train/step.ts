@@ -1,0 +1,138 @@
+// The compiled training step for each method. ROSE's first-order step is one graph: two forward passes
+// with independent dropout masks, CE = mean of both passes' losses, the symmetric KL, the KL gradient
+// reduced in the graph to one L2 norm per eligible tensor, and the CE gradients of every parameter.
+import { Graph, grad, ops, Program, type Tensor } from "../engine/index.ts";
+import type { HostTensor } from "../engine/index.ts";
+import { type BuildContext, ParamScope } from "../models/index.ts";
+import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
+import type { PretrainedModel } from "../models/pretrained.ts";
+import type { RoseMethod } from "../optim/adamw.ts";
+import type { NamePredicate } from "../optim/select.ts";
+
+export interface StepOptions {
+  method: RoseMethod;
+  /** Dropout of the two passes in first-order / ensemble / R-Drop steps. */
+  klDropout: number;
+  /** R-Drop: adds alpha * KL to the training loss. */
+  rdropAlpha: number;
+  eligible: NamePredicate;
+  granularity: "tensor" | "element";
+  regression: boolean;
+  threads?: number;
+}
+
+export interface Batch {
+  batch: number;
+  seq: number;
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  /** int64 class ids, or float32 targets for regression. */
+  labels: BigInt64Array | Float32Array;
+}
+
+export interface StepResult {
+  /** The training loss (CE, plus alpha * KL with R-Drop). */
+  loss: number;
+  ce: number;
+  kl: number | null;
+  grads: Map<string, Float32Array>;
+  klGradNorms: Map<string, number> | null;
+  klGrads: Map<string, Float32Array> | null;
+  logits: Float32Array;
+}
+
+export function usesTwoPasses(o: Pick<StepOptions, "method" | "rdropAlpha">): boolean {
+  return o.method === "rose-first" || o.method === "rose-ensemble" || o.rdropAlpha > 0;
+}
+
+export class TrainStep {
+  private constructor(
+    private readonly program: Program,
+    readonly paramNames: string[],
+    readonly eligibleNames: string[],
+    private readonly opts: StepOptions,
+    private readonly usesTokenTypes: boolean,
+  ) {}
+
+  static async build(model: PretrainedModel, opts: StepOptions): Promise<TrainStep> {
+    const arch = model.arch;
+    const g = new Graph();
+    const scope = new ParamScope(g);
+    const inputs = arch.inputs(g);
+    const labels = opts.regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
+    const lossOf = (logits: Tensor) => (opts.regression ? mse(logits, labels) : crossEntropy(logits, labels));
+    const forward = (ctx: BuildContext) => arch.classify(ctx, arch.encode(ctx, inputs));
+    const outs: Record<string, Tensor> = {};
+    let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
+    if (usesTwoPasses(opts)) {
+      const ctx: BuildContext = { scope, train: true, dropoutOverride: opts.klDropout };
+      const l1 = forward(ctx), l2 = forward(ctx);
+      ce = ops.scale(ops.add(lossOf(l1), lossOf(l2)), 0.5);
+      kl = symmetricKl(l1, l2);
+      loss = opts.rdropAlpha > 0 ? ops.add(ce, ops.scale(kl, opts.rdropAlpha)) : ce;
+      outs.logits = l1;
+      outs.kl = kl;
+    } else {
+      const logits = forward({ scope, train: true });
+      ce = lossOf(logits);
+      loss = ce;
+      outs.logits = logits;
+    }
+    outs.loss = loss;
+    outs.ce = ce;
+    const names = [...scope.tensors.keys()];
+    const grads = grad(loss, names.map((n) => scope.tensors.get(n)!));
+    names.forEach((n, i) => {
+      if (grads[i]) outs[`grad/${n}`] = grads[i]!;
+    });
+    const eligibleNames = names.filter((n) => opts.eligible(n));
+    const firstOrder = opts.method === "rose-first" || opts.method === "rose-ensemble";
+    if (firstOrder && kl) {
+      const klGrads = grad(kl, eligibleNames.map((n) => scope.tensors.get(n)!));
+      if (opts.granularity === "element") {
+        eligibleNames.forEach((n, i) => (outs[`klgrad/${n}`] = klGrads[i] ?? ops.scale(scope.tensors.get(n)!, 0)));
+      } else {
+        const norms = eligibleNames.map((n, i) => ops.unsqueeze(klGrads[i] ? ops.l2norm(klGrads[i]!) : g.scalar(0), [0]));
+        outs.kl_norms = norms.length ? ops.concat(norms, 0) : ops.unsqueeze(g.scalar(0), [0]);
+      }
+    }
+    const program = await Program.compile(g, outs, { threads: opts.threads });
+    return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes);
+  }
+
+  async run(batch: Batch, params: Map<string, Float32Array>, rng: { seed: number; counter: number }): Promise<StepResult> {
+    const dims = [batch.batch, batch.seq];
+    const feeds: Record<string, HostTensor | Float32Array> = {
+      input_ids: { data: batch.inputIds, dims },
+      attention_mask: { data: batch.attentionMask, dims },
+      labels: { data: batch.labels, dims: [batch.batch] },
+    };
+    if (this.usesTokenTypes) feeds.token_type_ids = { data: batch.tokenTypeIds, dims };
+    for (const n of this.paramNames) feeds[n] = params.get(n)!;
+    const r = await this.program.run(feeds, rng);
+    const grads = new Map<string, Float32Array>();
+    for (const n of this.paramNames) {
+      const t = r[`grad/${n}`];
+      if (t) grads.set(n, t.data as Float32Array);
+    }
+    let klGradNorms: Map<string, number> | null = null;
+    let klGrads: Map<string, Float32Array> | null = null;
+    if (r.kl_norms) {
+      const v = r.kl_norms.data as Float32Array;
+      klGradNorms = new Map(this.eligibleNames.map((n, i) => [n, v[i]!]));
+    }
+    if (this.opts.granularity === "element" && r[`klgrad/${this.eligibleNames[0]}`]) {
+      klGrads = new Map(this.eligibleNames.map((n) => [n, r[`klgrad/${n}`]!.data as Float32Array]));
+    }
+    return {
+      loss: r.loss!.data[0] as number,
+      ce: r.ce!.data[0] as number,
+      kl: r.kl ? (r.kl.data[0] as number) : null,
+      grads,
+      klGradNorms,
+      klGrads,
+      logits: r.logits!.data as Float32Array,
+    };
+  }
+}

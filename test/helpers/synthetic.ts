@@ -1,0 +1,35 @@
+// A tiny sentiment data set written in the golden BERT's 61-word vocabulary, for fast end-to-end tests.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Rng } from "../../src/engine/index.ts";
+
+export const GOLDEN_BERT = new URL("../../../shared/golden/models/bert", import.meta.url).pathname;
+
+const POS = ["good", "great", "fun", "funny", "smart", "best"];
+const NEG = ["bad", "terrible", "boring", "dull", "slow", "worst"];
+const SUBJ = ["the movie", "the film", "this plot", "the acting", "the story", "the script"];
+
+export function sentimentRows(n: number, seed: number): [string, string][] {
+  const rng = new Rng(seed);
+  const rows: [string, string][] = [];
+  for (let i = 0; i < n; i++) {
+    const pos = rng.next() < 0.5;
+    const w = (pos ? POS : NEG)[rng.int(6)]!;
+    const s = SUBJ[rng.int(6)]!;
+    const v = rng.next() < 0.5 ? "was" : "is";
+    rows.push([`${s} ${v} very ${w} .`, pos ? "pos" : "neg"]);
+  }
+  return rows;
+}
+
+/** Writes train.tsv and dev.tsv (header: sentence, label) into a fresh temp dir. */
+export function writeSentimentData(nTrain = 64, nDev = 32): { dir: string; train: string; dev: string } {
+  const dir = mkdtempSync(join(tmpdir(), "rose-data-"));
+  const write = (file: string, rows: [string, string][]) =>
+    writeFileSync(file, `sentence\tlabel\n${rows.map((r) => r.join("\t")).join("\n")}\n`);
+  const train = join(dir, "train.tsv"), dev = join(dir, "dev.tsv");
+  write(train, sentimentRows(nTrain, 1));
+  write(dev, sentimentRows(nDev, 2));
+  return { dir, train, dev };
+}
