@@ -1,0 +1,112 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
+import { DivergenceError } from "../../src/errors.ts";
+import { fineTune } from "../../src/train/run.ts";
+import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
+
+const data = writeSentimentData(64, 32);
+const tmp = () => mkdtempSync(join(tmpdir(), "rose-train-"));
+const base = { model: GOLDEN_BERT, trainFile: data.train, validationFile: data.dev, quiet: true, batchSize: 8, loggingSteps: 1 };
+
+function jsonl(file: string): Record<string, unknown>[] {
+  return readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+test("vanilla fine-tuning learns the task and a rerun is bit-identical", async () => {
+  const a = tmp(), b = tmp();
+  const opts = { ...base, learningRate: 3e-3, numTrainEpochs: 10, saveSteps: 0 };
+  const r = await fineTune({ ...opts, outputDir: a });
+  assert.ok(r.bestMetric! >= 0.85, `dev accuracy ${r.bestMetric}`);
+  await fineTune({ ...opts, outputDir: b });
+  assert.equal(readFileSync(join(a, "metrics.jsonl"), "utf8").replace(/"samples_per_s":[0-9.e+-]+/g, ""), readFileSync(join(b, "metrics.jsonl"), "utf8").replace(/"samples_per_s":[0-9.e+-]+/g, ""));
+  assert.deepEqual(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors")));
+  // A Hugging Face directory with the task's labels.
+  const cfg = JSON.parse(readFileSync(join(a, "config.json"), "utf8")) as { id2label: Record<string, string>; architectures: string[] };
+  assert.deepEqual(cfg.id2label, { 0: "neg", 1: "pos" });
+  assert.deepEqual(cfg.architectures, ["BertForSequenceClassification"]);
+  const state = JSON.parse(readFileSync(join(a, "trainer_state.json"), "utf8")) as { global_step: number; best_metric: number };
+  assert.equal(state.global_step, 80);
+  assert.equal(state.best_metric, r.bestMetric);
+});
+
+for (const method of ["rose-first", "rose-second", "rose-ensemble"] as const) {
+  test(`${method}: trains, logs KL and fraction updated, records masks`, async () => {
+    const out = tmp();
+    await fineTune({ ...base, outputDir: out, method, learningRate: 1e-3, maxSteps: 6, warmupSteps: 1, upper: 60 });
+    const recs = jsonl(join(out, "metrics.jsonl")).filter((r) => r.type === "train");
+    assert.equal(recs.length, 6);
+    for (const r of recs) {
+      assert.ok(typeof r.fraction_updated === "number" && r.fraction_updated > 0 && r.fraction_updated <= 1);
+      if (method !== "rose-second") assert.ok(typeof r.kl === "number" && r.kl >= 0);
+    }
+    // After warm-up, some tensors are filtered out.
+    assert.ok(recs.slice(2).some((r) => (r.fraction_updated as number) < 1), "ROSE selected a subset");
+    const masks = jsonl(join(out, "rose_masks.jsonl"));
+    assert.equal(masks.length, 6);
+    assert.equal(masks[0]!.applied, false, "warm-up step is exempt");
+    const values = Object.values(masks[3]!.mask as Record<string, number>);
+    assert.equal(values.length, 16, "one mask value per eligible tensor");
+    if (method === "rose-ensemble") assert.ok(values.every((v) => v === 0 || v === 0.5 || v === 1));
+    else assert.ok(values.every((v) => v === 0 || v === 1));
+  });
+}
+
+test("element granularity and R-Drop run", async () => {
+  const out = tmp();
+  await fineTune({ ...base, outputDir: out, method: "rose-first", roseGranularity: "element", rdropAlpha: 1, learningRate: 1e-3, maxSteps: 3 });
+  const recs = jsonl(join(out, "metrics.jsonl")).filter((r) => r.type === "train");
+  assert.ok(recs.every((r) => (r.loss as number) > (r.ce as number)), "R-Drop adds the KL term to the loss");
+});
+
+test("a NaN loss stops training with an error naming the step", async () => {
+  const model = tmp();
+  cpSync(GOLDEN_BERT, model, { recursive: true });
+  const st = readSafetensors(join(model, "model.safetensors")).tensors;
+  const w = st.get("bert.encoder.layer.0.output.dense.weight")!;
+  (w.data as Float32Array)[0] = NaN;
+  writeSafetensors(join(model, "model.safetensors"), [...st].map(([n, t]) => [n, { shape: t.shape, data: t.data }]));
+  await assert.rejects(fineTune({ ...base, model, outputDir: tmp(), maxSteps: 2 }), (e: Error) => e instanceof DivergenceError && /step 1/.test(e.message));
+});
+
+function runCli(args: string[]): { done: Promise<number>; kill: () => void } {
+  const child = spawn(process.execPath, ["bin/rose.js", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  const done = new Promise<number>((resolve) => child.on("exit", (code, sig) => resolve(code ?? (sig ? 137 : 1))));
+  return { done: done.then((c) => (c !== 0 && c !== 137 ? Promise.reject(new Error(err)) : c)), kill: () => child.kill("SIGKILL") };
+}
+
+test("a run killed with SIGKILL mid-epoch resumes to the same weights as an uninterrupted run", async () => {
+  const args = ["train", "--model", GOLDEN_BERT, "--train-file", data.train, "--method", "rose-ensemble", "--learning-rate", "1e-3",
+    "--num-train-epochs", "3", "--batch-size", "8", "--save-steps", "3", "--warmup-steps", "2", "--quiet", "--seed", "7"];
+  const full = tmp(), killed = tmp();
+  assert.equal(await runCli([...args, "--output-dir", full]).done, 0);
+  // Kill once a mid-epoch checkpoint exists (step 3 of 8 in epoch 1 or later).
+  const run = runCli([...args, "--output-dir", killed]);
+  const pointer = join(killed, "last_checkpoint.json");
+  let killedAt = -1;
+  while (true) {
+    if (existsSync(pointer)) {
+      const step = (JSON.parse(readFileSync(pointer, "utf8")) as { step: number }).step;
+      if (step >= 3 && step % 8 !== 0) {
+        run.kill();
+        killedAt = step;
+        break;
+      }
+    }
+    const exited = await Promise.race([run.done.then(() => true), new Promise((r) => setTimeout(() => r(false), 5))]);
+    if (exited) break;
+  }
+  await run.done;
+  assert.ok(killedAt > 0, "the run was killed mid-epoch");
+  assert.ok(!existsSync(join(killed, "model.safetensors")), "the killed run never finished");
+  assert.equal(await runCli([...args, "--output-dir", killed, "--resume"]).done, 0);
+  assert.deepEqual(readFileSync(join(killed, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
+  const strip = (f: string) => readFileSync(f, "utf8").replace(/"samples_per_s":[0-9.e+-]+/g, "");
+  assert.equal(strip(join(killed, "metrics.jsonl")), strip(join(full, "metrics.jsonl")));
+});
