@@ -755,14 +755,26 @@ const DropoutMaskOp = def<{ site: number }>({
   },
 });
 
+/** A fresh bool keep-mask (probability 1 - p) shaped like `x`; each call draws an independent mask. */
+export function dropoutMask(x: Tensor, p: number): Tensor {
+  if (!(p > 0 && p < 1)) throw new ShapeError(`Dropout: probability must be in (0, 1), got ${p}`);
+  const g = x.graph;
+  const site = g.registerDropout(p, x.shape);
+  return apply(DropoutMaskOp, [g.dropoutTable(p), g.dropoutSlices(), x], { site });
+}
+
+/**
+ * Zeroes the dropped elements without rescaling: the caller folds 1/(1-p) into a neighbouring matmul's
+ * alpha (and bias), which saves a full pass over the tensor in both the forward and backward pass.
+ */
+export function dropoutUnscaled(x: Tensor, p: number): Tensor {
+  return where(dropoutMask(x, p), x, scalarLike(x, 0));
+}
+
 /** Inverted dropout in training mode; each call draws an independent mask. */
 export function dropout(x: Tensor, p: number): Tensor {
   if (p <= 0) return x;
-  if (p >= 1) throw new ShapeError(`Dropout: probability must be < 1, got ${p}`);
-  const g = x.graph;
-  const site = g.registerDropout(p, x.shape);
-  const keep = apply(DropoutMaskOp, [g.dropoutTable(p), g.dropoutSlices(), x], { site });
-  return where(keep, scale(x, 1 / (1 - p)), scalarLike(x, 0));
+  return scale(dropoutUnscaled(x, p), 1 / (1 - p));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ export interface CompileOptions extends EmitOptions {
   optimization?: "disabled" | "basic" | "extended" | "all";
   /** Write the optimised model here (debugging, profiling). */
   optimizedModelPath?: string;
+  /** Enable onnxruntime's per-node profiler; files start with this prefix (see `endProfiling`). */
+  profilePrefix?: string;
 }
 
 export interface RunOptions {
@@ -84,6 +86,10 @@ export class Program {
       logSeverityLevel: 3,
     };
     if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+    if (opts.profilePrefix) {
+      options.enableProfiling = true;
+      options.profileFilePrefix = opts.profilePrefix;
+    }
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(emitted.bytes, options);
@@ -178,6 +184,11 @@ export class Program {
         ortFeeds[inp.name] = new ort.Tensor("bool", table, [table.length]);
       }
     }
+  }
+
+  /** Stops profiling and writes the profile file (when compiled with `profilePrefix`). */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async release(): Promise<void> {

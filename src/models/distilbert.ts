@@ -37,7 +37,7 @@ export class TransformerBlock {
   }
   forward(ctx: BuildContext, x: Tensor, addMask: Tensor): Tensor {
     const a = this.saLayerNorm.forward(ctx, ops.add(this.outLin.forward(ctx, this.attention.forward(ctx, x, addMask)), x));
-    const f = dropout(ctx, this.lin2.forward(ctx, activation(this.cfg.hiddenAct, this.lin1.forward(ctx, a))), this.cfg.hiddenDropout);
+    const f = this.lin2.forward(ctx, activation(this.cfg.hiddenAct, this.lin1.forward(ctx, a)), this.cfg.hiddenDropout);
     return this.outputLayerNorm.forward(ctx, ops.add(f, a));
   }
 }

@@ -30,17 +30,25 @@ export interface BuildContext {
 }
 
 export function dropout(ctx: BuildContext, x: Tensor, p: number): Tensor {
-  if (!ctx.train) return x;
-  return ops.dropout(x, ctx.dropoutOverride ?? p);
+  return ops.dropout(x, dropProb(ctx, p));
+}
+
+/** The drop probability in effect for a dropout site, or 0 when dropout is off. */
+export function dropProb(ctx: BuildContext, p: number): number {
+  return ctx.train ? (ctx.dropoutOverride ?? p) : 0;
 }
 
 /** nn.Linear: y = x W^T + b with W stored [out, in] as PyTorch stores it. */
 export class Linear {
   constructor(readonly prefix: string, readonly inFeatures: number, readonly outFeatures: number) {}
-  forward(ctx: BuildContext, x: Tensor): Tensor {
+  /** With `dropoutP`, dropout(linear(x)) with the 1/(1-p) scale folded into the matmul and the bias. */
+  forward(ctx: BuildContext, x: Tensor, dropoutP = 0): Tensor {
     const w = ctx.scope.get(`${this.prefix}.weight`, [this.outFeatures, this.inFeatures]);
     const b = ctx.scope.get(`${this.prefix}.bias`, [this.outFeatures]);
-    return ops.add(ops.matmul(x, w, { transB: true }), b);
+    const p = dropProb(ctx, dropoutP);
+    if (p === 0) return ops.add(ops.matmul(x, w, { transB: true }), b);
+    const s = 1 / (1 - p);
+    return ops.dropoutUnscaled(ops.add(ops.matmul(x, w, { transB: true, alpha: s }), ops.scale(b, s)), p);
   }
 }
 

@@ -1,0 +1,55 @@
+// `rose export`: a model directory (or Hub id) -> a Hugging Face directory that transformers (Python)
+// and transformers.js both load: config.json, model.safetensors, tokenizer files, and onnx/model.onnx
+// (where transformers.js looks for the fp32 ONNX weights).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { ResolveModelOptions } from "../io/hub.ts";
+import { PretrainedModel } from "../models/pretrained.ts";
+import { resolveModelDir } from "../train/run.ts";
+import { exportOnnx } from "./onnx.ts";
+
+export interface ExportOptions {
+  /** Model directory or Hub id; default: the shipped default model. */
+  model?: string;
+  hub?: ResolveModelOptions;
+  /** Output directory (created; files in it are overwritten). */
+  out: string;
+  /** Export without tokenizer files even when the source has them. */
+  skipTokenizer?: boolean;
+}
+
+export interface ExportResult {
+  modelDir: string;
+  out: string;
+  onnxFile: string;
+  onnxBytes: number;
+  /** Whether tokenizer files were written. */
+  tokenizer: boolean;
+  /** Things the user should know (no tokenizer, newly initialised weights). */
+  warnings: string[];
+}
+
+export const ONNX_SUBPATH = join("onnx", "model.onnx");
+
+/** Whether a directory holds a tokenizer rose can load (same files Tokenizer.fromDir accepts). */
+export function hasTokenizerFiles(dir: string): boolean {
+  return ["tokenizer.json", "vocab.txt", "vocab.json"].some((f) => existsSync(join(dir, f)));
+}
+
+export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
+  const modelDir = await resolveModelDir({ model: opts.model, hub: opts.hub });
+  const warnings: string[] = [];
+  // Ids-only checkpoints (no tokenizer files) still export; text pipelines then need a tokenizer added.
+  const withTokenizer = !opts.skipTokenizer && hasTokenizerFiles(modelDir);
+  if (!withTokenizer && !opts.skipTokenizer) {
+    warnings.push(`${modelDir} has no tokenizer files: exported without a tokenizer (transformers pipelines on text need one)`);
+  }
+  const model = await PretrainedModel.load(modelDir, { noTokenizer: !withTokenizer });
+  const notice = model.notice();
+  if (notice) warnings.push(notice);
+  // ONNX first: it is the step that can refuse (size limit) and should leave no half-written directory.
+  const onnxFile = join(opts.out, ONNX_SUBPATH);
+  const onnx = exportOnnx(model, onnxFile);
+  model.save(opts.out);
+  return { modelDir, out: opts.out, onnxFile, onnxBytes: onnx.bytes, tokenizer: withTokenizer, warnings };
+}

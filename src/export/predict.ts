@@ -1,0 +1,35 @@
+// `rose predict`: one text (or text pair) through a classifier, with label names from config id2label.
+import type { ResolveModelOptions } from "../io/hub.ts";
+import { PretrainedModel } from "../models/pretrained.ts";
+import { argmax, Predictor, softmax } from "../train/predict.ts";
+import { resolveModelDir } from "../train/run.ts";
+
+export interface PredictTextOptions {
+  /** Model directory or Hub id; default: the shipped default model. */
+  model?: string;
+  hub?: ResolveModelOptions;
+  text: string;
+  /** Second text of a sentence pair. */
+  pair?: string;
+  maxSeqLength?: number;
+  threads?: number;
+}
+
+export type PredictTextResult = (
+  | { kind: "label"; label: string; labelId: number; probabilities: [label: string, p: number][] }
+  | { kind: "score"; score: number }
+) & { notice: string | null };
+
+export async function predictText(opts: PredictTextOptions): Promise<PredictTextResult> {
+  const dir = await resolveModelDir({ model: opts.model, hub: opts.hub });
+  const model = await PretrainedModel.load(dir);
+  const predictor = new Predictor(model, { maxLength: opts.maxSeqLength, threads: opts.threads, batchSize: 1 });
+  const [logits] = await predictor.logits([{ text: opts.text, pair: opts.pair }]);
+  const notice = model.notice();
+  if (model.cfg.problemType === "regression") return { kind: "score", score: logits![0]!, notice };
+  const probs = softmax(logits!);
+  const labelId = argmax(probs);
+  const names = model.cfg.id2label;
+  const name = (i: number) => names[i] ?? `LABEL_${i}`;
+  return { kind: "label", label: name(labelId), labelId, probabilities: [...probs].map((p, i) => [name(i), p]), notice };
+}
