@@ -53,6 +53,8 @@ export class TrainStep {
     readonly eligibleNames: string[],
     private readonly opts: StepOptions,
     private readonly usesTokenTypes: boolean,
+    /** Gradient buffers reused every step (see Program.run). */
+    private readonly buffers: Record<string, HostTensor>,
   ) {}
 
   static async build(model: PretrainedModel, opts: StepOptions): Promise<TrainStep> {
@@ -98,7 +100,13 @@ export class TrainStep {
       }
     }
     const program = await Program.compile(g, outs, { threads: opts.threads });
-    return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes);
+    const buffers: Record<string, HostTensor> = {};
+    for (const n of names) {
+      if (!outs[`grad/${n}`]) continue;
+      const shape = model.shapes.get(n)!;
+      buffers[`grad/${n}`] = { data: new Float32Array(shape.reduce((a, d) => a * d, 1)), dims: shape };
+    }
+    return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes, buffers);
   }
 
   async run(batch: Batch, params: Map<string, Float32Array>, rng: { seed: number; counter: number }): Promise<StepResult> {
@@ -110,7 +118,7 @@ export class TrainStep {
     };
     if (this.usesTokenTypes) feeds.token_type_ids = { data: batch.tokenTypeIds, dims };
     for (const n of this.paramNames) feeds[n] = params.get(n)!;
-    const r = await this.program.run(feeds, rng);
+    const r = await this.program.run(feeds, rng, this.buffers);
     const grads = new Map<string, Float32Array>();
     for (const n of this.paramNames) {
       const t = r[`grad/${n}`];

@@ -7,10 +7,11 @@ import { Rng } from "../engine/index.ts";
 import { computeMetrics, mainMetric } from "../data/metrics.ts";
 import type { Example } from "../data/readers.ts";
 import type { Task } from "../data/tasks.ts";
-import { ConfigError, DivergenceError, FormatError } from "../errors.ts";
-import { readSafetensors, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
+import { ConfigError, DivergenceError } from "../errors.ts";
+import { readSafetensors, writeFileAtomic } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { packState, RoseAdamW, type RoseMethod, unpackState } from "../optim/adamw.ts";
+import { RoseAdamW, type RoseMethod } from "../optim/adamw.ts";
+import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { clipGradNorm } from "../optim/clip.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { eligibleFrom } from "../optim/select.ts";
@@ -115,8 +116,6 @@ interface RunState {
   samplesSeen: number;
 }
 
-const POINTER = "last_checkpoint.json";
-
 export class Trainer {
   private readonly o: TrainOptions;
   constructor(
@@ -167,7 +166,7 @@ export class Trainer {
     const metricsFile = join(o.outputDir, "metrics.jsonl");
     const masksFile = join(o.outputDir, "rose_masks.jsonl");
     if (o.resume) {
-      const resumed = this.loadCheckpoint(optimizer);
+      const resumed = loadCheckpoint<RunState>(o.outputDir, this.model, optimizer);
       if (resumed) {
         st = resumed;
         this.log(`resuming from step ${st.globalStep} (epoch ${st.epoch + 1}, batch ${st.batchInEpoch})`);
@@ -280,9 +279,9 @@ export class Trainer {
             st.epoch = epoch + 1;
             st.batchInEpoch = 0;
           }
-          this.saveCheckpoint(optimizer, st);
+          saveCheckpoint(o.outputDir, st.globalStep, this.model, optimizer, st);
         } else if (o.saveSteps > 0 && st.globalStep % o.saveSteps === 0) {
-          this.saveCheckpoint(optimizer, st);
+          saveCheckpoint(o.outputDir, st.globalStep, this.model, optimizer, st);
         }
         if (done) break outer;
       }
@@ -315,48 +314,6 @@ export class Trainer {
     const preds = logits.map((l) => (this.task.isRegression ? l[0]! : argmax(l)));
     const labels = encoded.map((e) => e.label ?? 0);
     return computeMetrics(this.task, preds, labels);
-  }
-
-  private saveCheckpoint(optimizer: RoseAdamW, st: RunState): void {
-    const name = `checkpoint-${st.globalStep}`;
-    const dir = join(this.o.outputDir, name);
-    mkdirSync(dir, { recursive: true });
-    writeSafetensors(join(dir, "model.safetensors"), [...this.model.shapes].map(([n, shape]) => [n, { shape, data: this.model.params.get(n)! }]));
-    const packed = packState(optimizer.state());
-    writeSafetensors(join(dir, "optimizer.safetensors"), packed.tensors, packed.metadata);
-    writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(st)}\n`);
-    // The pointer flips only once the checkpoint is complete; older checkpoints go after that.
-    const pointer = join(this.o.outputDir, POINTER);
-    const previous = existsSync(pointer) ? (JSON.parse(readFileSync(pointer, "utf8")) as { dir: string }).dir : null;
-    writeFileAtomic(pointer, JSON.stringify({ dir: name, step: st.globalStep }));
-    if (previous && previous !== name) rmSync(join(this.o.outputDir, previous), { recursive: true, force: true });
-  }
-
-  private loadCheckpoint(optimizer: RoseAdamW): RunState | null {
-    const pointer = join(this.o.outputDir, POINTER);
-    if (!existsSync(pointer)) return null;
-    let dirName: string;
-    try {
-      dirName = (JSON.parse(readFileSync(pointer, "utf8")) as { dir: string }).dir;
-    } catch (e) {
-      throw new FormatError(pointer, `cannot read the checkpoint pointer (${(e as Error).message})`);
-    }
-    const dir = join(this.o.outputDir, dirName);
-    const weights = readSafetensors(join(dir, "model.safetensors")).tensors;
-    for (const n of this.model.shapes.keys()) {
-      const t = weights.get(n);
-      if (!t) throw new FormatError(join(dir, "model.safetensors"), `checkpoint lacks ${n}`);
-      this.model.params.set(n, t.data as Float32Array);
-    }
-    const optFile = join(dir, "optimizer.safetensors");
-    const opt = readSafetensors(optFile);
-    optimizer.loadState(unpackState(optFile, opt.tensors, opt.metadata));
-    const stFile = join(dir, "trainer_state.json");
-    try {
-      return JSON.parse(readFileSync(stFile, "utf8")) as RunState;
-    } catch (e) {
-      throw new FormatError(stFile, `cannot read the run state (${(e as Error).message})`);
-    }
   }
 }
 
