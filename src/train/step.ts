@@ -3,7 +3,7 @@
 // reduced in the graph to one L2 norm per eligible tensor, and the CE gradients of every parameter.
 import { Graph, grad, ops, Program, type Tensor } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
-import { type BuildContext, ParamScope } from "../models/index.ts";
+import { type Architecture, type BuildContext, ParamScope } from "../models/index.ts";
 import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import type { RoseMethod } from "../optim/adamw.ts";
@@ -27,8 +27,8 @@ export interface Batch {
   inputIds: BigInt64Array;
   attentionMask: BigInt64Array;
   tokenTypeIds: BigInt64Array;
-  /** int64 class ids, or float32 targets for regression. */
-  labels: BigInt64Array | Float32Array;
+  /** int64 class ids, or float32 targets for regression (absent for objectives with their own inputs). */
+  labels?: BigInt64Array | Float32Array;
 }
 
 export interface StepResult {
@@ -40,6 +40,26 @@ export interface StepResult {
   klGradNorms: Map<string, number> | null;
   klGrads: Map<string, Float32Array> | null;
   logits: Float32Array;
+}
+
+/**
+ * What is trained on top of the encoder: declares its own inputs (labels, ...) on the graph and returns
+ * the head (hidden state -> logits) and the loss of those logits.
+ */
+export type Objective = (g: Graph, arch: Architecture) => {
+  head: (ctx: BuildContext, hidden: Tensor) => Tensor;
+  loss: (logits: Tensor) => Tensor;
+};
+
+/** Sequence classification (cross-entropy) or regression (MSE) on the `labels` input. */
+export function classification(regression: boolean): Objective {
+  return (g, arch) => {
+    const labels = regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
+    return {
+      head: (ctx, h) => arch.classify(ctx, h),
+      loss: (logits) => (regression ? mse(logits, labels) : crossEntropy(logits, labels)),
+    };
+  };
 }
 
 export function usesTwoPasses(o: Pick<StepOptions, "method" | "rdropAlpha">): boolean {
@@ -57,14 +77,13 @@ export class TrainStep {
     private readonly buffers: Record<string, HostTensor>,
   ) {}
 
-  static async build(model: PretrainedModel, opts: StepOptions): Promise<TrainStep> {
+  static async build(model: PretrainedModel, opts: StepOptions, objective: Objective = classification(opts.regression)): Promise<TrainStep> {
     const arch = model.arch;
     const g = new Graph();
     const scope = new ParamScope(g);
     const inputs = arch.inputs(g);
-    const labels = opts.regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
-    const lossOf = (logits: Tensor) => (opts.regression ? mse(logits, labels) : crossEntropy(logits, labels));
-    const forward = (ctx: BuildContext) => arch.classify(ctx, arch.encode(ctx, inputs));
+    const { head, loss: lossOf } = objective(g, arch);
+    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs));
     const outs: Record<string, Tensor> = {};
     let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
     if (usesTwoPasses(opts)) {
@@ -109,13 +128,15 @@ export class TrainStep {
     return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes, buffers);
   }
 
-  async run(batch: Batch, params: Map<string, Float32Array>, rng: { seed: number; counter: number }): Promise<StepResult> {
+  /** One step; `extra` feeds the objective's own inputs (classification reads `batch.labels`). */
+  async run(batch: Batch, params: Map<string, Float32Array>, rng: { seed: number; counter: number }, extra: Record<string, HostTensor> = {}): Promise<StepResult> {
     const dims = [batch.batch, batch.seq];
     const feeds: Record<string, HostTensor | Float32Array> = {
       input_ids: { data: batch.inputIds, dims },
       attention_mask: { data: batch.attentionMask, dims },
-      labels: { data: batch.labels, dims: [batch.batch] },
+      ...extra,
     };
+    if (batch.labels) feeds.labels = { data: batch.labels, dims: [batch.batch] };
     if (this.usesTokenTypes) feeds.token_type_ids = { data: batch.tokenTypeIds, dims };
     for (const n of this.paramNames) feeds[n] = params.get(n)!;
     const r = await this.program.run(feeds, rng, this.buffers);
