@@ -1,5 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
+import { ConfigError } from "../errors.ts";
+import { evalAdvGlue } from "../robust/run.ts";
 import { evaluate } from "../train/run.ts";
 import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
 
@@ -9,13 +11,15 @@ export function registerEval(program: Command): void {
   dataOptions(cmd)
     .option("--task <name>", "GLUE task or custom", "custom")
     .option("--data <file>", "evaluation data")
+    .option("--advglue <file>", "score on this AdvGLUE dev.json instead of --data (--task sst2, qqp, qnli, rte, mnli or mnli-mm)")
     .option("--batch-size <n>", "batch size", int, 64)
     .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, 128)
     .option("--predictions <file>", "write per-example predictions (JSON lines)")
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
     .action(async (f: Record<string, unknown> & ModelFlags) => {
-      if (!f.data) throw new Error("--data is required");
+      if (f.advglue) return evalAdvGlueAction(f);
+      if (!f.data) throw new ConfigError("--data is required (or --advglue FILE)");
       const r = await evaluate({ ...(f as object), hub: hubOptions(f), data: f.data as string, batchSize: f.batchSize as number, maxSeqLength: f.maxSeqLength as number });
       if (f.predictions) writeFileSync(f.predictions as string, r.predictions.map((p, i) => JSON.stringify({ index: i, ...p })).join("\n") + "\n");
       if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);
@@ -24,4 +28,23 @@ export function registerEval(program: Command): void {
         for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
       }
     });
+}
+
+// Prints the task's metrics plus `score`, the AdvGLUE task score (mean of its GLUE metrics, 0-1).
+async function evalAdvGlueAction(f: Record<string, unknown> & ModelFlags): Promise<void> {
+  const r = await evalAdvGlue({
+    model: f.model,
+    hub: hubOptions(f),
+    file: f.advglue as string,
+    task: f.task as string,
+    batchSize: f.batchSize as number,
+    maxSeqLength: f.maxSeqLength as number,
+    threads: f.threads as number | undefined,
+  });
+  if (f.predictions) writeFileSync(f.predictions as string, r.predictions.map((p) => JSON.stringify(p)).join("\n") + "\n");
+  if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics, score: r.score })}\n`);
+  else {
+    process.stdout.write(`AdvGLUE ${r.task}, ${r.n} examples\n`);
+    for (const [k, v] of Object.entries({ ...r.metrics, score: r.score })) process.stdout.write(`  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
+  }
 }

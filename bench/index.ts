@@ -1,0 +1,20 @@
+// npm run bench -- <engine|infer|train|attack> [flags] [--json]
+import { benchAttack } from "./attack.ts";
+import { benchEngine } from "./engine.ts";
+
+const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = {
+  engine: benchEngine,
+  attack: benchAttack,
+};
+
+const [name, ...rest] = process.argv.slice(2);
+const json = rest.includes("--json");
+const argv = rest.filter((a) => a !== "--json");
+const fn = name ? benches[name] : undefined;
+if (!fn) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join("|")}> [flags] [--json]`);
+  process.exit(2);
+}
+const result = await fn(argv);
+if (json) console.log(JSON.stringify(result));
+else for (const [k, v] of Object.entries(result)) console.log(`${k.padEnd(16)} ${v}`);
