@@ -1,9 +1,13 @@
 // npm run bench -- <engine|infer|train|attack> [flags] [--json]
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
+import { benchInfer } from "./infer.ts";
+import { benchTrain } from "./train.ts";
 
 const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = {
   engine: benchEngine,
+  infer: benchInfer,
+  train: benchTrain,
   attack: benchAttack,
 };
 

@@ -18,11 +18,26 @@ export async function encodeExamples(
   maxLength: number,
   onProgress?: (done: number) => void,
 ): Promise<EncodedExample[]> {
+  const out = new Array<EncodedExample>(examples.length);
+  let done = 0;
+  // Single texts and pairs are encoded apart: a single text must not get an empty second segment.
+  for (const pairs of [false, true]) {
+    const idx = examples.map((e, i) => ((e.pair !== undefined) === pairs ? i : -1)).filter((i) => i >= 0);
+    for (let s = 0; s < idx.length; s += CHUNK) {
+      const chunk = idx.slice(s, s + CHUNK).map((i) => examples[i]!);
+      const rows = await encodeChunk(tokenizer, chunk, pairs, maxLength);
+      idx.slice(s, s + CHUNK).forEach((i, k) => (out[i] = rows[k]!));
+      done += chunk.length;
+      onProgress?.(done);
+    }
+  }
+  return out;
+}
+
+async function encodeChunk(tokenizer: Tokenizer, chunk: readonly Example[], pairs: boolean, maxLength: number): Promise<EncodedExample[]> {
   const out: EncodedExample[] = [];
-  for (let s = 0; s < examples.length; s += CHUNK) {
-    const chunk = examples.slice(s, s + CHUNK);
-    const hasPairs = chunk.some((e) => e.pair !== undefined);
-    const enc = await tokenizer.encodeBatch(chunk.map((e) => e.text), hasPairs ? chunk.map((e) => e.pair ?? "") : null, { maxLength, padding: "longest" });
+  {
+    const enc = await tokenizer.encodeBatch(chunk.map((e) => e.text), pairs ? chunk.map((e) => e.pair!) : null, { maxLength, padding: "longest" });
     for (let b = 0; b < enc.batch; b++) {
       let len = 0;
       const o = b * enc.seq;
@@ -35,9 +50,14 @@ export async function encodeExamples(
       }
       out.push({ ids, typeIds, label: chunk[b]!.label });
     }
-    onProgress?.(out.length);
   }
   return out;
+}
+
+/** The longest input a model's position table allows (RoBERTa's positions start after the pad id). */
+export function maxInputLength(cfg: { modelType: string; maxPositionEmbeddings: number; padTokenId: number }, requested: number): number {
+  const limit = cfg.modelType === "roberta" ? cfg.maxPositionEmbeddings - cfg.padTokenId - 1 : cfg.maxPositionEmbeddings;
+  return Math.min(requested, limit);
 }
 
 /** Pads a list of encoded examples into one batch (right padding with `padId`). */

@@ -6,7 +6,7 @@ import type { Example } from "../data/readers.ts";
 import { RoseError } from "../errors.ts";
 import { ParamScope } from "../models/index.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { chunks, collate, encodeExamples, type EncodedExample } from "./batches.ts";
+import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 
 export interface PredictOptions {
   batchSize?: number;
@@ -70,7 +70,7 @@ export class Predictor {
 
   async encode(examples: readonly Pick<Example, "text" | "pair">[]): Promise<EncodedExample[]> {
     const ex = examples.map((e, i) => ({ text: e.text, pair: e.pair, label: null, line: i + 1 }));
-    return encodeExamples(this.tokenizer, ex, this.opts.maxLength ?? 128);
+    return encodeExamples(this.tokenizer, ex, maxInputLength(this.model.cfg, this.opts.maxLength ?? 128));
   }
 
   /** Logits per example, in input order. */

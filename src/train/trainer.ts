@@ -15,7 +15,7 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { clipGradNorm } from "../optim/clip.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { eligibleFrom } from "../optim/select.ts";
-import { chunks, collate, encodeExamples, type EncodedExample } from "./batches.ts";
+import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 import { argmax, Predictor } from "./predict.ts";
 import { createProgress } from "./progress.ts";
 import { TrainStep } from "./step.ts";
@@ -140,8 +140,9 @@ export class Trainer {
     const tok = this.model.tokenizer!;
     mkdirSync(o.outputDir, { recursive: true });
     const regression = this.task.isRegression;
-    const encoded = await encodeExamples(tok, this.train, o.maxSeqLength);
-    const valEncoded = this.validation ? await encodeExamples(tok, this.validation, o.maxSeqLength) : null;
+    const maxLen = maxInputLength(this.model.cfg, o.maxSeqLength);
+    const encoded = await encodeExamples(tok, this.train, maxLen);
+    const valEncoded = this.validation ? await encodeExamples(tok, this.validation, maxLen) : null;
 
     const microPerEpoch = Math.ceil(encoded.length / o.batchSize);
     const stepsPerEpoch = Math.ceil(microPerEpoch / o.gradientAccumulationSteps);
@@ -199,7 +200,7 @@ export class Trainer {
       for (let bi = startBatch; bi < batches.length; bi++) {
         const t0 = performance.now();
         const rows = batches[bi]!.map((i) => encoded[i]!);
-        const batch = collate(rows, padId, { padTo: o.padToMaxLength ? o.maxSeqLength : undefined, regression });
+        const batch = collate(rows, padId, { padTo: o.padToMaxLength ? maxLen : undefined, regression });
         const r = await step.run(batch, this.model.params, { seed: o.seed, counter: st.microStep });
         if (!Number.isFinite(r.loss)) {
           throw new DivergenceError(`loss is ${r.loss} at step ${st.globalStep + 1} (epoch ${epoch + 1}, batch ${bi + 1}); the last good checkpoint in ${o.outputDir} is intact`);

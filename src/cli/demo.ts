@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { DEMO_DEFAULTS as D, runDemo } from "../demo/demo.ts";
+import { int, num } from "./flags.ts";
+
+export function registerDemo(program: Command): void {
+  program
+    .command("demo")
+    .description("fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE-ensemble; compare clean and under attack")
+    .option("--output-dir <dir>", "where data splits, models and the summary go", D.outputDir)
+    .option("--model <dir>", "pre-trained model to fine-tune", D.model)
+    .option("--per-class <n>", "messages sampled per class", int, D.perClass)
+    .option("--epochs <n>", "fine-tuning epochs", num, D.epochs)
+    .option("--batch-size <n>", "batch size", int, D.batchSize)
+    .option("--learning-rate <lr>", "learning rate", num, D.learningRate)
+    .option("--max-seq-length <n>", "tokens per message", int, D.maxSeqLength)
+    .option("--attack-examples <n>", "held-out messages attacked per recipe (0: skip attacks)", int, D.attackExamples)
+    .option("--recipes <list>", "attack recipes", D.recipes.join(","))
+    .option("--seed <n>", "seed", int, D.seed)
+    .option("--threads <n>", "compute threads", int)
+    .option("--quiet", "no progress output")
+    .action(async (f: Record<string, unknown>) => {
+      const { table } = await runDemo({ ...(f as object), recipes: String(f.recipes).split(",").filter(Boolean), quiet: Boolean(f.quiet) });
+      process.stdout.write(`\n${table}\n`);
+    });
+}
