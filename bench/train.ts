@@ -11,12 +11,13 @@ import { median, parseFlags, timeIt } from "./util.ts";
 const METHODS: Record<string, RoseMethod> = { vanilla: "vanilla", first: "rose-first", second: "rose-second", ensemble: "rose-ensemble" };
 
 export async function benchTrain(argv: string[]): Promise<Record<string, unknown>> {
-  const f = parseFlags(argv, { config: "mini", method: "vanilla", batch: 32, seq: 128, steps: 10, warmup: 2, threads: 0 });
+  const f = parseFlags(argv, { config: "mini", method: "vanilla", batch: 32, seq: 128, steps: 10, warmup: 2, threads: 0, profile: "" });
   const method = METHODS[f.method];
   if (!method) throw new Error(`--method must be one of ${Object.keys(METHODS).join(", ")}`);
   const model = randomModel(f.config);
   const step = await TrainStep.build(model, {
     method, klDropout: 0.1, rdropAlpha: 0, eligible: eligibleFrom(), granularity: "tensor", regression: false, threads: f.threads || undefined,
+    profilePrefix: f.profile || undefined,
   });
   const opt = new RoseAdamW({ lr: 2e-5, betas: [0.9, 0.98], weightDecay: 0.01, method, upper: 70, lower: 0 });
   const b = randomBatch(f.batch, f.seq);
@@ -26,6 +27,7 @@ export async function benchTrain(argv: string[]): Promise<Record<string, unknown
     clipGradNorm(r.grads, 1);
     opt.step({ params: model.params, grads: r.grads, klGradNorms: r.klGradNorms ?? undefined });
   });
+  if (f.profile) step.endProfiling();
   const s = median(times) / 1000;
   return {
     impl: "rose-onnxruntime", config: f.config, method: f.method, batch: f.batch, seq: f.seq,

@@ -147,7 +147,7 @@ export class Graph {
     let t = this.dropoutTables.get(p);
     if (!t) {
       const k = this.dropoutTables.size;
-      t = this.addInput(`rose_dropout_table_${k}`, "bool", [`rose_table_len_${k}`], "dropout-table");
+      t = this.addInput(`rose_dropout_table_${k}`, "float32", [`rose_table_len_${k}`], "dropout-table");
       this.inputs[this.inputs.length - 1]!.p = p;
       this.dropoutTables.set(p, t);
     }

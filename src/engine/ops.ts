@@ -286,6 +286,49 @@ export function matmul(a: Tensor, b: Tensor, opts: Partial<MatMulAttrs> = {}): T
   return apply(MatMulOp, [a, b], { transA: opts.transA ?? false, transB: opts.transB ?? false, alpha: opts.alpha ?? 1 });
 }
 
+/**
+ * y = x W^T + b with W stored [out, in] (nn.Linear). Emitted as one Gemm on the 2-D view of x, so the
+ * bias add happens inside the matmul instead of as a separate broadcast pass.
+ */
+const LinearOp = def({
+  name: "Linear",
+  infer([x, w, b]) {
+    sameDType("Linear", x!, w!);
+    const inF = x!.shape[x!.rank - 1];
+    if (w!.rank !== 2 || b!.rank !== 1 || w!.shape[1] !== inF || b!.shape[0] !== w!.shape[0]) {
+      throw new ShapeError(`Linear: input ${fmt(x!.shape)}, weight ${fmt(w!.shape)} and bias ${fmt(b!.shape)} do not fit`);
+    }
+    return [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, -1), w!.shape[0]!] }];
+  },
+  emit(e, [x, w, b], o, _a, node) {
+    const xs = node.inputs[0]!;
+    if (xs.rank === 2) {
+      e.node("Gemm", [x!, w!, b!], o, { transB: 1 });
+      return;
+    }
+    const inF = xs.shape[xs.rank - 1] as number, outF = node.inputs[1]!.shape[0] as number;
+    const x2 = e.tmp("x2d"), y2 = e.tmp("y2d"), shape = e.tmp("shape"), lead = e.tmp("lead"), outShape = e.tmp("outshape");
+    e.node("Reshape", [x!, e.constI64([-1, inF])], [x2]);
+    e.node("Gemm", [x2, w!, b!], [y2], { transB: 1 });
+    e.node("Shape", [x!], [shape]);
+    e.node("Slice", [shape, e.constI64([0]), e.constI64([xs.rank - 1])], [lead]);
+    e.node("Concat", [lead, e.constI64([outF])], [outShape], { axis: 0 });
+    e.node("Reshape", [y2, outShape], o);
+  },
+  vjp(n, [g]) {
+    if (!g) return [null, null, null];
+    const [x, w] = n.inputs as [Tensor, Tensor];
+    const inF = w.shape[1] as number, outF = w.shape[0] as number;
+    const x2 = x.rank > 2 ? reshape(x, [-1, inF]) : x;
+    const g2 = g.rank > 2 ? reshape(g, [-1, outF]) : g;
+    return [matmul(g, w), matmul(g2, x2, { transA: true }), reduceSum(g2, [0])];
+  },
+});
+export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
+  if (typeof x.shape[x.rank - 1] !== "number") throw new ShapeError(`Linear: last dim of ${fmt(x.shape)} must be static`);
+  return apply(LinearOp, [x, w, b], {});
+}
+
 // ------------------------------------------------------------------------------------------------
 // Shape manipulation
 
@@ -735,14 +778,15 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
 }
 
 // ------------------------------------------------------------------------------------------------
-// Dropout. The keep-mask is a slice of a random bool table the runtime feeds, at offsets drawn per
-// run from a counter-based generator (session.ts): reproducible, resumable, and nearly free (a
-// memcpy), unlike onnxruntime's Dropout whose generator state cannot be saved.
+// Dropout. The mask is a slice of a random table the runtime feeds, holding 0 or 1/(1-p), at offsets
+// drawn per run from a counter-based generator (session.ts): reproducible, resumable, and nearly free
+// (a memcpy), unlike onnxruntime's Dropout whose generator state cannot be saved. Applying it is one
+// same-shape Mul forward and one backward (a Where with a broadcast zero is several times slower).
 
 const DropoutMaskOp = def<{ site: number }>({
   name: "DropoutMask",
   infer([, , x]) {
-    return [{ dtype: "bool", shape: x!.shape }];
+    return [{ dtype: "float32", shape: x!.shape }];
   },
   emit(e, [table, slices, x], o, { site }) {
     const row = e.tmp("row"), start = e.tmp("start"), end = e.tmp("end"), flat = e.tmp("flat"), shape = e.tmp("shape");
@@ -755,26 +799,18 @@ const DropoutMaskOp = def<{ site: number }>({
   },
 });
 
-/** A fresh bool keep-mask (probability 1 - p) shaped like `x`; each call draws an independent mask. */
+/** A fresh mask shaped like `x` with 0 (dropped) or 1/(1-p) (kept); each call draws an independent mask. */
 export function dropoutMask(x: Tensor, p: number): Tensor {
   if (!(p > 0 && p < 1)) throw new ShapeError(`Dropout: probability must be in (0, 1), got ${p}`);
   const g = x.graph;
   const site = g.registerDropout(p, x.shape);
-  return apply(DropoutMaskOp, [g.dropoutTable(p), g.dropoutSlices(), x], { site });
-}
-
-/**
- * Zeroes the dropped elements without rescaling: the caller folds 1/(1-p) into a neighbouring matmul's
- * alpha (and bias), which saves a full pass over the tensor in both the forward and backward pass.
- */
-export function dropoutUnscaled(x: Tensor, p: number): Tensor {
-  return where(dropoutMask(x, p), x, scalarLike(x, 0));
+  return cast(apply(DropoutMaskOp, [g.dropoutTable(p), g.dropoutSlices(), x], { site }), x.dtype);
 }
 
 /** Inverted dropout in training mode; each call draws an independent mask. */
 export function dropout(x: Tensor, p: number): Tensor {
   if (p <= 0) return x;
-  return scale(dropoutUnscaled(x, p), 1 / (1 - p));
+  return mul(x, dropoutMask(x, p));
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -35,28 +35,30 @@ const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
   float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool", uint8: "uint8",
 };
 
-// Dropout keep-tables: element i of the table for drop probability p depends only on (p, i), so a
-// longer table extends a shorter one and a site's mask depends only on (seed, counter, site, size).
-const MIN_TABLE = 1 << 25;
-const tables = new Map<string, Uint8Array>();
+// Dropout tables: element i of the table for drop probability p (0 or 1/(1-p)) depends only on (p, i),
+// so a longer table extends a shorter one, and a site's mask depends only on (seed, counter, site, size).
+const MIN_TABLE = 1 << 22;
+const tables = new Map<string, Float32Array>();
 
-function keepTable(p: number, length: number): Uint8Array {
+function keepTable(p: number, length: number): Float32Array {
   const key = `${p}:${length}`;
   let t = tables.get(key);
   if (!t) {
-    t = new Uint8Array(length);
+    t = new Float32Array(length);
     const pk = mixKey(Math.round(p * 1e9), 0x0d0d);
     const threshold = Math.round(p * 65536);
+    const keep = Math.fround(1 / (1 - p));
     for (let i = 0; i < length; i += 2) {
       const r = hash32((pk ^ Math.imul(i >>> 1, 0x9e3779b1)) >>> 0);
-      t[i] = (r & 0xffff) >= threshold ? 1 : 0;
-      if (i + 1 < length) t[i + 1] = r >>> 16 >= threshold ? 1 : 0;
+      t[i] = (r & 0xffff) >= threshold ? keep : 0;
+      if (i + 1 < length) t[i + 1] = r >>> 16 >= threshold ? keep : 0;
     }
     tables.set(key, t);
   }
   return t;
 }
 
+/** Table length for a mask of n elements: at least twice n, so offsets vary widely. */
 function tableLength(n: number): number {
   let l = MIN_TABLE;
   while (l < 2 * n) l *= 2;
@@ -199,7 +201,7 @@ export class Program {
       if (inp.kind === "dropout-table") {
         const p = inp.p!;
         const table = keepTable(p, tableLength(needByP.get(p) ?? 0));
-        ortFeeds[inp.name] = new ort.Tensor("bool", table, [table.length]);
+        ortFeeds[inp.name] = new ort.Tensor("float32", table, [table.length]);
       }
     }
   }

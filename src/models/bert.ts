@@ -3,7 +3,7 @@
 import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
-import { activation, type BuildContext, dropout, dropProb, Embedding, extendedAttentionMask, firstToken, LayerNorm, Linear } from "./modules.ts";
+import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, LayerNorm, Linear } from "./modules.ts";
 
 export class BertEmbeddings {
   readonly wordEmbeddings: Embedding;
@@ -60,11 +60,8 @@ export class SelfAttention {
     const k = this.split(this.k.forward(ctx, x));
     const v = this.split(this.v.forward(ctx, x));
     const scores = ops.add(ops.matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(this.headDim) }), addMask);
-    // Attention dropout's 1/(1-p) is folded into the context matmul.
-    const p = dropProb(ctx, this.attnDropout);
-    const probs = ops.softmax(scores, -1);
-    const ctxv = p > 0 ? ops.matmul(ops.dropoutUnscaled(probs, p), v, { alpha: 1 / (1 - p) }) : ops.matmul(probs, v);
-    const out = ops.transpose(ctxv, [0, 2, 1, 3]);
+    const probs = dropout(ctx, ops.softmax(scores, -1), this.attnDropout);
+    const out = ops.transpose(ops.matmul(probs, v), [0, 2, 1, 3]);
     return ops.reshape(out, [0, 0, this.hidden]);
   }
 }

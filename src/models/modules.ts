@@ -41,14 +41,11 @@ export function dropProb(ctx: BuildContext, p: number): number {
 /** nn.Linear: y = x W^T + b with W stored [out, in] as PyTorch stores it. */
 export class Linear {
   constructor(readonly prefix: string, readonly inFeatures: number, readonly outFeatures: number) {}
-  /** With `dropoutP`, dropout(linear(x)) with the 1/(1-p) scale folded into the matmul and the bias. */
+  /** With `dropoutP`: dropout(linear(x)), the pattern of every residual branch. */
   forward(ctx: BuildContext, x: Tensor, dropoutP = 0): Tensor {
     const w = ctx.scope.get(`${this.prefix}.weight`, [this.outFeatures, this.inFeatures]);
     const b = ctx.scope.get(`${this.prefix}.bias`, [this.outFeatures]);
-    const p = dropProb(ctx, dropoutP);
-    if (p === 0) return ops.add(ops.matmul(x, w, { transB: true }), b);
-    const s = 1 / (1 - p);
-    return ops.dropoutUnscaled(ops.add(ops.matmul(x, w, { transB: true, alpha: s }), ops.scale(b, s)), p);
+    return dropout(ctx, ops.linear(x, w, b), dropoutP);
   }
 }
 

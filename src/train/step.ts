@@ -19,6 +19,8 @@ export interface StepOptions {
   granularity: "tensor" | "element";
   regression: boolean;
   threads?: number;
+  /** onnxruntime profiling (benchmarks): file prefix; call `endProfiling()` to write it. */
+  profilePrefix?: string;
 }
 
 export interface Batch {
@@ -118,7 +120,7 @@ export class TrainStep {
         outs.kl_norms = norms.length ? ops.concat(norms, 0) : ops.unsqueeze(g.scalar(0), [0]);
       }
     }
-    const program = await Program.compile(g, outs, { threads: opts.threads });
+    const program = await Program.compile(g, outs, { threads: opts.threads, profilePrefix: opts.profilePrefix });
     const buffers: Record<string, HostTensor> = {};
     for (const n of names) {
       if (!outs[`grad/${n}`]) continue;
@@ -126,6 +128,10 @@ export class TrainStep {
       buffers[`grad/${n}`] = { data: new Float32Array(shape.reduce((a, d) => a * d, 1)), dims: shape };
     }
     return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes, buffers);
+  }
+
+  endProfiling(): void {
+    this.program.endProfiling();
   }
 
   /** One step; `extra` feeds the objective's own inputs (classification reads `batch.labels`). */
