@@ -1,9 +1,10 @@
 // Hugging Face config.json for the three supported encoders, normalised into one typed EncoderConfig.
 // BERT and RoBERTa share field names; DistilBERT uses its own (dim, n_layers, ...). Missing fields take
 // the defaults of the corresponding transformers config class, so minimal configs load as they do in HF.
-import { readFileSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
+import { readJsonFile } from "./json.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -47,19 +48,6 @@ const DEFAULTS = {
   roberta: { vocab_size: 50265, pad_token_id: 1 },
 } as const;
 
-function readJson(file: string): JsonValue {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch (e) {
-    throw new FormatError(file, `not valid JSON (${(e as Error).message})`);
-  }
-}
 
 function detectModelType(file: string, raw: JsonObject): ModelType {
   const mt = raw.model_type;
@@ -226,7 +214,7 @@ export function parseModelConfig(raw: JsonValue, file = "config.json"): EncoderC
 /** Reads and normalises `<dir>/config.json`. */
 export function loadModelConfig(dir: string): EncoderConfig {
   const file = join(dir, "config.json");
-  return parseModelConfig(readJson(file), file);
+  return parseModelConfig(readJsonFile<JsonValue>(file), file);
 }
 
 /** A copy of `cfg` with a new label set (e.g. a pre-trained encoder put on a task with other classes). */

@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync
 import { join } from "node:path";
 import { Tokenizer as NativeTokenizer, type Encoding, type TruncationOptions } from "tokenizers";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
+import { readJsonFile } from "./json.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 export interface SpecialTokens {
@@ -65,22 +66,9 @@ const CONFIG_KEYS: Record<keyof SpecialTokens, string[]> = {
 
 const SPECIAL_KEYS = Object.keys(FALLBACK_NAMES) as (keyof SpecialTokens)[];
 
-function readJsonFile(file: string): Json {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as Json;
-  } catch (e) {
-    throw new FormatError(file, `not valid JSON (${(e as Error).message})`);
-  }
-}
 
 function readJsonObject(file: string): JsonObj {
-  const v = readJsonFile(file);
+  const v = readJsonFile<Json>(file);
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new FormatError(file, "not a JSON object");
   return v;
 }
