@@ -38,6 +38,7 @@ export function registerTrain(program: Command): void {
     .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
     .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
     .option("--resume", "continue from the last checkpoint in --output-dir")
+    .option("--from-scratch", "re-initialise every weight: a baseline to measure what pre-training brings")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")
     .action(async (f: Record<string, unknown> & ModelFlags) => {
@@ -51,6 +52,7 @@ export function registerTrain(program: Command): void {
         padToMaxLength: Boolean(f.padToMaxLength),
         resume: Boolean(f.resume),
         quiet: Boolean(f.quiet),
+        fromScratch: Boolean(f.fromScratch),
         trainFile: f.trainFile as string,
       });
       const last = r.evalHistory.at(-1);

@@ -54,6 +54,8 @@ export async function readData(file: string, task: Task, d: DataOptions, log?: (
 
 export interface FineTuneOptions extends ModelRef, DataOptions, Partial<TrainOptions> {
   task?: string;
+  /** Re-initialise every weight (a from-scratch baseline with the model's architecture and tokenizer). */
+  fromScratch?: boolean;
   trainFile: string;
   validationFile?: string;
 }
@@ -74,7 +76,9 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const labels = task.labels ?? train.labels;
   if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
   const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, log) : null;
-  const model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
+  let model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
+  // The baseline for judging pre-training: same architecture and tokenizer, every weight new.
+  if (opts.fromScratch) model = PretrainedModel.random(model.cfg, model.tokenizer, ["classifier"], opts.seed ?? 42);
   const notice = model.notice();
   if (notice) log(notice);
   const outputDir = opts.outputDir ?? "out";
