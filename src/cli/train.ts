@@ -10,6 +10,8 @@ export function registerTrain(program: Command): void {
     .option("--task <name>", "GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli) or custom", "custom")
     .requiredOption("--train-file <file>", "training data (.tsv, .csv, .jsonl, .json, .parquet)")
     .option("--validation-file <file>", "evaluation data, scored after each epoch; the best model is kept")
+    .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
+    .option("--max-eval-samples <n>", "evaluate on the first N rows of the validation file", int)
     .option("--output-dir <dir>", "where the model, checkpoints and metrics go", "out")
     .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", D.method)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)

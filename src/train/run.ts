@@ -56,6 +56,10 @@ export interface FineTuneOptions extends ModelRef, DataOptions, Partial<TrainOpt
   task?: string;
   /** Re-initialise every weight (a from-scratch baseline with the model's architecture and tokenizer). */
   fromScratch?: boolean;
+  /** Train on the first N training rows only. */
+  maxTrainSamples?: number;
+  /** Evaluate on the first N validation rows only. */
+  maxEvalSamples?: number;
   trainFile: string;
   validationFile?: string;
 }
@@ -72,10 +76,13 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const modelDir = await resolveModelDir(opts);
   let task = taskByName(opts.task);
   const train = await readData(opts.trainFile, task, opts, log);
+  // As run_glue's --max_train_samples / --max_eval_samples: the first N rows in file order.
+  if (opts.maxTrainSamples) train.examples = train.examples.slice(0, opts.maxTrainSamples);
   if (task.name === "custom" && train.labels) task = withLabels(task, train.labels);
   const labels = task.labels ?? train.labels;
   if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
   const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, log) : null;
+  if (val && opts.maxEvalSamples) val.examples = val.examples.slice(0, opts.maxEvalSamples);
   let model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
   // The baseline for judging pre-training: same architecture and tokenizer, every weight new.
   if (opts.fromScratch) model = PretrainedModel.random(model.cfg, model.tokenizer, ["classifier"], opts.seed ?? 42);
