@@ -14,6 +14,7 @@ import type { RoseMethod } from "../optim/adamw.ts";
 import { robustness } from "../robust/run.ts";
 import { argmax, Predictor } from "../train/predict.ts";
 import { DEFAULT_MODEL } from "../train/run.ts";
+import { createProgress, type Progress } from "../train/progress.ts";
 import { Trainer, type TrainOptions } from "../train/trainer.ts";
 
 export interface DemoOptions {
@@ -100,11 +101,17 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     const underAttack: Record<string, number> = {};
     let attackedClean: number | null = null;
     if (o.attackExamples > 0 && o.recipes.length) {
+      let bar: Progress | undefined;
       const r = await robustness({
         model, data: testFile, task: "custom", recipes: o.recipes, numExamples: o.attackExamples, seed: o.seed,
         maxSeqLength: o.maxSeqLength, threads: o.threads, similarity: false,
-        onStart: (s) => log(`attacking ${s.total} held-out messages with ${s.recipe} ...`),
+        onStart: (s) => {
+          bar?.stop();
+          bar = createProgress(`attack ${s.recipe}`, s.total, { quiet: o.quiet });
+        },
+        onProgress: (_r, done) => bar?.update(done),
       });
+      bar?.stop();
       for (const row of r.rows) {
         underAttack[row.recipe] = row.accuracy_under_attack;
         attackedClean = row.original_accuracy;
