@@ -1,0 +1,42 @@
+// `rose pretrain` end to end on a small corpus: a BertForMaskedLM directory that fine-tuning loads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
+import { pretrain } from "../../src/pretrain/pretrain.ts";
+import { PretrainedModel } from "../../src/models/pretrained.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
+const docs = readMobyDick(defaultSourceDir("moby-dick")).slice(0, 6);
+const corpus = join(dir, "corpus.txt"), heldout = join(dir, "heldout.txt");
+writeFileSync(corpus, docs.slice(0, 5).flatMap((d) => d.lines).join("\n"));
+writeFileSync(heldout, docs[5]!.lines.join("\n"));
+const configFile = join(dir, "config.json");
+writeFileSync(configFile, JSON.stringify({ model_type: "bert", hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 }));
+const opts = { corpus: [corpus], heldout: [heldout], configFile, vocabSize: 400, maxSeqLength: 32, batchSize: 8, maxSteps: 12, learningRate: 2e-3, warmupRatio: 0.1, loggingSteps: 4, saveSteps: 5, quiet: true };
+
+test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns are bit-identical", async () => {
+  const a = join(dir, "a"), b = join(dir, "b");
+  const r = await pretrain({ ...opts, outputDir: a });
+  assert.equal(r.steps, 12);
+  assert.ok(r.heldoutAccuracy !== null && r.heldoutAccuracy >= 0 && r.heldoutTokens > 0);
+  const cfg = JSON.parse(readFileSync(join(a, "config.json"), "utf8")) as { architectures: string[]; vocab_size: number };
+  assert.deepEqual(cfg.architectures, ["BertForMaskedLM"]);
+  assert.ok(cfg.vocab_size <= 400);
+  const losses = readFileSync(join(a, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((x) => x.type === "train");
+  assert.ok(losses.at(-1)!.loss! < losses[0]!.loss!, "the masked-LM loss goes down");
+  const m = await PretrainedModel.load(a, { labels: ["neg", "pos"] });
+  assert.deepEqual(m.report.newParams.sort(), ["bert.pooler.dense.bias", "bert.pooler.dense.weight", "classifier.bias", "classifier.weight"]);
+  assert.ok(m.report.unusedParams.every((n) => n.startsWith("cls.predictions.")), m.report.unusedParams.join(","));
+  await pretrain({ ...opts, outputDir: b });
+  assert.deepEqual(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors")));
+});
+
+test("pretrain with ROSE selection runs and resumes from its checkpoint", async () => {
+  const c = join(dir, "c");
+  await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 5 });
+  const r = await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 8, resume: true });
+  assert.equal(r.steps, 8);
+});
