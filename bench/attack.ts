@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { getGlueTask } from "../src/data/tasks.ts";
 import { loadModelConfig } from "../src/io/config.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
+import { DEFAULT_MODEL } from "../src/train/run.ts";
 import { attackModel } from "../src/robust/run.ts";
 import { parseFlags } from "./util.ts";
 
@@ -11,7 +12,7 @@ const shared = (p: string) => fileURLToPath(new URL(`../../shared/${p}`, import.
 
 export async function benchAttack(argv: string[]): Promise<Record<string, unknown>> {
   const f = parseFlags(argv, {
-    model: shared("golden/models/bert"),
+    model: DEFAULT_MODEL,
     data: shared("data/glue/sst2/dev.tsv"),
     recipe: "pwws",
     n: 20,
