@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces docs/RESULTS.md: SST-2 (train on the first 6,000 rows of train, evaluate on dev) with the shipped pre-trained model,
+# Reproduces docs/RESULTS.md: SST-2 (train on the first 12,000 rows of train, evaluate on dev) with the shipped pre-trained model,
 # vanilla vs ROSE-first vs ROSE-second vs ROSE-ensemble, 3 seeds each; clean dev accuracy and accuracy
 # under pwws and deepwordbug on the same 300 dev examples (the first 300 in file order).
 # Usage: bash scripts/results-sst2.sh [OUT_DIR]   (MODEL=..., SEEDS="1 2 3", METHODS="...", THREADS=1 override;
@@ -12,7 +12,7 @@ DATA=${DATA:-../shared/data/glue/sst2}
 SEEDS=${SEEDS:-1 2 3}
 METHODS=${METHODS:-vanilla rose-first rose-second rose-ensemble}
 EPOCHS=${EPOCHS:-1}
-TRAIN_SAMPLES=${TRAIN_SAMPLES:-6000}
+TRAIN_SAMPLES=${TRAIN_SAMPLES:-12000}
 THREADS=${THREADS:+--threads $THREADS}
 mkdir -p "$OUT"
 # The paper's SST-2 / base `upper` per variant (first 60, second 30, ensemble 40); one learning rate for all.
