@@ -3,6 +3,7 @@
 // the official GLUE metrics per task (percent): accuracy, and for QQP the mean of accuracy and F1;
 // the MNLI score is the mean of matched and mismatched when both are given.
 
+import { accuracy as glueAccuracy, f1 as glueF1 } from "../data/metrics.ts";
 import { readFile } from "node:fs/promises";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import type { AttackExample } from "./types.ts";
@@ -106,36 +107,17 @@ export async function loadAdvGlue(file: string, task: string): Promise<AdvGlueSe
   return parseAdvGlue(obj, file, task);
 }
 
-// Tiny local metrics (percent), kept here so this module stands alone.
-
-function checkLengths(predictions: ArrayLike<number>, labels: ArrayLike<number>): void {
-  if (predictions.length !== labels.length) {
-    throw new RoseError(`${predictions.length} predictions for ${labels.length} labels`);
-  }
-}
+// AdvGLUE reports percentages: the GLUE metrics of src/data/metrics.ts, times 100.
 
 export function accuracy(predictions: ArrayLike<number>, labels: ArrayLike<number>): number {
-  checkLengths(predictions, labels);
-  if (labels.length === 0) return 0;
-  let ok = 0;
-  for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) ok++;
-  return (100 * ok) / labels.length;
+  if (predictions.length !== labels.length) throw new RoseError(`${predictions.length} predictions for ${labels.length} labels`);
+  return labels.length === 0 ? 0 : 100 * glueAccuracy(Array.from(predictions), Array.from(labels));
 }
 
-/** Binary F1 of class `positive` (GLUE: QQP/MRPC use class 1). 0 when there is no true positive. */
-export function f1(predictions: ArrayLike<number>, labels: ArrayLike<number>, positive = 1): number {
-  checkLengths(predictions, labels);
-  let tp = 0;
-  let fp = 0;
-  let fn = 0;
-  for (let i = 0; i < labels.length; i++) {
-    const p = predictions[i] === positive;
-    const t = labels[i] === positive;
-    if (p && t) tp++;
-    else if (p) fp++;
-    else if (t) fn++;
-  }
-  return tp === 0 ? 0 : (100 * 2 * tp) / (2 * tp + fp + fn);
+/** Binary F1 of class 1 (GLUE: QQP/MRPC). */
+export function f1(predictions: ArrayLike<number>, labels: ArrayLike<number>): number {
+  if (predictions.length !== labels.length) throw new RoseError(`${predictions.length} predictions for ${labels.length} labels`);
+  return labels.length === 0 ? 0 : 100 * glueF1(Array.from(predictions), Array.from(labels));
 }
 
 export interface AdvGlueScore {
