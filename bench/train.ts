@@ -2,7 +2,7 @@
 // BERT-shaped classifier, one batch, forward + backward (two dropout passes and the KL gradient norms for
 // ROSE first order / ensemble), clipping to norm 1 and the (selective) AdamW step.
 import { RoseAdamW, type RoseMethod } from "../src/optim/adamw.ts";
-import { clipGradNorm } from "../src/optim/clip.ts";
+import { clipCoefficient } from "../src/optim/clip.ts";
 import { eligibleFrom } from "../src/optim/select.ts";
 import { TrainStep } from "../src/train/step.ts";
 import { peakRssMib, randomBatch, randomModel } from "./models.ts";
@@ -24,8 +24,7 @@ export async function benchTrain(argv: string[]): Promise<Record<string, unknown
   let counter = 0;
   const times = await timeIt(f.steps, f.warmup, async () => {
     const r = await step.run(b, model.params, { seed: 0, counter: counter++ });
-    clipGradNorm(r.grads, 1);
-    opt.step({ params: model.params, grads: r.grads, klGradNorms: r.klGradNorms ?? undefined });
+    opt.step({ params: model.params, grads: r.grads, gradScale: clipCoefficient(r.gradNorm, 1), klGradNorms: r.klGradNorms ?? undefined });
   });
   if (f.profile) step.endProfiling();
   const s = median(times) / 1000;

@@ -1,12 +1,13 @@
 // AdamW with ROSE selective updates (the paper's SparseAdamW). With mask m for a tensor (or element):
 //   g = grad*m + exp_avg*(1-m);  moments updated with g;  p -= step_size * exp_avg*m / (sqrt(exp_avg_sq)+eps);
 //   then decoupled decay p -= lr*wd*p*m.  m = 1 for ineligible tensors, during warm-up, and for "vanilla".
-// Constants are cast to float32 as torch does and every value torch stores (g, moments, p before decay) is
-// rounded to float32; intermediate products stay in float64, which is cheaper than rounding each op (Math.fround
-// per op tripled the loop time) and keeps a replay of the reference within one float32 ulp.
-// The loops are allocation-free over Float32Arrays.
+// Constants are cast to float32 as torch does. Tensor-mask updates run in the WebAssembly SIMD kernel
+// (simd.ts), in float32 like torch; the element-mask loop stays in JavaScript, where intermediate products
+// stay in float64 (cheaper than Math.fround per op) and every stored value is rounded to float32. Both
+// replay the reference within one float32 ulp.
 import { ConfigError, FormatError, RoseError, ShapeError } from "../errors.ts";
 import type { StTensor } from "../io/safetensors.ts";
+import { adamwUpdate, type AdamWConsts } from "./simd.ts";
 import {
   bandMask,
   checkPercents,
@@ -46,8 +47,13 @@ export interface RoseAdamWOptions {
 
 export interface StepInput {
   params: Map<string, Float32Array>;
-  /** Gradients (already clipped). Parameters without a gradient are skipped, as torch skips grad=None. */
+  /** Gradients. Parameters without a gradient are skipped, as torch skips grad=None. */
   grads: Map<string, Float32Array>;
+  /**
+   * Multiplies every gradient before use: the clipping coefficient (see clipCoefficient), folded into the
+   * update instead of a separate pass over the gradients. Default 1.
+   */
+  gradScale?: number;
   lr?: number;
   /** Per eligible tensor, L2 norm of the KL-loss gradient (first-order / ensemble, tensor granularity). */
   klGradNorms?: Map<string, number>;
@@ -97,48 +103,7 @@ export function paramOrder(names: Iterable<string>, noDecay: NamePredicate = def
 const METHODS: readonly RoseMethod[] = ["vanilla", "rose-first", "rose-second", "rose-ensemble"];
 const f32 = Math.fround;
 
-/** Float32 constants of one update, shared by the kernels. */
-interface Consts {
-  b1: number;
-  c1: number;
-  b2: number;
-  c2: number;
-  eps: number;
-  /** -step_size */
-  negStep: number;
-  /** -lr*wd, or 0 for tensors without decay */
-  negDecay: number;
-}
-
-/** Unmasked AdamW step (m = 1). */
-function updateFull(p: Float32Array, grad: Float32Array, ea: Float32Array, eas: Float32Array, k: Consts): void {
-  const { b1, c1, b2, c2, eps, negStep, negDecay } = k;
-  for (let i = 0; i < p.length; i++) {
-    const g = grad[i]!;
-    const a = f32(b1 * ea[i]! + c1 * g);
-    const v = f32(b2 * eas[i]! + c2 * g * g);
-    ea[i] = a;
-    eas[i] = v;
-    const pi = f32(p[i]! + negStep * (a / (Math.sqrt(v) + eps)));
-    p[i] = pi + negDecay * pi;
-  }
-}
-
-/** Update with one mask value m for the whole tensor. */
-function updateScalarMask(p: Float32Array, grad: Float32Array, ea: Float32Array, eas: Float32Array, m: number, k: Consts): void {
-  const { b1, c1, b2, c2, eps, negStep, negDecay } = k;
-  const om = f32(1 - m);
-  for (let i = 0; i < p.length; i++) {
-    const e = ea[i]!;
-    const g = f32(grad[i]! * m + e * om);
-    const a = f32(b1 * e + c1 * g);
-    const v = f32(b2 * eas[i]! + c2 * g * g);
-    ea[i] = a;
-    eas[i] = v;
-    const pi = f32(p[i]! + negStep * ((a * m) / (Math.sqrt(v) + eps)));
-    p[i] = pi + negDecay * (pi * m);
-  }
-}
+type Consts = AdamWConsts;
 
 /** Update with a per-element mask: m = table[2*second[i] + first[i]]. */
 function updateElementMask(
@@ -344,6 +309,8 @@ export class RoseAdamW {
     const lr = input.lr ?? this.lr;
     if (!(Number.isFinite(lr) && lr >= 0)) throw new ConfigError(`learning rate must be a finite number >= 0, got ${lr}`);
     const { params, grads } = input;
+    const scale = input.gradScale ?? 1;
+    if (!(Number.isFinite(scale) && scale > 0)) throw new ConfigError(`gradient scale must be a finite number > 0, got ${scale}`);
     const { order, selected } = this.orderFor(params, grads);
     for (const n of order) {
       const p = params.get(n)!;
@@ -355,6 +322,16 @@ export class RoseAdamW {
       }
     }
 
+    // Selection that reads the gradients themselves (second-order norms, element masks) sees them scaled, as
+    // after torch's in-place clipping; everything else gets the scale inside the update.
+    const scaledInPlace = new Set<string>();
+    if (scale !== 1 && this.method !== "vanilla" && (this.useSecond || this.granularity === "element")) {
+      for (const n of selected) {
+        const g = grads.get(n)!;
+        for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+        scaledInPlace.add(n);
+      }
+    }
     const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
     const applying = this.willApplyMask();
     const tensorMask = this.tensorMasks(selected, input, info, applying);
@@ -395,16 +372,17 @@ export class RoseAdamW {
       total += p.length;
 
       const apply = this.method !== "vanilla" && t > this.numWarmupSteps && this.eligible(n);
+      const gs = scaledInPlace.has(n) ? 1 : scale;
       if (!apply) {
-        updateFull(p, grad, ea, eas, k);
+        adamwUpdate(p, grad, ea, eas, 1, gs, k);
         live += p.length;
       } else if (this.granularity === "tensor") {
         const m = tensorMask![maskIndex.get(n)!]!;
-        if (m === 1) updateFull(p, grad, ea, eas, k);
-        else updateScalarMask(p, grad, ea, eas, m, k);
+        adamwUpdate(p, grad, ea, eas, m, gs, k);
         if (m > 0) live += p.length;
         info.maskApplied = true;
       } else {
+        if (gs !== 1) for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! * gs;
         const [kept, mean] = this.elementMasks(n, grad, hadState ? ea : null, input, table);
         updateElementMask(p, grad, ea, eas, this.firstBits, this.secondBits, table, k);
         live += kept;

@@ -14,7 +14,7 @@ import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseMethod } from "../optim/adamw.ts";
-import { clipGradNorm } from "../optim/clip.ts";
+import { clipCoefficient } from "../optim/clip.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { eligibleFrom } from "../optim/select.ts";
 import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
@@ -235,9 +235,10 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
       mlm_labels: { data: labels, dims: [labels.length] },
     });
     if (!Number.isFinite(r.loss)) throw new DivergenceError(`loss is ${r.loss} at step ${st.step + 1}; the last good checkpoint in ${o.outputDir} is intact`);
-    const gradNorm = clipGradNorm(r.grads, o.maxGradNorm);
+    if (!Number.isFinite(r.gradNorm)) throw new DivergenceError(`gradient norm is ${r.gradNorm} at step ${st.step + 1}; the last good checkpoint in ${o.outputDir} is intact`);
+    const gradNorm = r.gradNorm;
     const lr = lrAt(st.step);
-    const info = optimizer.step({ params: model.params, grads: r.grads, lr, klGradNorms: r.klGradNorms ?? undefined });
+    const info = optimizer.step({ params: model.params, grads: r.grads, gradScale: clipCoefficient(gradNorm, o.maxGradNorm), lr, klGradNorms: r.klGradNorms ?? undefined });
     st.step++;
     st.seconds += (performance.now() - t0) / 1000;
     st.tokens += b.batch * b.seq;

@@ -39,6 +39,8 @@ export interface StepResult {
   ce: number;
   kl: number | null;
   grads: Map<string, Float32Array>;
+  /** Global L2 norm of `grads`, reduced inside the graph (for clipping without another pass over them). */
+  gradNorm: number;
   klGradNorms: Map<string, number> | null;
   klGrads: Map<string, Float32Array> | null;
   logits: Float32Array;
@@ -106,9 +108,13 @@ export class TrainStep {
     outs.ce = ce;
     const names = [...scope.tensors.keys()];
     const grads = grad(loss, names.map((n) => scope.tensors.get(n)!));
+    const squares: Tensor[] = [];
     names.forEach((n, i) => {
-      if (grads[i]) outs[`grad/${n}`] = grads[i]!;
+      if (!grads[i]) return;
+      outs[`grad/${n}`] = grads[i]!;
+      squares.push(ops.reduceSumSquare(grads[i]!));
     });
+    outs.grad_sq = squares.reduce((a, b) => ops.add(a, b), g.scalar(0));
     const eligibleNames = names.filter((n) => opts.eligible(n));
     const firstOrder = opts.method === "rose-first" || opts.method === "rose-ensemble";
     if (firstOrder && kl) {
@@ -165,6 +171,7 @@ export class TrainStep {
       ce: r.ce!.data[0] as number,
       kl: r.kl ? (r.kl.data[0] as number) : null,
       grads,
+      gradNorm: Math.sqrt(r.grad_sq!.data[0] as number),
       klGradNorms,
       klGrads,
       logits: r.logits!.data as Float32Array,

@@ -12,7 +12,7 @@ import { readSafetensors, writeFileAtomic } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseMethod } from "../optim/adamw.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { clipGradNorm } from "../optim/clip.ts";
+import { clipCoefficient, gradNorm as globalGradNorm } from "../optim/clip.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { eligibleFrom } from "../optim/select.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
@@ -231,10 +231,16 @@ export class Trainer {
         const lastInEpoch = bi === batches.length - 1;
         if (accN < ga && !lastInEpoch) continue;
 
-        const gradNorm = clipGradNorm(accGrads!, o.maxGradNorm);
+        const gradNorm = ga === 1 ? r.gradNorm : globalGradNorm(accGrads!.values());
+        if (!Number.isFinite(gradNorm)) {
+          throw new DivergenceError(`gradient norm is ${gradNorm} at step ${st.globalStep + 1} (epoch ${epoch + 1}, batch ${bi + 1}); the last good checkpoint in ${o.outputDir} is intact`);
+        }
         const lr = lrAt(st.globalStep);
         const t1 = performance.now();
-        const info = optimizer.step({ params: this.model.params, grads: accGrads!, lr, klGradNorms: accKl ?? undefined, klGrads: accKlGrads ?? undefined });
+        const info = optimizer.step({
+          params: this.model.params, grads: accGrads!, gradScale: clipCoefficient(gradNorm, o.maxGradNorm), lr,
+          klGradNorms: accKl ?? undefined, klGrads: accKlGrads ?? undefined,
+        });
         st.trainSeconds += (performance.now() - t1) / 1000;
         st.globalStep++;
         const loss = accLoss / accN;
