@@ -3,6 +3,7 @@
 import { Graph, Program } from "../src/engine/index.ts";
 import type { HostTensor } from "../src/engine/index.ts";
 import { ParamScope } from "../src/models/index.ts";
+import { frozenWeights } from "../src/train/predict.ts";
 import { forwardFlops, peakRssMib, randomBatch, randomModel } from "./models.ts";
 import { median, parseFlags, timeIt } from "./util.ts";
 
@@ -15,13 +16,13 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
   const inputs = arch.inputs(g);
   const ctx = { scope, train: false };
   const logits = arch.classify(ctx, arch.encode(ctx, inputs));
-  const prog = await Program.compile(g, { logits }, { threads: f.threads || undefined });
+  // As `rose eval` / Predictor run it: weights embedded (pre-packed by onnxruntime).
+  const prog = await Program.compile(g, { logits }, frozenWeights(model, f.threads || undefined));
   const b = randomBatch(f.batch, f.seq);
   const dims = [b.batch, b.seq];
   const feeds: Record<string, HostTensor | Float32Array> = {
     input_ids: { data: b.inputIds, dims }, attention_mask: { data: b.attentionMask, dims }, token_type_ids: { data: b.tokenTypeIds, dims },
   };
-  for (const inp of prog.inputs) if (inp.kind === "param") feeds[inp.name] = model.params.get(inp.name)!;
   const times = await timeIt(f.steps, f.warmup, () => prog.run(feeds));
   const s = median(times) / 1000;
   return {

@@ -7,7 +7,7 @@ import type { EncoderConfig } from "../io/config.ts";
 import type { Tokenizer } from "../io/tokenizer.ts";
 import { ParamScope } from "../models/index.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { Predictor, type PredictOptions } from "../train/predict.ts";
+import { frozenWeights, Predictor, type PredictOptions } from "../train/predict.ts";
 import type { AttackInput, MaskedWordFiller, SentenceEncoder, TextClassifier } from "./types.ts";
 
 /** Longest input the position embeddings allow (RoBERTa's positions start after the pad id). */
@@ -106,7 +106,7 @@ export class MlmFiller implements MaskedWordFiller {
     const at = ops.equal(ops.unsqueeze(ops.arange(inputs.inputIds, 1), [0]), ops.unsqueeze(pos, [1])); // [batch, seq]
     const hMask = ops.reduceSum(ops.mul(h, ops.unsqueeze(ops.cast(at, "float32"), [-1])), [1], true); // [batch, 1, hidden]
     const logits = ops.squeeze(arch.mlmLogits(ctx, hMask), [1]); // [batch, vocab]
-    return Program.compile(g, { logits }, { threads: this.opts.threads });
+    return Program.compile(g, { logits }, frozenWeights(this.model, this.opts.threads));
   }
 
   /** Logits at the mask of each text ([vocab] each), or null where truncation cut the mask off. */

@@ -1,6 +1,6 @@
 // Inference: an evaluation-mode graph (dropout off) that maps text to logits, batched; it also serves
 // as the classifier queried by attacks, and gives mean-pooled sentence embeddings.
-import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
+import { Graph, ops, Program, type CompileOptions, type Tensor } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
 import type { Example } from "../data/readers.ts";
 import { RoseError } from "../errors.ts";
@@ -15,6 +15,16 @@ export interface PredictOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/**
+ * Compile options for an inference graph over a model whose weights will not change: the weights become
+ * initializers, which onnxruntime pre-packs for its matmuls (about 5-7% faster than feeding them each run,
+ * `bench infer`), and the memory pattern is on. Later changes to model.params are not seen.
+ */
+export function frozenWeights(model: PretrainedModel, threads?: number): CompileOptions {
+  return { threads, initializers: model.params, memoryPattern: true };
+}
+
+/** Batched inference; the weights are read once, when the predictor first runs (see frozenWeights). */
 export class Predictor {
   private program: Program | null = null;
   private embedProgram: Program | null = null;
@@ -39,7 +49,7 @@ export class Predictor {
       const m = ops.unsqueeze(ops.cast(inputs.attentionMask, "float32"), [-1]);
       out = ops.div(ops.reduceSum(ops.mul(h, m), [1]), ops.reduceSum(m, [1]));
     }
-    return Program.compile(g, { out }, { threads: this.opts.threads });
+    return Program.compile(g, { out }, frozenWeights(this.model, this.opts.threads));
   }
 
   private async runBatches(kind: "logits" | "embed", encoded: EncodedExample[]): Promise<Float32Array[]> {
