@@ -15,7 +15,7 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
   const scope = new ParamScope(g);
   const inputs = arch.inputs(g);
   const ctx = { scope, train: false };
-  const logits = arch.classify(ctx, arch.encode(ctx, inputs));
+  const logits = arch.logits(ctx, inputs);
   // As `rose eval` / Predictor run it: weights embedded (pre-packed by onnxruntime).
   const prog = await Program.compile(g, { logits }, frozenWeights(model, f.threads || undefined));
   const b = randomBatch(f.batch, f.seq);

@@ -27,12 +27,17 @@ export function randomBatch(batch: number, seq: number, numLabels = 2): Batch {
   };
 }
 
-/** Matmul FLOPs of one forward pass of a BERT encoder + classifier. */
+/**
+ * Matmul FLOPs that one classification forward pass executes: every layer in full except the last, which
+ * computes keys and values for every token but queries, attention output and feed-forward for the first
+ * token only (Architecture.logits), so the count is what runs, not the nominal size of the model.
+ */
 export function forwardFlops(config: string, batch: number, seq: number): number {
   const p = PRESETS[config]!;
   const H = p.hidden_size, F = p.intermediate_size, L = p.num_hidden_layers;
-  const tokens = batch * seq;
-  return L * (2 * tokens * H * H * 4 + 2 * tokens * H * F * 2 + 2 * 2 * batch * seq * seq * H);
+  const layer = (queries: number) =>
+    2 * batch * seq * H * H * 2 + 2 * batch * queries * (H * H * 2 + H * F * 2) + 2 * 2 * batch * queries * seq * H;
+  return (L - 1) * layer(seq) + layer(1);
 }
 
 export function peakRssMib(): number {

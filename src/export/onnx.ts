@@ -60,7 +60,7 @@ export function onnxBytes(model: PretrainedModel, file = "model.onnx"): { bytes:
     tokenTypeIds: arch.usesTokenTypes ? g.input("token_type_ids", "int64", dims) : undefined,
   };
   const ctx = { scope: new ParamScope(g), train: false };
-  const logits: Tensor = arch.classify(ctx, arch.encode(ctx, inputs));
+  const logits: Tensor = arch.logits(ctx, inputs);
 
   const missing = [...ctx.scope.tensors.keys()].filter((n) => !model.params.has(n));
   if (missing.length) throw new ExportError(`${file}: the model lacks parameters ${missing.join(", ")}`);

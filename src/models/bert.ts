@@ -3,7 +3,7 @@
 import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
-import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, LayerNorm, Linear } from "./modules.ts";
+import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstPosition, firstToken, LayerNorm, Linear } from "./modules.ts";
 
 export class BertEmbeddings {
   readonly wordEmbeddings: Embedding;
@@ -55,8 +55,9 @@ export class SelfAttention {
     return ops.transpose(ops.reshape(x, [0, 0, this.heads, this.headDim]), [0, 2, 1, 3]);
   }
 
-  forward(ctx: BuildContext, x: Tensor, addMask: Tensor): Tensor {
-    const q = this.split(this.q.forward(ctx, x));
+  /** Queries from `xq` (default x: self-attention over every position), keys and values from x. */
+  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, xq: Tensor = x): Tensor {
+    const q = this.split(this.q.forward(ctx, xq));
     const k = this.split(this.k.forward(ctx, x));
     const v = this.split(this.v.forward(ctx, x));
     const scores = ops.add(ops.matmul(q, k, { transB: true, alpha: 1 / Math.sqrt(this.headDim) }), addMask);
@@ -86,8 +87,8 @@ export class BertAttention {
     this.self = new SelfAttention(`${prefix}.self`, cfg.hiddenSize, cfg.numHeads, cfg.attentionDropout, ["query", "key", "value"]);
     this.output = new BertResidualOutput(`${prefix}.output`, cfg.hiddenSize, cfg);
   }
-  forward(ctx: BuildContext, x: Tensor, addMask: Tensor): Tensor {
-    return this.output.forward(ctx, this.self.forward(ctx, x, addMask), x);
+  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, xq: Tensor = x): Tensor {
+    return this.output.forward(ctx, this.self.forward(ctx, x, addMask, xq), xq);
   }
 }
 
@@ -100,8 +101,9 @@ export class BertLayer {
     this.intermediate = new Linear(`${prefix}.intermediate.dense`, cfg.hiddenSize, cfg.intermediateSize);
     this.output = new BertResidualOutput(`${prefix}.output`, cfg.intermediateSize, cfg);
   }
-  forward(ctx: BuildContext, x: Tensor, addMask: Tensor): Tensor {
-    const a = this.attention.forward(ctx, x, addMask);
+  /** With `firstTokenOnly`, only position 0 attends and goes on: [batch, 1, hidden] (see Architecture.logits). */
+  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, firstTokenOnly = false): Tensor {
+    const a = this.attention.forward(ctx, x, addMask, firstTokenOnly ? firstPosition(x) : x);
     return this.output.forward(ctx, activation(this.cfg.hiddenAct, this.intermediate.forward(ctx, a)), a);
   }
 }
@@ -113,11 +115,11 @@ export class BertModel {
     this.embeddings = new BertEmbeddings(`${prefix}.embeddings`, cfg);
     this.layers = Array.from({ length: cfg.numLayers }, (_, i) => new BertLayer(`${prefix}.encoder.layer.${i}`, cfg));
   }
-  /** The last hidden state [batch, seq, hidden]. */
-  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, tokenTypeIds?: Tensor): Tensor {
+  /** The last hidden state [batch, seq, hidden], or with `firstTokenOnly` its first position [batch, 1, hidden]. */
+  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, tokenTypeIds?: Tensor, firstTokenOnly = false): Tensor {
     const addMask = extendedAttentionMask(attentionMask);
     let h = this.embeddings.forward(ctx, inputIds, tokenTypeIds);
-    for (const layer of this.layers) h = layer.forward(ctx, h, addMask);
+    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, firstTokenOnly && i === this.layers.length - 1)));
     return h;
   }
 }

@@ -48,10 +48,23 @@ export class Architecture {
     return this.mlm !== undefined;
   }
 
-  /** Last hidden state [batch, seq, hidden]. */
-  encode(ctx: BuildContext, x: EncoderInputs): Tensor {
-    if (this.distil) return this.distil.forward(ctx, x.inputIds, x.attentionMask);
-    return this.bert!.forward(ctx, x.inputIds, x.attentionMask, this.usesTokenTypes ? x.tokenTypeIds : undefined);
+  /**
+   * Last hidden state [batch, seq, hidden]. With `firstTokenOnly`, the last layer computes position 0 alone
+   * (keys and values still come from every position) and the result is [batch, 1, hidden].
+   */
+  encode(ctx: BuildContext, x: EncoderInputs, opts: { firstTokenOnly?: boolean } = {}): Tensor {
+    const first = opts.firstTokenOnly ?? false;
+    if (this.distil) return this.distil.forward(ctx, x.inputIds, x.attentionMask, first);
+    return this.bert!.forward(ctx, x.inputIds, x.attentionMask, this.usesTokenTypes ? x.tokenTypeIds : undefined, first);
+  }
+
+  /**
+   * Sequence-classification logits [batch, num_labels] from the inputs. Every head reads only the first
+   * token, so the last layer's query, attention output and feed-forward run for that token alone: the same
+   * logits and gradients as classify(encode(...)) for about (L-1)/L of the work.
+   */
+  logits(ctx: BuildContext, x: EncoderInputs): Tensor {
+    return this.classify(ctx, this.encode(ctx, x, { firstTokenOnly: true }));
   }
 
   /** Sequence-classification logits [batch, num_labels] from the last hidden state. */

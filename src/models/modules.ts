@@ -88,7 +88,12 @@ export function extendedAttentionMask(mask: Tensor): Tensor {
   return ops.unsqueeze(ops.scale(inv, -3.4028234663852886e38), [1, 2]);
 }
 
+/** The first position, keeping the axis: [batch, seq, hidden] -> [batch, 1, hidden]. */
+export function firstPosition(x: Tensor): Tensor {
+  return ops.slice(x, 1, 0, 1);
+}
+
 /** The hidden state of the first token: [batch, seq, hidden] -> [batch, hidden]. */
 export function firstToken(x: Tensor): Tensor {
-  return ops.squeeze(ops.slice(x, 1, 0, 1), [1]);
+  return ops.squeeze(firstPosition(x), [1]);
 }

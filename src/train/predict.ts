@@ -41,10 +41,10 @@ export class Predictor {
     const scope = new ParamScope(g);
     const inputs = arch.inputs(g);
     const ctx = { scope, train: false };
-    const h = arch.encode(ctx, inputs);
     let out: Tensor;
-    if (kind === "logits") out = arch.classify(ctx, h);
+    if (kind === "logits") out = arch.logits(ctx, inputs);
     else {
+      const h = arch.encode(ctx, inputs);
       // Mean over real tokens: sum(h * mask) / sum(mask).
       const m = ops.unsqueeze(ops.cast(inputs.attentionMask, "float32"), [-1]);
       out = ops.div(ops.reduceSum(ops.mul(h, m), [1]), ops.reduceSum(m, [1]));

@@ -52,6 +52,8 @@ export interface StepResult {
  */
 export type Objective = (g: Graph, arch: Architecture) => {
   head: (ctx: BuildContext, hidden: Tensor) => Tensor;
+  /** The head reads only the first token: the encoder's last layer may compute that position alone. */
+  firstTokenOnly?: boolean;
   loss: (logits: Tensor) => Tensor;
 };
 
@@ -61,6 +63,7 @@ export function classification(regression: boolean): Objective {
     const labels = regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
     return {
       head: (ctx, h) => arch.classify(ctx, h),
+      firstTokenOnly: true,
       loss: (logits) => (regression ? mse(logits, labels) : crossEntropy(logits, labels)),
     };
   };
@@ -86,8 +89,8 @@ export class TrainStep {
     const g = new Graph();
     const scope = new ParamScope(g);
     const inputs = arch.inputs(g);
-    const { head, loss: lossOf } = objective(g, arch);
-    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs));
+    const { head, loss: lossOf, firstTokenOnly } = objective(g, arch);
+    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { firstTokenOnly }));
     const outs: Record<string, Tensor> = {};
     let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
     if (usesTwoPasses(opts)) {

@@ -35,8 +35,10 @@ for (const name of ["bert", "roberta", "distilbert"]) {
     const inputs = arch.inputs(g);
     const labels = g.input("labels", "int64", ["batch"]);
     const ctx = { scope, train: false };
+    // Logits and gradients through the production path (last layer for the first token only); the full
+    // last hidden state through encode().
     const hidden = arch.encode(ctx, inputs);
-    const logits = arch.classify(ctx, hidden);
+    const logits = arch.logits(ctx, inputs);
     const loss = crossEntropy(logits, labels);
     const names = [...scope.tensors.keys()];
     const grads = grad(loss, names.map((n) => scope.tensors.get(n)!));

@@ -19,7 +19,8 @@ function jsonl(file: string): Record<string, unknown>[] {
 
 test("vanilla fine-tuning learns the task and a rerun is bit-identical", async () => {
   const a = tmp(), b = tmp();
-  const opts = { ...base, learningRate: 3e-3, numTrainEpochs: 10, saveSteps: 0 };
+  // 20 epochs: with 10, about one dropout draw (seed) in four left this tiny model at the majority class.
+  const opts = { ...base, learningRate: 3e-3, numTrainEpochs: 20, saveSteps: 0 };
   const r = await fineTune({ ...opts, outputDir: a });
   assert.ok(r.bestMetric! >= 0.85, `dev accuracy ${r.bestMetric}`);
   await fineTune({ ...opts, outputDir: b });
@@ -30,7 +31,7 @@ test("vanilla fine-tuning learns the task and a rerun is bit-identical", async (
   assert.deepEqual(cfg.id2label, { 0: "neg", 1: "pos" });
   assert.deepEqual(cfg.architectures, ["BertForSequenceClassification"]);
   const state = JSON.parse(readFileSync(join(a, "trainer_state.json"), "utf8")) as { global_step: number; best_metric: number };
-  assert.equal(state.global_step, 80);
+  assert.equal(state.global_step, 160);
   assert.equal(state.best_metric, r.bestMetric);
 });
 
