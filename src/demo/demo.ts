@@ -12,7 +12,7 @@ import { customTask } from "../data/tasks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import type { RoseMethod } from "../optim/adamw.ts";
 import { robustness } from "../robust/run.ts";
-import { argmax, Predictor } from "../train/predict.ts";
+import { argmax, predictLogits } from "../train/predict.ts";
 import { DEFAULT_MODEL } from "../train/run.ts";
 import { createProgress, type Progress } from "../train/progress.ts";
 import { Trainer, type TrainOptions } from "../train/trainer.ts";
@@ -95,7 +95,7 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     const t0 = performance.now();
     await new Trainer(model, task, train, null, trainOpts).run();
     const trainSeconds = (performance.now() - t0) / 1000;
-    const logits = await new Predictor(model, { maxLength: o.maxSeqLength, threads: o.threads }).logits(test);
+    const logits = await predictLogits(model, test, { maxLength: o.maxSeqLength, threads: o.threads });
     const m = computeMetrics(task, logits.map(argmax), test.map((e) => e.label!));
     log(`${method}: held-out accuracy ${(100 * m.accuracy!).toFixed(2)}%, F1 ${(100 * m.f1!).toFixed(2)}%`);
     const underAttack: Record<string, number> = {};

@@ -96,6 +96,13 @@ export class MlmFiller implements MaskedWordFiller {
     return this.tokenizer.maskToken;
   }
 
+  /** Frees the compiled session (a later call compiles again). */
+  async release(): Promise<void> {
+    const p = this.program;
+    this.program = null;
+    await p?.release();
+  }
+
   private async compile(): Promise<Program> {
     const arch = this.model.arch;
     const g = new Graph();

@@ -9,7 +9,7 @@ import { Rng } from "../engine/rng.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import type { ResolveModelOptions } from "../io/hub.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { argmax, Predictor } from "../train/predict.ts";
+import { argmax, predictLogits, Predictor } from "../train/predict.ts";
 import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName } from "../train/run.ts";
 import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "./adapters.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "./advglue.ts";
@@ -97,6 +97,8 @@ interface Setup {
   neighbors?: NeighborTable;
   filler?: MaskedWordFiller;
   wordnet?: WordNet;
+  /** Frees the sessions compiled for this setup. */
+  release(): Promise<void>;
 }
 
 function checkRecipes(names: readonly string[], o: AttackSetupOptions): RecipeName[] {
@@ -168,6 +170,10 @@ async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Pro
     encoder: needSim ? new ModelSentenceEncoder(predictor) : undefined,
     examples,
     unkToken: model.tokenizer.specialTokens.unk,
+    async release() {
+      await predictor.release();
+      if (s.filler instanceof MlmFiller) await s.filler.release();
+    },
   };
   if (recipes.some((r) => NEEDS_NEIGHBORS.has(r))) {
     s.neighbors = typeof o.neighbors === "string" ? await loadNeighbors(o.neighbors) : o.neighbors;
@@ -217,7 +223,11 @@ async function attackWith(
 export async function attackModel(o: AttackModelOptions): Promise<AttackModelResult> {
   const [recipe] = checkRecipes([o.recipe], o);
   const s = await setup(o, [recipe!]);
-  return attackWith(s, recipe!, o, o.onStart, o.onProgress);
+  try {
+    return await attackWith(s, recipe!, o, o.onStart, o.onProgress);
+  } finally {
+    await s.release();
+  }
 }
 
 export interface RobustnessOptions extends AttackSetupOptions {
@@ -239,9 +249,13 @@ export async function robustness(o: RobustnessOptions): Promise<{ task: string; 
   const recipes = checkRecipes(o.recipes, o);
   const s = await setup(o, recipes);
   const rows: RobustnessRow[] = [];
-  for (const recipe of recipes) {
-    const r = await attackWith(s, recipe, o, o.onStart, o.onProgress && ((d, t, res) => o.onProgress!(recipe, d, t, res)));
-    rows.push({ recipe, ...r.summary, seconds: r.stats.totalMs / 1000 });
+  try {
+    for (const recipe of recipes) {
+      const r = await attackWith(s, recipe, o, o.onStart, o.onProgress && ((d, t, res) => o.onProgress!(recipe, d, t, res)));
+      rows.push({ recipe, ...r.summary, seconds: r.stats.totalMs / 1000 });
+    }
+  } finally {
+    await s.release();
   }
   return { task: s.task.name, rows };
 }
@@ -319,8 +333,7 @@ export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalRes
   }
   if (set.examples.length === 0) throw new DataError(o.file, null, `task "${o.task}" has no examples`);
   const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(model.cfg));
-  const predictor = new Predictor(model, { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });
-  const logits = await predictor.logits(set.examples.map((e) => e.input));
+  const logits = await predictLogits(model, set.examples.map((e) => e.input), { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });
   const preds = logits.map(argmax);
   const labels = set.examples.map((e) => e.label);
   return {

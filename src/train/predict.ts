@@ -13,6 +13,12 @@ export interface PredictOptions {
   maxLength?: number;
   threads?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Embed the weights when the predictor first runs (default; see frozenWeights). false: feed model.params
+   * at every run, for weights that change between calls (evaluation during training), without a second
+   * copy of them in memory.
+   */
+  frozenWeights?: boolean;
 }
 
 /**
@@ -24,11 +30,21 @@ export function frozenWeights(model: PretrainedModel, threads?: number): Compile
   return { threads, initializers: model.params, memoryPattern: true };
 }
 
-/** Batched inference; the weights are read once, when the predictor first runs (see frozenWeights). */
+/**
+ * Batched inference; by default the weights are read once, when the predictor first runs (see
+ * frozenWeights). release() frees onnxruntime's memory when done.
+ */
 export class Predictor {
   private program: Program | null = null;
   private embedProgram: Program | null = null;
   constructor(readonly model: PretrainedModel, readonly opts: PredictOptions = {}) {}
+
+  /** Frees the compiled sessions (a later call compiles again). */
+  async release(): Promise<void> {
+    const progs = [this.program, this.embedProgram];
+    this.program = this.embedProgram = null;
+    for (const p of progs) await p?.release();
+  }
 
   private get tokenizer() {
     if (!this.model.tokenizer) throw new RoseError("this model has no tokenizer: predictions from text need one");
@@ -49,7 +65,8 @@ export class Predictor {
       const m = ops.unsqueeze(ops.cast(inputs.attentionMask, "float32"), [-1]);
       out = ops.div(ops.reduceSum(ops.mul(h, m), [1]), ops.reduceSum(m, [1]));
     }
-    return Program.compile(g, { out }, frozenWeights(this.model, this.opts.threads));
+    const threads = this.opts.threads;
+    return Program.compile(g, { out }, this.opts.frozenWeights === false ? { threads } : frozenWeights(this.model, threads));
   }
 
   private async runBatches(kind: "logits" | "embed", encoded: EncodedExample[]): Promise<Float32Array[]> {
@@ -117,4 +134,14 @@ export function argmax(xs: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
   return best;
+}
+
+/** Logits per example from a one-off predictor, whose onnxruntime memory is freed before returning. */
+export async function predictLogits(model: PretrainedModel, examples: readonly Pick<Example, "text" | "pair">[], opts: PredictOptions = {}): Promise<Float32Array[]> {
+  const pred = new Predictor(model, opts);
+  try {
+    return await pred.logits(examples);
+  } finally {
+    await pred.release();
+  }
 }

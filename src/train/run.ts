@@ -8,7 +8,7 @@ import { customTask, getGlueTask, type Task, withLabels } from "../data/tasks.ts
 import { ConfigError, DataError } from "../errors.ts";
 import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { argmax, Predictor } from "./predict.ts";
+import { argmax, predictLogits } from "./predict.ts";
 import { Trainer, type TrainOptions, type TrainResult } from "./trainer.ts";
 
 /** The pre-trained model shipped in the repository, used when no --model is given. */
@@ -118,8 +118,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model has ${model.cfg.numLabels}`);
   }
   const { examples } = await readData(opts.data, task, opts);
-  const pred = new Predictor(model, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
-  const logits = await pred.logits(examples);
+  const logits = await predictLogits(model, examples, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
   const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
   const labeled = examples.filter((e) => e.label !== null);
   const metrics = labeled.length === examples.length ? computeMetrics(task, preds, examples.map((e) => e.label!)) : {};

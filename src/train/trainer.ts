@@ -316,8 +316,14 @@ export class Trainer {
   }
 
   async evaluate(encoded: EncodedExample[], batchSize: number): Promise<Record<string, number>> {
-    const pred = new Predictor(this.model, { batchSize, threads: this.o.threads });
-    const logits = await pred.logitsEncoded(encoded);
+    // The weights change between evaluations: feed them instead of embedding a second copy.
+    const pred = new Predictor(this.model, { batchSize, threads: this.o.threads, frozenWeights: false });
+    let logits: Float32Array[];
+    try {
+      logits = await pred.logitsEncoded(encoded);
+    } finally {
+      await pred.release();
+    }
     const preds = logits.map((l) => (this.task.isRegression ? l[0]! : argmax(l)));
     const labels = encoded.map((e) => e.label ?? 0);
     return computeMetrics(this.task, preds, labels);
