@@ -30,12 +30,13 @@ export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin
 export { RoseAdamW, type RoseMethod, type RoseAdamWOptions, type StepInfo } from "./optim/adamw.ts";
 export { bandMask, quantile, eligibleFrom } from "./optim/select.ts";
 export { linearSchedule } from "./optim/schedule.ts";
-export { clipGradNorm } from "./optim/clip.ts";
+export { clipCoefficient, clipGradNorm, gradNorm } from "./optim/clip.ts";
 
 // Training, evaluation, inference.
 export { Trainer, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 export { TrainStep, classification, type Objective, type StepOptions } from "./train/step.ts";
-export { Predictor, softmax, argmax } from "./train/predict.ts";
+export { Predictor, predictLogits, frozenWeights, softmax, argmax } from "./train/predict.ts";
+export type { PredictOptions } from "./train/predict.ts";
 export { fineTune, evaluate, DEFAULT_MODEL, type FineTuneOptions, type EvaluateOptions } from "./train/run.ts";
 
 // Pre-training.
