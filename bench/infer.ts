@@ -3,7 +3,7 @@
 import { Graph, Program } from "../src/engine/index.ts";
 import type { HostTensor } from "../src/engine/index.ts";
 import { ParamScope } from "../src/models/index.ts";
-import { frozenWeights } from "../src/train/predict.ts";
+import { frozenWeights, rowsPerRun } from "../src/train/predict.ts";
 import { forwardFlops, peakRssMib, randomBatch, randomModel } from "./models.ts";
 import { median, parseFlags, timeIt } from "./util.ts";
 
@@ -19,14 +19,21 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
   // As `rose eval` / Predictor run it: weights embedded (pre-packed by onnxruntime).
   const prog = await Program.compile(g, { logits }, frozenWeights(model, f.threads || undefined));
   const b = randomBatch(f.batch, f.seq);
-  const dims = [b.batch, b.seq];
-  const feeds: Record<string, HostTensor | Float32Array> = {
-    input_ids: { data: b.inputIds, dims }, attention_mask: { data: b.attentionMask, dims }, token_type_ids: { data: b.tokenTypeIds, dims },
-  };
-  const times = await timeIt(f.steps, f.warmup, () => prog.run(feeds));
+  // The batch runs in the parts Predictor would use (rowsPerRun).
+  const rows = rowsPerRun(model.cfg, f.seq);
+  const parts: Record<string, HostTensor>[] = [];
+  for (let r0 = 0; r0 < b.batch; r0 += rows) {
+    const n = Math.min(rows, b.batch - r0);
+    const dims = [n, b.seq];
+    const part = (a: BigInt64Array): HostTensor => ({ data: a.subarray(r0 * b.seq, (r0 + n) * b.seq), dims });
+    parts.push({ input_ids: part(b.inputIds), attention_mask: part(b.attentionMask), token_type_ids: part(b.tokenTypeIds) });
+  }
+  const times = await timeIt(f.steps, f.warmup, async () => {
+    for (const feeds of parts) await prog.run(feeds);
+  });
   const s = median(times) / 1000;
   return {
-    impl: "rose-onnxruntime", config: f.config, method: "eval", batch: f.batch, seq: f.seq,
+    impl: "rose-onnxruntime", config: f.config, method: "eval", batch: f.batch, seq: f.seq, rows_per_run: rows,
     step_s: +s.toFixed(4), samples_per_s: +(f.batch / s).toFixed(2), tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
     gflops: +(forwardFlops(f.config, f.batch, f.seq) / s / 1e9).toFixed(1), peak_rss_mib: +peakRssMib().toFixed(1),
   };

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
-import { predictLogits, Predictor } from "../../src/train/predict.ts";
+import { parseModelConfig } from "../../src/io/config.ts";
+import { predictLogits, Predictor, rowsPerRun } from "../../src/train/predict.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
 const INPUTS = [{ text: "a fine film" }, { text: "dull and far too long, with nothing to say" }, { text: "yes", pair: "no" }];
@@ -33,4 +34,20 @@ test("Predictor: embedded (frozen) and fed weights give the same logits; frozen 
   w.set(saved);
   await frozen.release();
   await fed.release();
+});
+
+test("Predictor: batches run in parts sized to the model give the same logits", async () => {
+  const base = parseModelConfig({ model_type: "bert", hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12 });
+  assert.equal(rowsPerRun(base, 128), 16);
+  assert.equal(rowsPerRun(base, 512), 4);
+  assert.equal(rowsPerRun({ ...base, intermediateSize: 1024 }, 128), 48);
+  assert.equal(rowsPerRun(base, 100000), 1);
+  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const whole = new Predictor(model, { batchSize: 64 });
+  const parts = new Predictor(model, { batchSize: 64, maxRowsPerRun: 2 });
+  const a = await whole.logits(INPUTS);
+  const b = await parts.logits(INPUTS);
+  assert.ok(maxDiff(a, b) < 1e-5, `differ by ${maxDiff(a, b)}`);
+  await whole.release();
+  await parts.release();
 });
