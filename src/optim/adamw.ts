@@ -103,8 +103,6 @@ export function paramOrder(names: Iterable<string>, noDecay: NamePredicate = def
 const METHODS: readonly RoseMethod[] = ["vanilla", "rose-first", "rose-second", "rose-ensemble"];
 const f32 = Math.fround;
 
-type Consts = AdamWConsts;
-
 /** Update with a per-element mask: m = table[2*second[i] + first[i]]. */
 function updateElementMask(
   p: Float32Array,
@@ -114,7 +112,7 @@ function updateElementMask(
   first: Uint8Array,
   second: Uint8Array,
   table: Float64Array,
-  k: Consts,
+  k: AdamWConsts,
 ): void {
   const { b1, c1, b2, c2, eps, negStep, negDecay } = k;
   for (let i = 0; i < p.length; i++) {
@@ -339,7 +337,7 @@ export class RoseAdamW {
     if (tensorMask) selected.forEach((n, i) => maskIndex.set(n, i));
 
     const [b1, b2] = this.betas;
-    const k: Consts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
+    const k: AdamWConsts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
     const negDecay = f32(-lr * this.weightDecay);
     // Element mask value for index (second bit << 1 | first bit); bits of an unused order are always 1.
     const table = new Float64Array(4);
