@@ -1,11 +1,13 @@
-// npm run bench -- <engine|infer|train|attack> [flags] [--json]
+// npm run bench -- <engine|gemm|infer|train|attack> [flags] [--json]
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
+import { benchGemm } from "./gemm.ts";
 import { benchInfer } from "./infer.ts";
 import { benchTrain } from "./train.ts";
 
 const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = {
   engine: benchEngine,
+  gemm: benchGemm,
   infer: benchInfer,
   train: benchTrain,
   attack: benchAttack,
