@@ -63,6 +63,16 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
     return n;
   };
 
+  // A node's result that is a graph output takes the output's name, so no Identity copies it (onnxruntime
+  // keeps such copies when the result also feeds other nodes, e.g. a gradient that also feeds the norm).
+  const renamedOutputs = new Set<string>();
+  for (const [name, t] of Object.entries(outputs)) {
+    if (t.node && !names.has(t.id)) {
+      names.set(t.id, name);
+      renamedOutputs.add(name);
+    }
+  }
+
   const nodes: NodeProtoData[] = [];
   const i64Cache = new Map<string, string>();
   let tmpCount = 0;
@@ -108,7 +118,7 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
 
   const graphOutputs: ValueInfoData[] = [];
   for (const [name, t] of Object.entries(outputs)) {
-    nodes.push({ opType: "Identity", inputs: [nameOf(t)], outputs: [name], name: `out/${name}` });
+    if (!renamedOutputs.has(name)) nodes.push({ opType: "Identity", inputs: [nameOf(t)], outputs: [name], name: `out/${name}` });
     graphOutputs.push({ name, dtype: t.dtype as OnnxDTypeName, shape: [...t.shape] });
   }
 
