@@ -585,18 +585,42 @@ const GatherOp = def({
     return [g && apply(GatherGradOp, [g, n.inputs[1]!, n.inputs[0]!], {}), null];
   },
 });
-// Scatter-add of the rows' gradients into a zero table (ScatterND, reduction "add").
+// The table's gradient: each row sums the gradients of the positions that read it. ScatterND with
+// reduction "add" would do it in one node, but onnxruntime runs it on several threads that race on
+// repeated ids (lost updates, different gradients run to run). Instead: sort the positions by id, take
+// cumulative sums in float64, and difference them at each id's first and last position; every id then
+// gets its exact sum, written once by a ScatterND over distinct ids. Deterministic, and as exact as a
+// float64 sum (the float32 scatter-add was not).
 const GatherGradOp = def({
   name: "GatherGrad",
   infer([g, , data]) {
     return [{ dtype: g!.dtype, shape: data!.shape }];
   },
   emit(e, [g, idx, data], o, _a, node) {
-    const shape = e.tmp("shape"), zeros = e.tmp("zeros"), idx1 = e.tmp("idx");
-    e.node("Shape", [data!], [shape]);
-    e.node("ConstantOfShape", [shape], [zeros], { value: zeroTensor(node.inputs[0]!.dtype) });
-    e.node("Unsqueeze", [idx!, e.constI64([-1])], [idx1]);
-    e.node("ScatterND", [zeros, idx1, g!], o, { reduction: "add" });
+    const op = (type: string, inputs: string[], attrs?: Record<string, AttrValue>): string => {
+      const out = e.tmp(type.toLowerCase());
+      e.node(type, inputs, [out], attrs);
+      return out;
+    };
+    const rank = node.inputs[2]!.rank;
+    const dtype = node.inputs[0]!.dtype;
+    const shape = op("Shape", [data!]);
+    const rows = op("Slice", [shape, e.constI64([0]), e.constI64([1])]);
+    const rowShape = op("Slice", [shape, e.constI64([1]), e.constI64([rank])]);
+    const flat = op("Reshape", [g!, op("Concat", [e.constI64([-1]), rowShape], { axis: 0 })]);
+    const ids = op("Cast", [op("Reshape", [idx!, e.constI64([-1])])], { to: ONNX_TYPE.int64 });
+    const wrapped = op("Mod", [ids, rows]); // Gather accepts negative ids: -1 and rows-1 are one row
+    const [sorted, perm] = [e.tmp("sorted"), e.tmp("perm")];
+    e.node("TopK", [wrapped, op("Shape", [wrapped])], [sorted, perm], { largest: 0, sorted: 1 });
+    const cum = op("CumSum", [op("Cast", [op("Gather", [flat, perm], { axis: 0 })], { to: ONNX_TYPE.float64 }), e.constI64([0], true)]);
+    // A zero row in front: the sum over sorted positions [start, end) is cum[end] - cum[start].
+    const cumPad = op("Pad", [cum, e.constI64([1, ...new Array<number>(2 * rank - 1).fill(0)])]);
+    const [uniq, starts, counts] = [e.tmp("uniq"), e.tmp("starts"), e.tmp("counts")];
+    e.node("Unique", [sorted], [uniq, starts, "", counts], { sorted: 1 });
+    const ends = op("Add", [starts, counts]);
+    const sums = op("Sub", [op("Gather", [cumPad, ends], { axis: 0 }), op("Gather", [cumPad, starts], { axis: 0 })]);
+    const zeros = op("ConstantOfShape", [shape], { value: zeroTensor(dtype) });
+    e.node("ScatterND", [zeros, op("Unsqueeze", [uniq, e.constI64([-1])]), op("Cast", [sums], { to: ONNX_TYPE[dtype] })], o);
   },
 });
 function zeroTensor(dtype: DType): AttrValue {
