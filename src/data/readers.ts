@@ -5,7 +5,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { ConfigError, DataError, FormatError } from "../errors.ts";
-import { parseCsv, parseTsv, type RawRow } from "./delimited.ts";
+import { decodeText, type DecodedText, parseEncoding, type TextEncoding } from "../io/text.ts";
+import { parseDelimited, type RawRow } from "./delimited.ts";
 import type { ColumnLayout, ColumnRef, Task } from "./tasks.ts";
 
 export interface Example {
@@ -31,6 +32,11 @@ export interface ReadOptions {
   skipBadRows?: boolean;
   /** Default: from the file extension. */
   format?: DataFormat;
+  /**
+   * Text encoding of TSV/CSV/JSON files (utf8, latin1, windows-1252, utf16le; default utf8). Bytes that are
+   * not valid in it are bad rows, never replaced silently.
+   */
+  encoding?: TextEncoding | string;
 }
 
 export interface ReadResult {
@@ -87,43 +93,69 @@ export async function readExamples(file: string, opts: ReadOptions): Promise<Rea
 
 // ---------------------------------------------------------------- tables
 
-async function readText(file: string): Promise<string> {
+async function readText(file: string, encoding: TextEncoding): Promise<DecodedText> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (e) {
-    throw new DataError(file, null, `cannot read: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(file, null, code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`);
   }
+  const decoded = decodeText(bytes, file, encoding);
+  if (encoding === "utf8" && decoded.problems.length > 0) {
+    // The hint goes with the first problem only: that is the one a user sees without --skip-bad-rows.
+    const p = decoded.problems[0]!;
+    decoded.problems[0] = { ...p, problem: `${p.problem} (if the file is in a legacy encoding, read it with encoding latin1 or windows-1252)` };
+  }
+  return decoded;
 }
 
 async function readTable(file: string, format: DataFormat, opts: ReadOptions): Promise<Table> {
+  const encoding = parseEncoding(opts.encoding ?? "utf8");
   switch (format) {
     case "tsv":
-      return delimitedTable(file, parseTsv(await readText(file)), opts);
-    case "csv":
-      return delimitedTable(file, parseCsv(await readText(file), file), opts);
+    case "csv": {
+      const { text, problems } = await readText(file, encoding);
+      const rows = parseDelimited(text, {
+        delimiter: format === "csv" ? "," : "\t",
+        quoted: format === "csv",
+        continueAfterError: opts.skipBadRows ?? false,
+        lineProblems: problems,
+      });
+      return delimitedTable(file, rows, opts);
+    }
     case "jsonl":
     case "json":
-      return jsonTable(file, await readText(file), format);
+      return jsonTable(file, await readText(file, encoding), format);
     case "parquet":
       return parquetTable(file);
   }
 }
 
-function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
-  if (raw.length === 0) throw new DataError(file, null, "the file is empty");
-  const header = opts.hasHeader ?? detectHeader(raw, opts);
+function delimitedTable(file: string, all: RawRow[], opts: ReadOptions): Table {
+  // Rows that cannot be parsed before the first good one: fatal unless bad rows are skipped.
+  const firstGood = all.findIndex((r) => !r.problem);
+  const leading = firstGood < 0 ? all : all.slice(0, firstGood);
+  const broken = leading[0];
+  if (broken && !opts.skipBadRows) throw new DataError(file, broken.line, broken.problem!);
+  const raw = firstGood < 0 ? [] : all.slice(firstGood);
+  if (raw.length === 0) throw new DataError(file, null, leading.length > 0 ? `no readable rows (${leading.length} bad rows)` : "the file is empty");
+  const header = opts.hasHeader ?? detectHeader(raw.filter((r) => !r.problem), opts);
   const width = raw[0]!.fields.length;
   const body = header ? raw.slice(1) : raw;
   const what = header ? "the header" : "the first row";
   return {
     header: header ? raw[0]!.fields.map((f) => f.trim()) : null,
     width,
-    rows: body.map((r) => ({
-      cells: r.fields,
-      line: r.line,
-      // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
-      ...(r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
-    })),
+    rows: [
+      ...leading.map((r) => ({ cells: [], line: r.line, problem: r.problem! })),
+      ...body.map((r) => ({
+        cells: r.fields,
+        line: r.line,
+        // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
+        ...(r.problem ? { problem: r.problem } : r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
+      })),
+    ],
   };
 }
 
@@ -133,10 +165,12 @@ function fieldCountProblem(n: number, width: number, what: string): string {
     : `row has ${n} fields, ${what} has ${width} (a stray delimiter?)`;
 }
 
-function jsonTable(file: string, text: string, format: DataFormat): Table {
+function jsonTable(file: string, { text, problems }: DecodedText, format: DataFormat): Table {
   const records: { value: unknown; line: number; problem?: string }[] = [];
   const trimmed = text.trimStart();
   if (format === "json" && trimmed.startsWith("[")) {
+    // One JSON document: a bad byte anywhere makes the whole of it suspect.
+    if (problems[0]) throw new DataError(file, problems[0].line, problems[0].problem);
     let arr: unknown;
     try {
       arr = JSON.parse(text);
@@ -147,8 +181,14 @@ function jsonTable(file: string, text: string, format: DataFormat): Table {
     arr.forEach((value, i) => records.push({ value, line: i + 1 }));
   } else {
     const lines = text.split("\n");
+    const bad = new Map(problems.map((p) => [p.line, p.problem]));
     lines.forEach((l, i) => {
       if (l.trim() === "") return;
+      const problem = bad.get(i + 1);
+      if (problem !== undefined) {
+        records.push({ value: null, line: i + 1, problem });
+        return;
+      }
       try {
         records.push({ value: JSON.parse(l), line: i + 1 });
       } catch (e) {

@@ -2,11 +2,12 @@
 // `tokenizers` binding. A directory with tokenizer.json is loaded as is; otherwise the same tokenizer.json that
 // transformers' slow->fast converter would produce is built from vocab.txt or vocab.json + merges.txt, so both
 // paths run the identical Rust pipeline and save() always writes a tokenizer.json that Hugging Face can load.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer as NativeTokenizer, type Encoding, type TruncationOptions } from "tokenizers";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import { readJsonFile } from "./json.ts";
+import { readTextFileStrict } from "./text.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 export interface SpecialTokens {
@@ -113,13 +114,7 @@ function resolveSpecialNames(cfg: JsonObj, has: (t: string) => boolean, file: st
 }
 
 function readLines(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  const lines = text.split("\n");
+  const lines = readTextFileStrict(file).split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   return lines;
 }

@@ -19,6 +19,8 @@ export interface DataOptions {
   textPairColumn?: string;
   labelColumn?: string;
   skipBadRows?: boolean;
+  /** Text encoding of the data files (utf8, latin1, windows-1252, utf16le); default utf8. */
+  encoding?: string;
 }
 
 export interface ModelRef {
@@ -46,7 +48,9 @@ export function taskByName(name: string | undefined, regression = false): Task {
 }
 
 export async function readData(file: string, task: Task, d: DataOptions, log?: (s: string) => void): Promise<{ examples: Example[]; labels: string[] | null }> {
-  const opts: ReadOptions = { task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows };
+  const opts: ReadOptions = {
+    task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows, encoding: d.encoding,
+  };
   const r = await readExamples(file, opts);
   if (r.skipped > 0) log?.(`${file}: skipped ${r.skipped} bad rows`);
   return { examples: r.examples, labels: r.labels };
@@ -117,7 +121,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (task.labels && !task.isRegression && task.labels.length !== model.cfg.numLabels) {
     throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model has ${model.cfg.numLabels}`);
   }
-  const { examples } = await readData(opts.data, task, opts);
+  const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
   const logits = await predictLogits(model, examples, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
   const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
   const labeled = examples.filter((e) => e.label !== null);
