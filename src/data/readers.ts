@@ -42,6 +42,8 @@ export interface ReadOptions {
 export interface ReadResult {
   examples: Example[];
   skipped: number;
+  /** The first skipped row and why, for a summary line. */
+  firstSkipped?: { line: number; problem: string };
   /**
    * Class names in id order: the task's labels, or for a custom task without labels the sorted distinct
    * label values of this file (numerically when all are integers). Null for regression and unlabelled data.
@@ -408,9 +410,11 @@ function toExamples(file: string, table: Table, cols: Resolved, opts: ReadOption
   const task = opts.task;
   const name = (i: number): string => (header ? `"${header[i]}"` : `column ${i}`);
   let skipped = 0;
+  let firstSkipped: ReadResult["firstSkipped"];
   const bad = (line: number, problem: string): void => {
     if (!opts.skipBadRows) throw new DataError(file, line, problem);
     skipped++;
+    firstSkipped ??= { line, problem };
   };
 
   const pending: Pending[] = [];
@@ -478,5 +482,5 @@ function toExamples(file: string, table: Table, cols: Resolved, opts: ReadOption
   if (examples.length === 0) {
     throw new DataError(file, null, `no usable examples${skipped > 0 ? ` (${skipped} bad rows skipped)` : ""}`);
   }
-  return { examples, skipped, labels: task.isRegression ? null : labels };
+  return { examples, skipped, ...(firstSkipped ? { firstSkipped } : {}), labels: task.isRegression ? null : labels };
 }

@@ -42,12 +42,12 @@ export interface DecodedText {
 /** A NUL this early means a binary file (the heuristic git and grep use), not a text file with one bad line. */
 const BINARY_PROBE = 8000;
 
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => `0x${b.toString(16).toUpperCase().padStart(2, "0")}`).join(" ");
+function hex(byte: number): string {
+  return `0x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
-/** Offset of the first invalid UTF-8 sequence in `line` (which is known to hold one) and its bytes. */
-function firstInvalidUtf8(line: Uint8Array): { at: number; bytes: Uint8Array } {
+/** Offset of the first invalid UTF-8 sequence in `line` (which is known to hold one). */
+function firstInvalidUtf8(line: Uint8Array): number {
   const text = new TextDecoder("utf-8").decode(line);
   let from = 0;
   for (;;) {
@@ -55,7 +55,7 @@ function firstInvalidUtf8(line: Uint8Array): { at: number; bytes: Uint8Array } {
     // Everything before index i decoded faithfully, so its UTF-8 length is its byte length in the file.
     const at = i < 0 ? 0 : Buffer.byteLength(text.slice(0, i));
     if (i < 0 || !(line[at] === 0xef && line[at + 1] === 0xbf && line[at + 2] === 0xbd)) {
-      return { at, bytes: line.subarray(at, Math.min(line.length, at + 4)) };
+      return at;
     }
     from = i + 1; // an encoded U+FFFD in the file itself, which is valid
   }
@@ -67,6 +67,20 @@ function utf16Hint(bytes: Uint8Array): string {
   if (bomLe) return " (it starts with a UTF-16 little-endian byte-order mark: read it with encoding utf16le)";
   if (bomBe) return " (it starts with a UTF-16 big-endian byte-order mark: convert it to UTF-8)";
   return "";
+}
+
+/**
+ * Windows-1252 as WHATWG defines it: Latin-1 except 0x80-0x9F. Done here because Node 20's TextDecoder
+ * decodes "windows-1252" as plain Latin-1 (curly quotes come out as C1 control characters).
+ */
+const CP1252_80_9F = [
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
+  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+];
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return latin1.replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_80_9F[c.charCodeAt(0) - 0x80]!));
 }
 
 function binary(file: string, bytes: Uint8Array, offset: number): FormatError {
@@ -95,12 +109,8 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
         if (end < 0) end = buf.length;
         const l = buf.subarray(start, end);
         if (!isUtf8(l)) {
-          const bad = firstInvalidUtf8(l);
-          problems.push({
-            line,
-            offset: start + bad.at,
-            problem: `bytes ${hex(bad.bytes)} at byte offset ${start + bad.at} are not valid UTF-8${utf16Hint(bytes)}`,
-          });
+          const at = start + firstInvalidUtf8(l);
+          problems.push({ line, offset: at, problem: `byte ${hex(buf[at]!)} at byte offset ${at} is not valid UTF-8${utf16Hint(bytes)}` });
         }
         start = end + 1;
         line++;
@@ -110,7 +120,7 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
   } else if (encoding === "latin1") {
     text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
   } else if (encoding === "windows-1252") {
-    text = new TextDecoder("windows-1252").decode(bytes);
+    text = decodeWindows1252(bytes);
   } else {
     try {
       text = new TextDecoder("utf-16le", { fatal: true }).decode(bytes);
@@ -121,7 +131,7 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\0");
   if (nul >= 0) {
-    if (nul < BINARY_PROBE) throw binary(file, bytes, 2 * nul);
+    if (nul < BINARY_PROBE) throw binary(file, bytes, 2 * nul + (bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0));
     addNulProblems(text, problems);
   }
   return { text, problems };

@@ -52,7 +52,10 @@ export async function readData(file: string, task: Task, d: DataOptions, log?: (
     task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows, encoding: d.encoding,
   };
   const r = await readExamples(file, opts);
-  if (r.skipped > 0) log?.(`${file}: skipped ${r.skipped} bad rows`);
+  if (r.skipped > 0) {
+    const first = r.firstSkipped ? ` (the first, line ${r.firstSkipped.line}: ${r.firstSkipped.problem})` : "";
+    log?.(`${file}: skipped ${r.skipped} bad row${r.skipped === 1 ? "" : "s"} of ${r.skipped + r.examples.length}${first}`);
+  }
   return { examples: r.examples, labels: r.labels };
 }
 
