@@ -141,6 +141,10 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, d) => a * d, 1);
     const need = count * DTYPE_BYTES[dtype as StDType];
+    // Past 2^53 the product is no longer exact, so a size comparison below could pass by rounding.
+    if (!Number.isSafeInteger(need)) {
+      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} has an element count that overflows (${count} elements)`);
+    }
     if (end - begin !== need) {
       throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${need} bytes but data_offsets span ${end - begin}`);
     }
@@ -149,12 +153,19 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     }
     entries.push({ name, dtype: dtype as StDType, shape: shape as number[], begin, end, count });
   }
+  // As the reference implementation requires, the byte ranges tile the data section exactly: no overlap,
+  // no gap, nothing after the last tensor (so a file cut short or padded is never read as valid).
   // Empty tensors occupy no bytes and cannot overlap anything.
   const ranges = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin || x.end - y.end);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i]!.begin < ranges[i - 1]!.end) {
-      throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${ranges[i]!.name} overlap in the data section`);
-    }
+  let pos = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (r.begin < pos) throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${r.name} overlap in the data section`);
+    if (r.begin > pos) throw new FormatError(file, `bytes ${pos}..${r.begin} of the data section, before tensor ${r.name}, belong to no tensor`);
+    pos = r.end;
+  }
+  if (pos !== dataLen) {
+    throw new FormatError(file, `the data section has ${dataLen - pos} bytes after the last tensor (${dataLen} bytes, tensors end at ${pos})`);
   }
   const tensors = new Map<string, StTensor>();
   for (const e of entries) {
