@@ -229,7 +229,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   let st: RunState = { step: 0, seconds: 0, tokens: 0 };
   const metricsFile = join(o.outputDir, "metrics.jsonl");
   if (o.resume) {
-    const r = loadCheckpoint<RunState>(o.outputDir, model, optimizer);
+    const r = loadCheckpoint<RunState>(o.outputDir, model, optimizer, { template: st, step: (s) => s.step });
     if (r) {
       st = r;
       log(`resuming from step ${st.step}`);
