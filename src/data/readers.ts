@@ -5,6 +5,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { ConfigError, DataError, FormatError } from "../errors.ts";
+import { jsonProblem } from "../io/json.ts";
 import { decodeText, type DecodedText, parseEncoding, type TextEncoding } from "../io/text.ts";
 import { parseDelimited, type RawRow } from "./delimited.ts";
 import type { ColumnLayout, ColumnRef, Task } from "./tasks.ts";
@@ -177,7 +178,7 @@ function jsonTable(file: string, { text, problems }: DecodedText, format: DataFo
     try {
       arr = JSON.parse(text);
     } catch (e) {
-      throw new FormatError(file, `invalid JSON: ${(e as Error).message}`);
+      throw new FormatError(file, `invalid JSON: ${jsonProblem(e)}`);
     }
     if (!Array.isArray(arr)) throw new FormatError(file, "expected a JSON array of records");
     arr.forEach((value, i) => records.push({ value, line: i + 1 }));
@@ -194,7 +195,7 @@ function jsonTable(file: string, { text, problems }: DecodedText, format: DataFo
       try {
         records.push({ value: JSON.parse(l), line: i + 1 });
       } catch (e) {
-        records.push({ value: null, line: i + 1, problem: `invalid JSON: ${(e as Error).message}` });
+        records.push({ value: null, line: i + 1, problem: `invalid JSON: ${jsonProblem(e)}` });
       }
     });
   }

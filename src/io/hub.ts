@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { downloadFileToCacheDir, getHFHubCachePath, modelInfo, HubApiError } from "@huggingface/hub";
 import { ConfigError, RoseError } from "../errors.ts";
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from "./checkpoint.ts";
+import { jsonProblem } from "./json.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 /** The Hub could not be reached or refused a request, or (offline) the cache lacks the model. */
@@ -85,7 +86,7 @@ function shardNames(indexFile: string): string[] {
   try {
     json = JSON.parse(readFileSync(indexFile, "utf8"));
   } catch (e) {
-    throw new HubError(`${indexFile}: cannot read the shard index (${(e as Error).message})`);
+    throw new HubError(`${indexFile}: cannot read the shard index (${jsonProblem(e)})`);
   }
   const wm = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null) throw new HubError(`${indexFile}: no weight_map`);

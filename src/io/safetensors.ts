@@ -3,6 +3,7 @@
 // corrupt or truncated file fails with the file, the tensor and the problem named.
 import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { FormatError } from "../errors.ts";
+import { jsonProblem } from "./json.ts";
 
 export type StDType = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -105,7 +106,7 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
   } catch (e) {
-    throw new FormatError(file, `header is not valid JSON (${(e as Error).message})`);
+    throw new FormatError(file, `header is not valid JSON (${jsonProblem(e)})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw new FormatError(file, "header is not a JSON object");
