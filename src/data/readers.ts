@@ -37,7 +37,7 @@ export interface ReadOptions {
    * Text encoding of TSV/CSV/JSON files (utf8, latin1, windows-1252, utf16le; default utf8). Bytes that are
    * not valid in it are bad rows, never replaced silently.
    */
-  encoding?: TextEncoding | string;
+  encoding?: string;
 }
 
 export interface ReadResult {
@@ -135,14 +135,11 @@ async function readTable(file: string, format: DataFormat, opts: ReadOptions): P
   }
 }
 
-function delimitedTable(file: string, all: RawRow[], opts: ReadOptions): Table {
-  // Rows that cannot be parsed before the first good one: fatal unless bad rows are skipped.
-  const firstGood = all.findIndex((r) => !r.problem);
-  const leading = firstGood < 0 ? all : all.slice(0, firstGood);
-  const broken = leading[0];
-  if (broken && !opts.skipBadRows) throw new DataError(file, broken.line, broken.problem!);
-  const raw = firstGood < 0 ? [] : all.slice(firstGood);
-  if (raw.length === 0) throw new DataError(file, null, leading.length > 0 ? `no readable rows (${leading.length} bad rows)` : "the file is empty");
+function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
+  if (raw.length === 0) throw new DataError(file, null, "the file is empty");
+  // The first row decides the header and the width, so it cannot be skipped, even with skipBadRows:
+  // the next row would be taken for the header and lost without a count.
+  if (raw[0]!.problem) throw new DataError(file, raw[0]!.line, `${raw[0]!.problem} (in the first row, which is needed to read the rest)`);
   const header = opts.hasHeader ?? detectHeader(raw.filter((r) => !r.problem), opts);
   const width = raw[0]!.fields.length;
   const body = header ? raw.slice(1) : raw;
@@ -150,15 +147,12 @@ function delimitedTable(file: string, all: RawRow[], opts: ReadOptions): Table {
   return {
     header: header ? raw[0]!.fields.map((f) => f.trim()) : null,
     width,
-    rows: [
-      ...leading.map((r) => ({ cells: [], line: r.line, problem: r.problem! })),
-      ...body.map((r) => ({
-        cells: r.fields,
-        line: r.line,
-        // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
-        ...(r.problem ? { problem: r.problem } : r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
-      })),
-    ],
+    rows: body.map((r) => ({
+      cells: r.fields,
+      line: r.line,
+      // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
+      ...(r.problem ? { problem: r.problem } : r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
+    })),
   };
 }
 

@@ -81,6 +81,9 @@ test("undecodable bytes: line and byte offset, or the file's encoding given on p
   const w = await readExamples(cp, { task: sst2, encoding: "cp1252" });
   assert.equal(w.examples[0]!.text, "\u201chi\u201d");
   await assert.rejects(readExamples(cp, { task: sst2, encoding: "ebcdic" }), ConfigError);
+  // The first row decides the header: it is never skipped (the next row would be taken for the header).
+  const head = fixture("csv", Buffer.concat([Buffer.from("sent"), Buffer.from([0xe9]), Buffer.from("nce,label\na,1\nb,0\n")]));
+  await refused(readExamples(head, { task: sst2, skipBadRows: true }), head, 1, /not valid UTF-8 .*in the first row/);
   // An encoded U+FFFD in a UTF-8 file is text, not an error.
   const ok = fixture("tsv", "sentence\tlabel\nx \uFFFD y\t1\n");
   assert.equal((await readExamples(ok, { task: sst2 })).examples[0]!.text, "x \uFFFD y");
