@@ -131,7 +131,8 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const nul = text.indexOf("\0");
   if (nul >= 0) {
-    if (nul < BINARY_PROBE) throw binary(file, bytes, 2 * nul + (bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0));
+    // Byte encodings were probed above; in UTF-16 the same probe covers half as many characters.
+    if (encoding === "utf16le" && nul < BINARY_PROBE / 2) throw binary(file, bytes, 2 * nul + (bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0));
     addNulProblems(text, problems);
   }
   return { text, problems };

@@ -82,13 +82,15 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   };
   const modelDir = await resolveModelDir(opts);
   let task = taskByName(opts.task);
-  const train = await readData(opts.trainFile, task, opts, log);
+  // Skipped rows are reported even with quiet: --quiet silences progress, not data loss.
+  const warn = (s: string) => process.stderr.write(`${s}\n`);
+  const train = await readData(opts.trainFile, task, opts, warn);
   // As run_glue's --max_train_samples / --max_eval_samples: the first N rows in file order.
   if (opts.maxTrainSamples) train.examples = train.examples.slice(0, opts.maxTrainSamples);
   if (task.name === "custom" && train.labels) task = withLabels(task, train.labels);
   const labels = task.labels ?? train.labels;
   if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
-  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, log) : null;
+  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, warn) : null;
   if (val && opts.maxEvalSamples) val.examples = val.examples.slice(0, opts.maxEvalSamples);
   let model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
   // The baseline for judging pre-training: same architecture and tokenizer, every weight new.
