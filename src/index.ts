@@ -20,7 +20,8 @@ export { PretrainedModel, type LoadOptions } from "./models/pretrained.ts";
 export { crossEntropy, maskedCrossEntropy, mse, symmetricKl } from "./models/losses.ts";
 
 // Data, tasks, metrics.
-export { readExamples, type Example, type ReadOptions } from "./data/readers.ts";
+export { readExamples, type Example, type ReadOptions, type ReadResult } from "./data/readers.ts";
+export { decodeText, type TextEncoding } from "./io/text.ts";
 export { getGlueTask, customTask, GLUE_TASK_NAMES, type Task } from "./data/tasks.ts";
 export { computeMetrics, accuracy, f1, matthewsCorrelation, pearson, spearmanr } from "./data/metrics.ts";
 export { splitExamples } from "./data/split.ts";

@@ -46,6 +46,7 @@ function setupOptions(f: Flags): AttackSetupOptions {
     textPairColumn: f.textPairColumn as string | undefined,
     labelColumn: f.labelColumn as string | undefined,
     skipBadRows: Boolean(f.skipBadRows),
+    encoding: f.encoding as string | undefined,
     numExamples: f.numExamples as number,
     shuffle: Boolean(f.shuffle),
     seed: f.seed as number,

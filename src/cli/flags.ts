@@ -27,7 +27,8 @@ export function dataOptions(cmd: Command): Command {
     .option("--text-column <name>", "text column (name or 0-based index)")
     .option("--text-pair-column <name>", "second text column for pair tasks")
     .option("--label-column <name>", "label column (name or 0-based index)")
-    .option("--skip-bad-rows", "skip unusable rows (counted) instead of stopping at the first");
+    .option("--skip-bad-rows", "skip unusable rows (counted) instead of stopping at the first")
+    .option("--encoding <name>", "text encoding of the data files: utf8, latin1, windows-1252, utf16le", "utf8");
 }
 
 export interface ModelFlags {

@@ -5,7 +5,9 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { ConfigError, DataError, FormatError } from "../errors.ts";
-import { parseCsv, parseTsv, type RawRow } from "./delimited.ts";
+import { jsonProblem } from "../io/json.ts";
+import { decodeText, type DecodedText, parseEncoding, type TextEncoding } from "../io/text.ts";
+import { parseDelimited, type RawRow } from "./delimited.ts";
 import type { ColumnLayout, ColumnRef, Task } from "./tasks.ts";
 
 export interface Example {
@@ -31,11 +33,18 @@ export interface ReadOptions {
   skipBadRows?: boolean;
   /** Default: from the file extension. */
   format?: DataFormat;
+  /**
+   * Text encoding of TSV/CSV/JSON files (utf8, latin1, windows-1252, utf16le; default utf8). Bytes that are
+   * not valid in it are bad rows, never replaced silently.
+   */
+  encoding?: string;
 }
 
 export interface ReadResult {
   examples: Example[];
   skipped: number;
+  /** The first skipped row and why, for a summary line. */
+  firstSkipped?: { line: number; problem: string };
   /**
    * Class names in id order: the task's labels, or for a custom task without labels the sorted distinct
    * label values of this file (numerically when all are integers). Null for regression and unlabelled data.
@@ -87,23 +96,40 @@ export async function readExamples(file: string, opts: ReadOptions): Promise<Rea
 
 // ---------------------------------------------------------------- tables
 
-async function readText(file: string): Promise<string> {
+async function readText(file: string, encoding: TextEncoding): Promise<DecodedText> {
+  let bytes: Buffer;
   try {
-    return await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (e) {
-    throw new DataError(file, null, `cannot read: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new DataError(file, null, code === "ENOENT" ? "no such file" : `cannot read: ${(e as Error).message}`);
   }
+  const decoded = decodeText(bytes, file, encoding);
+  if (encoding === "utf8" && decoded.problems.length > 0) {
+    // The hint goes with the first problem only: that is the one a user sees without --skip-bad-rows.
+    const p = decoded.problems[0]!;
+    decoded.problems[0] = { ...p, problem: `${p.problem} (if the file is in a legacy encoding, read it with encoding latin1 or windows-1252)` };
+  }
+  return decoded;
 }
 
 async function readTable(file: string, format: DataFormat, opts: ReadOptions): Promise<Table> {
+  const encoding = parseEncoding(opts.encoding ?? "utf8");
   switch (format) {
     case "tsv":
-      return delimitedTable(file, parseTsv(await readText(file)), opts);
-    case "csv":
-      return delimitedTable(file, parseCsv(await readText(file), file), opts);
+    case "csv": {
+      const { text, problems } = await readText(file, encoding);
+      const rows = parseDelimited(text, {
+        delimiter: format === "csv" ? "," : "\t",
+        quoted: format === "csv",
+        continueAfterError: opts.skipBadRows ?? false,
+        lineProblems: problems,
+      });
+      return delimitedTable(file, rows, opts);
+    }
     case "jsonl":
     case "json":
-      return jsonTable(file, await readText(file), format);
+      return jsonTable(file, await readText(file, encoding), format);
     case "parquet":
       return parquetTable(file);
   }
@@ -111,7 +137,10 @@ async function readTable(file: string, format: DataFormat, opts: ReadOptions): P
 
 function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
   if (raw.length === 0) throw new DataError(file, null, "the file is empty");
-  const header = opts.hasHeader ?? detectHeader(raw, opts);
+  // The first row decides the header and the width, so it cannot be skipped, even with skipBadRows:
+  // the next row would be taken for the header and lost without a count.
+  if (raw[0]!.problem) throw new DataError(file, raw[0]!.line, `${raw[0]!.problem} (in the first row, which is needed to read the rest)`);
+  const header = opts.hasHeader ?? detectHeader(raw.filter((r) => !r.problem), opts);
   const width = raw[0]!.fields.length;
   const body = header ? raw.slice(1) : raw;
   const what = header ? "the header" : "the first row";
@@ -122,7 +151,7 @@ function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
       cells: r.fields,
       line: r.line,
       // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
-      ...(r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
+      ...(r.problem ? { problem: r.problem } : r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
     })),
   };
 }
@@ -133,26 +162,34 @@ function fieldCountProblem(n: number, width: number, what: string): string {
     : `row has ${n} fields, ${what} has ${width} (a stray delimiter?)`;
 }
 
-function jsonTable(file: string, text: string, format: DataFormat): Table {
+function jsonTable(file: string, { text, problems }: DecodedText, format: DataFormat): Table {
   const records: { value: unknown; line: number; problem?: string }[] = [];
   const trimmed = text.trimStart();
   if (format === "json" && trimmed.startsWith("[")) {
+    // One JSON document: a bad byte anywhere makes the whole of it suspect.
+    if (problems[0]) throw new DataError(file, problems[0].line, problems[0].problem);
     let arr: unknown;
     try {
       arr = JSON.parse(text);
     } catch (e) {
-      throw new FormatError(file, `invalid JSON: ${(e as Error).message}`);
+      throw new FormatError(file, `invalid JSON: ${jsonProblem(e)}`);
     }
     if (!Array.isArray(arr)) throw new FormatError(file, "expected a JSON array of records");
     arr.forEach((value, i) => records.push({ value, line: i + 1 }));
   } else {
     const lines = text.split("\n");
+    const bad = new Map(problems.map((p) => [p.line, p.problem]));
     lines.forEach((l, i) => {
       if (l.trim() === "") return;
+      const problem = bad.get(i + 1);
+      if (problem !== undefined) {
+        records.push({ value: null, line: i + 1, problem });
+        return;
+      }
       try {
         records.push({ value: JSON.parse(l), line: i + 1 });
       } catch (e) {
-        records.push({ value: null, line: i + 1, problem: `invalid JSON: ${(e as Error).message}` });
+        records.push({ value: null, line: i + 1, problem: `invalid JSON: ${jsonProblem(e)}` });
       }
     });
   }
@@ -368,9 +405,11 @@ function toExamples(file: string, table: Table, cols: Resolved, opts: ReadOption
   const task = opts.task;
   const name = (i: number): string => (header ? `"${header[i]}"` : `column ${i}`);
   let skipped = 0;
+  let firstSkipped: ReadResult["firstSkipped"];
   const bad = (line: number, problem: string): void => {
     if (!opts.skipBadRows) throw new DataError(file, line, problem);
     skipped++;
+    firstSkipped ??= { line, problem };
   };
 
   const pending: Pending[] = [];
@@ -438,5 +477,5 @@ function toExamples(file: string, table: Table, cols: Resolved, opts: ReadOption
   if (examples.length === 0) {
     throw new DataError(file, null, `no usable examples${skipped > 0 ? ` (${skipped} bad rows skipped)` : ""}`);
   }
-  return { examples, skipped, labels: task.isRegression ? null : labels };
+  return { examples, skipped, ...(firstSkipped ? { firstSkipped } : {}), labels: task.isRegression ? null : labels };
 }

@@ -1,9 +1,10 @@
 // Model weights in Hugging Face layout: `model.safetensors`, or `model.safetensors.index.json` whose
 // weight_map names the shard holding each tensor. Everything is handed out as float32.
 // pytorch_model.bin is deliberately unsupported: it is a pickle, and loading a pickle can run code.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { FormatError } from "../errors.ts";
+import { readJsonFile } from "./json.ts";
 import { readSafetensors, writeSafetensors, type StTensor, type WriteTensor } from "./safetensors.ts";
 
 export interface Float32Tensor {
@@ -26,12 +27,7 @@ function toFloat32(t: StTensor): Float32Array {
 
 /** Reads the shard index, validating that every entry names a plain file next to it. */
 function readIndex(file: string): Map<string, string> {
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new FormatError(file, `cannot read as JSON (${(e as Error).message})`);
-  }
+  const json = readJsonFile<unknown>(file);
   const wm = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null || Array.isArray(wm)) throw new FormatError(file, "no weight_map object");
   const map = new Map<string, string>();

@@ -7,6 +7,7 @@ import { basename, dirname, join } from "node:path";
 import { downloadFileToCacheDir, getHFHubCachePath, modelInfo, HubApiError } from "@huggingface/hub";
 import { ConfigError, RoseError } from "../errors.ts";
 import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from "./checkpoint.ts";
+import { jsonProblem } from "./json.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 /** The Hub could not be reached or refused a request, or (offline) the cache lacks the model. */
@@ -51,8 +52,32 @@ export function isRepoId(id: string): boolean {
   return /^[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?(?:\/[A-Za-z0-9](?:[\w.-]*[A-Za-z0-9_])?)?$/.test(id);
 }
 
+/**
+ * Branch, tag or commit names the Hub accepts (git ref rules, simplified): word characters, ".", "-" and "/"
+ * separated parts, no "..", no empty or "." part. A revision becomes a path under refs/ in the cache, so
+ * anything that could step outside it is refused.
+ */
+export function isRevision(rev: string): boolean {
+  if (rev.length === 0 || rev.length > 255 || rev.includes("..")) return false;
+  return /^[\w.-]+$/.test(rev.split("/").join("_")) && rev.split("/").every((p) => p !== "" && p !== "." && !p.endsWith(".lock"));
+}
+
+/** Refuses a repo id or revision that is not valid, before anything touches the file system or network. */
+export function checkHubRef(repoId: string, revision = "main"): void {
+  if (!isRepoId(repoId)) {
+    throw new ConfigError(`${JSON.stringify(repoId)} is not a valid Hugging Face Hub repo id ("name" or "org/name": letters, digits, "-", "_", ".", no "--" or "..", at most 96 characters)`);
+  }
+  if (!isRevision(revision)) throw new ConfigError(`${JSON.stringify(revision)} is not a valid Hub revision (a branch, tag or commit name)`);
+}
+
+/** Whether `s` can only mean a local path: absolute, starting with "." or "~", a backslash, or more than one "/". */
+function isPathLike(s: string): boolean {
+  return /^[./\\~]/.test(s) || s.includes("\\") || s.split("/").length > 2 || /^[A-Za-z]:/.test(s);
+}
+
 /** `<cacheDir>/models--org--name`. */
 export function repoCacheDir(cacheDir: string, repoId: string): string {
+  checkHubRef(repoId);
   return join(cacheDir, `models--${repoId.split("/").join("--")}`);
 }
 
@@ -61,7 +86,7 @@ function shardNames(indexFile: string): string[] {
   try {
     json = JSON.parse(readFileSync(indexFile, "utf8"));
   } catch (e) {
-    throw new HubError(`${indexFile}: cannot read the shard index (${(e as Error).message})`);
+    throw new HubError(`${indexFile}: cannot read the shard index (${jsonProblem(e)})`);
   }
   const wm = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null) throw new HubError(`${indexFile}: no weight_map`);
@@ -89,6 +114,7 @@ function isCompleteSnapshot(dir: string): boolean {
 
 /** The cached snapshot for `revision` (a commit, or a branch/tag recorded under refs/), or null. */
 export function findCachedSnapshot(cacheDir: string, repoId: string, revision = "main"): string | null {
+  checkHubRef(repoId, revision);
   const repoDir = repoCacheDir(cacheDir, repoId);
   let commit: string | null = COMMIT.test(revision) ? revision : null;
   if (commit === null) {
@@ -119,15 +145,16 @@ function describeError(e: unknown): string {
  * network failure falls back to a complete cached snapshot when there is one.
  */
 export async function resolveModel(idOrDir: string, opts: ResolveModelOptions = {}): Promise<string> {
+  // A local directory wins, as in transformers. Anything else must be a valid repo id and revision, checked
+  // before the Hub cache or the network is touched (both become paths in the cache).
   if (existsSync(idOrDir)) {
     if (!statSync(idOrDir).isDirectory()) throw new ConfigError(`${idOrDir} is a file; expected a model directory or a Hub repo id`);
     return idOrDir;
   }
-  if (!isRepoId(idOrDir)) {
-    throw new ConfigError(`${idOrDir}: no such directory, and not a Hugging Face Hub repo id (like "org/name")`);
-  }
+  if (isPathLike(idOrDir)) throw new ConfigError(`${idOrDir}: no such model directory (and a path cannot be a Hub repo id)`);
   const repoId = idOrDir;
   const revision = opts.revision ?? "main";
+  checkHubRef(repoId, revision);
   const cacheDir = opts.cacheDir ?? getHFHubCachePath();
   const offline = opts.offline ?? envFlag("HF_HUB_OFFLINE");
   if (offline) {

@@ -3,6 +3,7 @@
 // corrupt or truncated file fails with the file, the tensor and the problem named.
 import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { FormatError } from "../errors.ts";
+import { jsonProblem } from "./json.ts";
 
 export type StDType = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
@@ -105,7 +106,7 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
   try {
     header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + hlen)));
   } catch (e) {
-    throw new FormatError(file, `header is not valid JSON (${(e as Error).message})`);
+    throw new FormatError(file, `header is not valid JSON (${jsonProblem(e)})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     throw new FormatError(file, "header is not a JSON object");
@@ -141,6 +142,10 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, d) => a * d, 1);
     const need = count * DTYPE_BYTES[dtype as StDType];
+    // Past 2^53 the product is no longer exact, so a size comparison below could pass by rounding.
+    if (!Number.isSafeInteger(need)) {
+      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} has an element count that overflows (${count} elements)`);
+    }
     if (end - begin !== need) {
       throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${need} bytes but data_offsets span ${end - begin}`);
     }
@@ -149,12 +154,19 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     }
     entries.push({ name, dtype: dtype as StDType, shape: shape as number[], begin, end, count });
   }
+  // As the reference implementation requires, the byte ranges tile the data section exactly: no overlap,
+  // no gap, nothing after the last tensor (so a file cut short or padded is never read as valid).
   // Empty tensors occupy no bytes and cannot overlap anything.
   const ranges = entries.filter((e) => e.end > e.begin).sort((x, y) => x.begin - y.begin || x.end - y.end);
-  for (let i = 1; i < ranges.length; i++) {
-    if (ranges[i]!.begin < ranges[i - 1]!.end) {
-      throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${ranges[i]!.name} overlap in the data section`);
-    }
+  let pos = 0;
+  for (let i = 0; i < ranges.length; i++) {
+    const r = ranges[i]!;
+    if (r.begin < pos) throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${r.name} overlap in the data section`);
+    if (r.begin > pos) throw new FormatError(file, `bytes ${pos}..${r.begin} of the data section, before tensor ${r.name}, belong to no tensor`);
+    pos = r.end;
+  }
+  if (pos !== dataLen) {
+    throw new FormatError(file, `the data section has ${dataLen - pos} bytes after the last tensor (${dataLen} bytes, tensors end at ${pos})`);
   }
   const tensors = new Map<string, StTensor>();
   for (const e of entries) {

@@ -2,11 +2,12 @@
 // `tokenizers` binding. A directory with tokenizer.json is loaded as is; otherwise the same tokenizer.json that
 // transformers' slow->fast converter would produce is built from vocab.txt or vocab.json + merges.txt, so both
 // paths run the identical Rust pipeline and save() always writes a tokenizer.json that Hugging Face can load.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer as NativeTokenizer, type Encoding, type TruncationOptions } from "tokenizers";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import { readJsonFile } from "./json.ts";
+import { readTextFileStrict } from "./text.ts";
 import { writeFileAtomic } from "./safetensors.ts";
 
 export interface SpecialTokens {
@@ -113,13 +114,7 @@ function resolveSpecialNames(cfg: JsonObj, has: (t: string) => boolean, file: st
 }
 
 function readLines(file: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  const lines = text.split("\n");
+  const lines = readTextFileStrict(file).split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   return lines;
 }
@@ -253,6 +248,53 @@ function nativeFromJson(json: JsonObj, file: string): NativeTokenizer {
   }
 }
 
+/**
+ * The library accepts some broken tokenizer.json files and fails only when encoding (e.g. a WordPiece unk
+ * token missing from the vocabulary): check that here, so the error names the file at load time.
+ */
+async function checkUsable(native: NativeTokenizer, json: JsonObj, file: string): Promise<void> {
+  checkPostProcessor(json.post_processor, file);
+  const model = json.model;
+  const unk = typeof model === "object" && model !== null && !Array.isArray(model) ? model.unk_token : undefined;
+  if (typeof unk === "string" && native.tokenToId(unk) === null) throw new FormatError(file, `the unk_token ${JSON.stringify(unk)} is not in the vocabulary`);
+  try {
+    await native.encode("Rose checks 1 tokenizer, é!", "and a pair", { addSpecialTokens: true });
+  } catch (e) {
+    throw new FormatError(file, `the tokenizer fails on a test sentence (${(e as Error).message})`);
+  }
+}
+
+const isObj = (v: Json | undefined): v is JsonObj => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The tokenizers library loads a TemplateProcessing whose template names a special token it does not
+ * define, then panics while encoding, which aborts the process: refuse such a file here instead.
+ */
+function checkPostProcessor(pp: Json | undefined, file: string): void {
+  if (!isObj(pp)) return;
+  if (pp.type === "Sequence" && Array.isArray(pp.processors)) {
+    for (const p of pp.processors) checkPostProcessor(p, file);
+    return;
+  }
+  if (pp.type !== "TemplateProcessing") return;
+  const special = pp.special_tokens;
+  if (!isObj(special)) throw new FormatError(file, "post_processor.special_tokens is not an object");
+  for (const [name, t] of Object.entries(special)) {
+    const ok = isObj(t) && Array.isArray(t.ids) && Array.isArray(t.tokens) && t.ids.length === t.tokens.length;
+    if (!ok) throw new FormatError(file, `post_processor.special_tokens[${JSON.stringify(name)}] needs ids and tokens of equal length`);
+  }
+  for (const key of ["single", "pair"]) {
+    const pieces = pp[key];
+    if (!Array.isArray(pieces)) continue;
+    for (const piece of pieces) {
+      const id = isObj(piece) && isObj(piece.SpecialToken) ? piece.SpecialToken.id : undefined;
+      if (typeof id === "string" && !Object.hasOwn(special, id)) {
+        throw new FormatError(file, `post_processor.${key} uses the special token ${JSON.stringify(id)}, which post_processor.special_tokens does not define`);
+      }
+    }
+  }
+}
+
 function toInt64(n: number): bigint {
   return BigInt(n);
 }
@@ -302,6 +344,7 @@ export class Tokenizer {
     // Padding is done here, per batch; a padding setting saved in tokenizer.json would interfere.
     native.disablePadding();
     native.disableTruncation();
+    await checkUsable(native, json, file);
     special ??= resolveSpecialNames(cfg, (t) => native.tokenToId(t) !== null, file);
     const ids = {} as SpecialIds;
     for (const key of SPECIAL_KEYS) ids[key] = native.tokenToId(special[key])!;

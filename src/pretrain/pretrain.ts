@@ -2,7 +2,7 @@
 // model's), sequences packed to the maximum length, 15% of tokens predicted (80/10/10), AdamW with warm-up
 // and linear decay, vanilla or ROSE selection, resumable checkpoints. The output is a BertForMaskedLM
 // directory that `rose train --model DIR` fine-tunes.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
@@ -10,6 +10,8 @@ import { ParamScope } from "../models/index.ts";
 import { ConfigError, DataError, DivergenceError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
+import { readJsonFile } from "../io/json.ts";
+import { readTextFileStrict } from "../io/text.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
@@ -119,7 +121,7 @@ export function readCorpusLines(files: readonly string[]): string[] {
   const lines: string[] = [];
   for (const f of files) {
     if (!existsSync(f)) throw new ConfigError(`corpus file ${f} does not exist`);
-    for (const l of readFileSync(f, "utf8").split("\n")) {
+    for (const l of readTextFileStrict(f).split("\n")) {
       const t = l.trim();
       if (t) lines.push(t);
     }
@@ -161,7 +163,7 @@ export function predictedPositions(b: MlmBatch): { positions: BigInt64Array; lab
 
 function modelConfig(o: PretrainOptions, vocabSize: number): EncoderConfig {
   let raw: JsonObject;
-  if (o.configFile) raw = JSON.parse(readFileSync(o.configFile, "utf8")) as JsonObject;
+  if (o.configFile) raw = readJsonFile<JsonObject>(o.configFile);
   else {
     const preset = PRESETS[o.config];
     if (!preset) throw new ConfigError(`unknown --config ${o.config} (${Object.keys(PRESETS).join(", ")})`);
@@ -227,7 +229,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   let st: RunState = { step: 0, seconds: 0, tokens: 0 };
   const metricsFile = join(o.outputDir, "metrics.jsonl");
   if (o.resume) {
-    const r = loadCheckpoint<RunState>(o.outputDir, model, optimizer);
+    const r = loadCheckpoint<RunState>(o.outputDir, model, optimizer, { template: st, step: (s) => s.step });
     if (r) {
       st = r;
       log(`resuming from step ${st.step}`);

@@ -4,7 +4,7 @@
 // the MNLI score is the mean of matched and mismatched when both are given.
 
 import { accuracy as glueAccuracy, f1 as glueF1 } from "../data/metrics.ts";
-import { readFile } from "node:fs/promises";
+import { readJsonFileAsync } from "../io/json.ts";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import type { AttackExample } from "./types.ts";
 
@@ -92,19 +92,7 @@ export function parseAdvGlue(obj: unknown, file: string, taskName: string): AdvG
 /** Loads one task of the AdvGLUE dev set (dev.json as published). */
 export async function loadAdvGlue(file: string, task: string): Promise<AdvGlueSet> {
   checkTask(task);
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read AdvGLUE file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new FormatError(file, `not valid JSON: ${(e as Error).message}`);
-  }
-  return parseAdvGlue(obj, file, task);
+  return parseAdvGlue(await readJsonFileAsync(file), file, task);
 }
 
 // AdvGLUE reports percentages: the GLUE metrics of src/data/metrics.ts, times 100.

@@ -3,7 +3,7 @@
 //   { "good": [["nice", 0.83], ["decent", 0.79], ...], ... }  with cosine similarities,
 // which enables the recipes' cosine bound (TextFooler: 0.5). Keys are matched lower-cased.
 
-import { readFile } from "node:fs/promises";
+import { readJsonFileAsync } from "../io/json.ts";
 import { FormatError } from "../errors.ts";
 
 export interface Neighbor {
@@ -74,19 +74,7 @@ export class NeighborTable {
 
 /** Reads and validates a neighbour file (see the module comment for the format). */
 export async function loadNeighbors(file: string): Promise<NeighborTable> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    throw new FormatError(file, `cannot read neighbour file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new FormatError(file, `not valid JSON: ${(e as Error).message}`);
-  }
-  return NeighborTable.fromObject(obj, file);
+  return NeighborTable.fromObject(await readJsonFileAsync(file), file);
 }
 
 function describe(v: unknown): string {

@@ -1,9 +1,10 @@
 // Atomic, resumable checkpoints: `checkpoint-<step>/` holds the weights, the optimizer moments and the
 // run state; `last_checkpoint.json` flips to it only once it is complete (atomic rename), and older
 // checkpoints are removed after that. A run killed at any moment leaves a complete checkpoint behind.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
+import { readJsonFile } from "../io/json.ts";
 import { readSafetensors, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
 import { packState, type RoseAdamW, unpackState } from "../optim/adamw.ts";
 
@@ -23,39 +24,127 @@ export function saveCheckpoint<S>(outputDir: string, step: number, model: Checkp
   writeSafetensors(join(dir, "optimizer.safetensors"), packed.tensors, packed.metadata);
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state)}\n`);
   const pointer = join(outputDir, POINTER);
-  const previous = existsSync(pointer) ? readPointer(pointer) : null;
+  const previous = previousDir(pointer);
   writeFileAtomic(pointer, JSON.stringify({ dir: name, step }));
   if (previous && previous !== name) rmSync(join(outputDir, previous), { recursive: true, force: true });
 }
 
-function readPointer(pointer: string): string {
+const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
+
+/** The checkpoint directory last_checkpoint.json names, validated: a plain `checkpoint-<step>` name. */
+function readPointer(pointer: string): { dir: string; step: number } {
+  const raw = readJsonFile<unknown>(pointer);
+  const p = raw as { dir?: unknown; step?: unknown } | null;
+  if (typeof p !== "object" || p === null || Array.isArray(p)) throw new FormatError(pointer, "not a JSON object");
+  const m = typeof p.dir === "string" ? CHECKPOINT_DIR.exec(p.dir) : null;
+  if (!m) throw new FormatError(pointer, `"dir" must name a checkpoint-<step> directory, got ${JSON.stringify(p.dir)}`);
+  if (!Number.isSafeInteger(p.step) || (p.step as number) < 0 || String(p.step) !== m[1]) {
+    throw new FormatError(pointer, `"step" ${JSON.stringify(p.step)} does not match the directory ${p.dir}`);
+  }
+  return { dir: p.dir as string, step: p.step as number };
+}
+
+/** The directory the current pointer names, or null; an unreadable pointer deletes nothing. */
+function previousDir(pointer: string): string | null {
+  if (!existsSync(pointer)) return null;
   try {
-    return (JSON.parse(readFileSync(pointer, "utf8")) as { dir: string }).dir;
-  } catch (e) {
-    throw new FormatError(pointer, `cannot read the checkpoint pointer (${(e as Error).message})`);
+    return readPointer(pointer).dir;
+  } catch {
+    return null;
   }
 }
 
-/** Restores weights and optimizer state in place; returns the saved run state, or null without a checkpoint. */
-export function loadCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: RoseAdamW): S | null {
+/** How a run state is checked on resume: the shape of a fresh state, and where its step count is. */
+export interface StateCheck<S> {
+  /**
+   * A fresh state: the saved one must have each of its fields with the same JSON type. Numbers are counters
+   * and sums (finite, >= 0); a null field may hold a number or null.
+   */
+  template: S;
+  /** The optimizer step the state records, which must equal the checkpoint's. */
+  step: (s: S) => number;
+}
+
+function jsonType(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}
+
+function checkState<S>(file: string, raw: unknown, step: number, check: StateCheck<S> | undefined): S {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "the run state is not a JSON object");
+  if (!check) return raw as S;
+  const st = raw as Record<string, unknown>;
+  for (const [k, t] of Object.entries(check.template as Record<string, unknown>)) {
+    if (!Object.hasOwn(st, k)) throw new FormatError(file, `the run state lacks "${k}"`);
+    const v = st[k];
+    const ok =
+      t === null ? v === null || (typeof v === "number" && Number.isFinite(v))
+      : typeof t === "number" ? typeof v === "number" && Number.isFinite(v) && v >= 0
+      : jsonType(v) === jsonType(t);
+    if (!ok) throw new FormatError(file, `"${k}" in the run state is ${JSON.stringify(v)}, expected ${t === null ? "a number or null" : typeof t === "number" ? "a finite number >= 0" : `a ${jsonType(t)}`}`);
+  }
+  const s = raw as S;
+  if (check.step(s) !== step) throw new FormatError(file, `the run state is at step ${check.step(s)} but the checkpoint is step ${step}`);
+  return s;
+}
+
+/**
+ * With no last_checkpoint.json, a checkpoint directory that got as far as its run state means the pointer
+ * was lost (a fresh start would silently throw the run away); directories without one are writes a kill
+ * interrupted before they counted, so starting over is right.
+ */
+function orphanedCheckpoint(outputDir: string): string | null {
+  if (!existsSync(outputDir)) return null;
+  for (const d of readdirSync(outputDir)) {
+    if (CHECKPOINT_DIR.test(d) && existsSync(join(outputDir, d, "trainer_state.json"))) return d;
+  }
+  return null;
+}
+
+/**
+ * Restores weights and optimizer state in place; returns the saved run state, or null when the directory
+ * has no checkpoint. Every file is validated against the model (names, shapes, dtypes, sizes) and `check`,
+ * so a truncated or edited checkpoint is refused with the file named, never half-loaded or skipped.
+ */
+export function loadCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: RoseAdamW, check?: StateCheck<S>): S | null {
   const pointer = join(outputDir, POINTER);
-  if (!existsSync(pointer)) return null;
-  const dir = join(outputDir, readPointer(pointer));
+  if (!existsSync(pointer)) {
+    const orphan = orphanedCheckpoint(outputDir);
+    if (orphan) {
+      throw new FormatError(
+        pointer,
+        `missing, but ${join(outputDir, orphan)} holds a complete checkpoint: restore ${POINTER} ({"dir": "${orphan}", "step": N}), or remove the checkpoint directories to start from scratch`,
+      );
+    }
+    return null;
+  }
+  const { dir: name, step } = readPointer(pointer);
+  const dir = join(outputDir, name);
+  if (!existsSync(dir)) throw new FormatError(pointer, `names ${name}, which does not exist in ${outputDir}`);
   const weightsFile = join(dir, "model.safetensors");
   const weights = readSafetensors(weightsFile).tensors;
+  const params = new Map<string, Float32Array>();
   for (const [n, shape] of model.shapes) {
     const t = weights.get(n);
     if (!t) throw new FormatError(weightsFile, `checkpoint lacks ${n}`);
     if (t.shape.join(",") !== shape.join(",")) throw new FormatError(weightsFile, `${n} has shape [${t.shape}], expected [${shape}]`);
-    model.params.set(n, t.data as Float32Array);
+    if (!(t.data instanceof Float32Array)) throw new FormatError(weightsFile, `${n} is ${t.dtype}, expected F32`);
+    params.set(n, t.data);
+  }
+  for (const n of weights.keys()) {
+    if (!model.shapes.has(n)) throw new FormatError(weightsFile, `holds ${n}, which the model does not have (a checkpoint of another model?)`);
   }
   const optFile = join(dir, "optimizer.safetensors");
   const opt = readSafetensors(optFile);
-  optimizer.loadState(unpackState(optFile, opt.tensors, opt.metadata));
-  const stFile = join(dir, "trainer_state.json");
-  try {
-    return JSON.parse(readFileSync(stFile, "utf8")) as S;
-  } catch (e) {
-    throw new FormatError(stFile, `cannot read the run state (${(e as Error).message})`);
+  const state = unpackState(optFile, opt.tensors, opt.metadata);
+  for (const [n, m] of state.expAvg) {
+    const p = params.get(n);
+    if (!p) throw new FormatError(optFile, `optimizer state for ${n}, which the model does not have`);
+    if (m.length !== p.length) throw new FormatError(optFile, `optimizer state for ${n} has ${m.length} elements, the parameter ${p.length}`);
   }
+  const stFile = join(dir, "trainer_state.json");
+  const st = checkState(stFile, readJsonFile<unknown>(stFile), step, check);
+  // Only now, with everything validated, is the model touched.
+  for (const [n, d] of params) model.params.set(n, d);
+  optimizer.loadState(state);
+  return st;
 }

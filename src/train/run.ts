@@ -19,6 +19,8 @@ export interface DataOptions {
   textPairColumn?: string;
   labelColumn?: string;
   skipBadRows?: boolean;
+  /** Text encoding of the data files (utf8, latin1, windows-1252, utf16le); default utf8. */
+  encoding?: string;
 }
 
 export interface ModelRef {
@@ -46,9 +48,14 @@ export function taskByName(name: string | undefined, regression = false): Task {
 }
 
 export async function readData(file: string, task: Task, d: DataOptions, log?: (s: string) => void): Promise<{ examples: Example[]; labels: string[] | null }> {
-  const opts: ReadOptions = { task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows };
+  const opts: ReadOptions = {
+    task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows, encoding: d.encoding,
+  };
   const r = await readExamples(file, opts);
-  if (r.skipped > 0) log?.(`${file}: skipped ${r.skipped} bad rows`);
+  if (r.skipped > 0) {
+    const first = r.firstSkipped ? ` (the first, line ${r.firstSkipped.line}: ${r.firstSkipped.problem})` : "";
+    log?.(`${file}: skipped ${r.skipped} bad row${r.skipped === 1 ? "" : "s"} of ${r.skipped + r.examples.length}${first}`);
+  }
   return { examples: r.examples, labels: r.labels };
 }
 
@@ -75,13 +82,15 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   };
   const modelDir = await resolveModelDir(opts);
   let task = taskByName(opts.task);
-  const train = await readData(opts.trainFile, task, opts, log);
+  // Skipped rows are reported even with quiet: --quiet silences progress, not data loss.
+  const warn = (s: string) => process.stderr.write(`${s}\n`);
+  const train = await readData(opts.trainFile, task, opts, warn);
   // As run_glue's --max_train_samples / --max_eval_samples: the first N rows in file order.
   if (opts.maxTrainSamples) train.examples = train.examples.slice(0, opts.maxTrainSamples);
   if (task.name === "custom" && train.labels) task = withLabels(task, train.labels);
   const labels = task.labels ?? train.labels;
   if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
-  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, log) : null;
+  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, warn) : null;
   if (val && opts.maxEvalSamples) val.examples = val.examples.slice(0, opts.maxEvalSamples);
   let model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
   // The baseline for judging pre-training: same architecture and tokenizer, every weight new.
@@ -117,7 +126,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (task.labels && !task.isRegression && task.labels.length !== model.cfg.numLabels) {
     throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model has ${model.cfg.numLabels}`);
   }
-  const { examples } = await readData(opts.data, task, opts);
+  const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
   const logits = await predictLogits(model, examples, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
   const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
   const labeled = examples.filter((e) => e.label !== null);

@@ -167,7 +167,7 @@ export class Trainer {
     const metricsFile = join(o.outputDir, "metrics.jsonl");
     const masksFile = join(o.outputDir, "rose_masks.jsonl");
     if (o.resume) {
-      const resumed = loadCheckpoint<RunState>(o.outputDir, this.model, optimizer);
+      const resumed = loadCheckpoint<RunState>(o.outputDir, this.model, optimizer, { template: st, step: (s) => s.globalStep });
       if (resumed) {
         st = resumed;
         this.log(`resuming from step ${st.globalStep} (epoch ${st.epoch + 1}, batch ${st.batchInEpoch})`);

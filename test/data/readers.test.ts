@@ -154,7 +154,7 @@ test("CSV with quoted commas, newlines and escaped quotes", async () => {
   ]);
   assert.equal(r.skipped, 1);
   const bad = fixture("csv", 'text,label\n"never closed,1\n');
-  await assert.rejects(readExamples(bad, { task: customTask() }), FormatError);
+  await assert.rejects(readExamples(bad, { task: customTask() }), (e: unknown) => e instanceof DataError && /:2: .*never closed/.test(e.message));
 });
 
 test("TSV quotes are literal (QUOTE_NONE)", async () => {

@@ -224,3 +224,28 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
   });
   assert.ok(existsSync(snap!));
 });
+
+test("invalid repo ids and revisions are refused before the cache or the network is touched", async () => {
+  const work = mkdtempSync(join(tmpdir(), "rose-hubref-"));
+  try {
+    const cacheDir = join(work, "cache"); // never created: nothing may be written or read there
+    // Port 9 (discard) on loopback: were a request made, the error would be a HubError, not a ConfigError.
+    const endpoint = "http://127.0.0.1:9";
+    const refused = (p: Promise<unknown>, re: RegExp) => assert.rejects(p, (e: unknown) => e instanceof ConfigError && re.test(e.message));
+    for (const rev of ["../../../../tmp/escape", "/abs", "a//b", "refs/../../x", "", "x y"]) {
+      await refused(resolveModel("org/name", { cacheDir, endpoint, revision: rev }), /not a valid Hub revision/);
+      await refused(resolveModel("org/name", { cacheDir, endpoint, revision: rev, offline: true }), /not a valid Hub revision/);
+    }
+    for (const id of ["a--b/c", "-a/b", "x y", "a/b."]) await refused(resolveModel(id, { cacheDir, endpoint }), /not a valid Hugging Face Hub repo id/);
+    for (const path of ["../../no-such-rose-model", "/abs/no/such/model", "./nope", "a/b/c", "~/x"]) {
+      await refused(resolveModel(path, { cacheDir, endpoint }), /no such model directory/);
+    }
+    assert.throws(() => findCachedSnapshot(cacheDir, "../.."), ConfigError);
+    assert.throws(() => findCachedSnapshot(cacheDir, "org/name", "../../../etc"), ConfigError);
+    assert.ok(!existsSync(cacheDir));
+    // Valid forms still pass the check.
+    for (const rev of ["main", "v1.0", "refs/pr/1", "a".repeat(40), "feature/x-y_z"]) assert.equal(findCachedSnapshot(cacheDir, "org/name", rev), null);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});

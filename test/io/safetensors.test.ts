@@ -177,6 +177,25 @@ test("corrupt: overlapping byte ranges", () => {
   assert.equal(parseSafetensors(rawFile(ok, four), F).tensors.size, 3);
 });
 
+test("corrupt: element counts that overflow, gaps and trailing bytes (the ranges must tile the data)", () => {
+  const huge = 2 ** 30;
+  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [huge, huge, huge], data_offsets: [0, 16] } }, four), F), F, "tensor w", "overflows");
+  // 2^51 x 4 bytes is past 2^53 even though every dimension is a safe integer.
+  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2 ** 51, 1], data_offsets: [0, 16] } }, four), F), F, "tensor w", "overflows");
+  const gap = { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] } };
+  expectFormatError(() => parseSafetensors(rawFile(gap, four), F), F, "bytes 4..8", "before tensor b", "belong to no tensor");
+  const short = { a: { dtype: "F32", shape: [3], data_offsets: [0, 12] } };
+  expectFormatError(() => parseSafetensors(rawFile(short, four), F), F, "4 bytes after the last tensor");
+  const late = { a: { dtype: "F32", shape: [1], data_offsets: [12, 16] } };
+  expectFormatError(() => parseSafetensors(rawFile(late, four), F), F, "bytes 0..12", "before tensor a");
+  // A file cut anywhere in its data, or with bytes appended, is refused.
+  const good = serializeSafetensors([["a", { shape: [2], data: new Float32Array([1, 2]) }], ["b", { shape: [1], data: new Float32Array([3]) }]]);
+  for (let cut = 1; cut <= 12; cut++) expectFormatError(() => parseSafetensors(good.subarray(0, good.length - cut), F), F, /truncated|ends at byte/);
+  const padded = new Uint8Array(good.length + 4);
+  padded.set(good);
+  expectFormatError(() => parseSafetensors(padded, F), F, "4 bytes after the last tensor");
+});
+
 test("readSafetensors names the file it cannot read; corrupt file on disk names it", () => {
   const dir = tmp();
   try {
