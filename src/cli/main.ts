@@ -23,8 +23,10 @@ const optional: [string, string][] = [
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
 ];
+// Compiled to dist/, these modules are .js files (tsc rewrites the import itself, not this check).
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 for (const [mod, fn] of optional) {
-  if (!existsSync(new URL(mod, import.meta.url))) continue;
+  if (!existsSync(new URL(mod.replace(/\.ts$/, ext), import.meta.url))) continue;
   const m = (await import(mod)) as Record<string, (p: Command) => void>;
   m[fn]!(program);
 }
