@@ -2,13 +2,14 @@
 // model's), sequences packed to the maximum length, 15% of tokens predicted (80/10/10), AdamW with warm-up
 // and linear decay, vanilla or ROSE selection, resumable checkpoints. The output is a BertForMaskedLM
 // directory that `rose train --model DIR` fine-tunes.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
 import { ParamScope } from "../models/index.ts";
 import { ConfigError, DataError, DivergenceError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
+import { prepareOutputDir, truncateJsonLines } from "../io/outputs.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
@@ -171,7 +172,9 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  mkdirSync(o.outputDir, { recursive: true });
+  // Options first: a bad preset or output folder must not wait for the corpus and the vocabulary.
+  if (!o.configFile && !o.init && !PRESETS[o.config]) throw new ConfigError(`unknown --config ${o.config} (${Object.keys(PRESETS).join(", ")}, or --config-file FILE)`);
+  prepareOutputDir(o.outputDir, "--output-dir");
   const lines = readCorpusLines(o.corpus);
 
   // Tokenizer: the --init model's, the one a resumed run trained, or a new WordPiece vocabulary.
@@ -218,6 +221,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     if (r) {
       st = r;
       log(`resuming from step ${st.step}`);
+      truncateJsonLines(metricsFile, (rec) => typeof rec.step === "number" && rec.step <= st.step);
     }
   } else rmSync(metricsFile, { force: true });
 
