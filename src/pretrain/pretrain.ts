@@ -9,7 +9,7 @@ import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
 import { ParamScope } from "../models/index.ts";
 import { ConfigError, DataError, DivergenceError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
-import { prepareOutputDir, truncateJsonLines } from "../io/outputs.ts";
+import { prepareRunDir, truncateJsonLines } from "../io/outputs.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
@@ -59,6 +59,8 @@ export interface PretrainOptions {
   heldout: string[];
   evalSteps: number;
   resume: boolean;
+  /** Clear a non-empty output folder first; without it (or resume) such a folder is refused. */
+  overwriteOutputDir?: boolean;
   threads?: number;
   quiet: boolean;
 }
@@ -174,7 +176,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   };
   // Options first: a bad preset or output folder must not wait for the corpus and the vocabulary.
   if (!o.configFile && !o.init && !PRESETS[o.config]) throw new ConfigError(`unknown --config ${o.config} (${Object.keys(PRESETS).join(", ")}, or --config-file FILE)`);
-  prepareOutputDir(o.outputDir, "--output-dir");
+  prepareRunDir(o.outputDir, { overwrite: o.overwriteOutputDir, resume: o.resume });
   const lines = readCorpusLines(o.corpus);
 
   // Tokenizer: the --init model's, the one a resumed run trained, or a new WordPiece vocabulary.

@@ -43,7 +43,7 @@ model.save(SST2_MODEL);
 const train = (out: string, ...extra: string[]) =>
   rose("train", "--model", GOLDEN_BERT, "--task", "sst2", "--train-file", SST2, "--output-dir", out, "--max-steps", "1", "--batch-size", "4", "--threads", "1", "--quiet", ...extra);
 
-test("rose train refuses a non-empty --output-dir unless --overwrite-output-dir (which clears it, old best/ included) or --resume", async () => {
+test("rose train (and pretrain) refuse a non-empty --output-dir unless --overwrite-output-dir (which clears it, old best/ included) or --resume", async () => {
   const out = join(tmp, "run");
   assert.equal((await train(out)).code, 0);
   const again = await train(out);
@@ -62,6 +62,11 @@ test("rose train refuses a non-empty --output-dir unless --overwrite-output-dir 
   const both = await train(out, "--resume", "--overwrite-output-dir");
   assert.equal(both.code, 1);
   assert.match(both.stderr, /give one of them/);
+
+  // rose pretrain too, before it reads the corpus (which does not exist here).
+  const pre = await rose("pretrain", "--corpus", join(tmp, "no-corpus.txt"), "--output-dir", out);
+  assert.equal(pre.code, 1);
+  assert.match(pre.stderr, /^error: --output-dir .*run is not empty/);
 
   const file = join(tmp, "a-file");
   writeFileSync(file, "x");
