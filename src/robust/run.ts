@@ -107,7 +107,10 @@ interface Setup {
   release(): Promise<void>;
 }
 
+// Options are checked before the model and data load (seconds to minutes).
 function checkRecipes(names: readonly string[], o: AttackSetupOptions): RecipeName[] {
+  const n = o.numExamples ?? DEFAULT_NUM_EXAMPLES;
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`number of examples must be a positive integer, got ${n}`);
   if (names.length === 0) throw new ConfigError(`no attack recipe given; known: ${RECIPE_NAMES.join(", ")}`);
   return names.map((n) => {
     if (!isRecipeName(n)) throw new ConfigError(`unknown attack recipe "${n}"; known: ${RECIPE_NAMES.join(", ")}`);
