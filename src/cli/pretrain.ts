@@ -18,6 +18,9 @@ export function registerPretrain(program: Command): void {
     .option("--batch-size <n>", "sequences per step", int, D.batchSize)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--warmup-ratio <r>", "linear warm-up fraction", num, D.warmupRatio)
+    .option("--lr-scheduler-type <s>", "learning-rate decay after the warm-up: linear | cosine", D.lrSchedule)
+    .option("--mlm-probability <p>", "share of tokens chosen for prediction (held-out accuracy always uses 0.15)", num, D.mlmProbability)
+    .option("--dropout <p>", "hidden and attention dropout during pre-training (default: the config's; the saved config keeps it)", num)
     .option("--weight-decay <w>", "decoupled weight decay", num, D.weightDecay)
     .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
     .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm)
@@ -37,7 +40,7 @@ export function registerPretrain(program: Command): void {
     .option("--quiet", "no progress output")
     .action(async (f: Record<string, unknown>) => {
       onInterrupt(() => runSavedMessage(f.outputDir as string));
-      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet), method: f.method as never });
+      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet), method: f.method as never, lrSchedule: f.lrSchedulerType as never });
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
     });
 }

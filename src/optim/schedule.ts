@@ -26,6 +26,31 @@ export function linearSchedule(opts: LinearScheduleOptions): (step: number) => n
   };
 }
 
+/**
+ * Linear warm-up to baseLr, then a half-cosine decay to 0 at totalSteps (HF `get_cosine_schedule_with_warmup`
+ * with half a cycle).
+ */
+export function cosineSchedule(opts: LinearScheduleOptions): (step: number) => number {
+  const linear = linearSchedule(opts); // validates the options; also the warm-up ramp
+  const { baseLr, warmupSteps, totalSteps } = opts;
+  const decaySpan = Math.max(1, totalSteps - warmupSteps);
+  return (step: number): number => {
+    if (step < warmupSteps) return linear(step);
+    const progress = Math.min(1, (step - warmupSteps) / decaySpan);
+    return baseLr * 0.5 * (1 + Math.cos(Math.PI * progress));
+  };
+}
+
+export type ScheduleName = "linear" | "cosine";
+export const SCHEDULES: readonly ScheduleName[] = ["linear", "cosine"];
+
+/** The learning-rate schedule by name. */
+export function scheduleByName(name: string, opts: LinearScheduleOptions): (step: number) => number {
+  if (name === "linear") return linearSchedule(opts);
+  if (name === "cosine") return cosineSchedule(opts);
+  throw new ConfigError(`unknown learning-rate schedule ${JSON.stringify(name)} (${SCHEDULES.join(", ")})`);
+}
+
 /** Warm-up steps for a warm-up ratio, as HF TrainingArguments does: ceil(totalSteps * ratio). */
 export function warmupStepsFromRatio(ratio: number, totalSteps: number): number {
   if (!(Number.isFinite(ratio) && ratio >= 0 && ratio <= 1)) throw new ConfigError(`warm-up ratio must be in [0, 1], got ${ratio}`);

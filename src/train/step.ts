@@ -18,6 +18,8 @@ export interface StepOptions {
   eligible: NamePredicate;
   granularity: "tensor" | "element";
   regression: boolean;
+  /** Overrides the config's hidden/attention dropout in single-pass steps (pre-training without dropout: 0). */
+  dropout?: number;
   threads?: number;
   /** onnxruntime profiling (benchmarks): file prefix; call `endProfiling()` to write it. */
   profilePrefix?: string;
@@ -102,7 +104,7 @@ export class TrainStep {
       outs.logits = l1;
       outs.kl = kl;
     } else {
-      const logits = forward({ scope, train: true });
+      const logits = forward({ scope, train: true, ...(opts.dropout !== undefined ? { dropoutOverride: opts.dropout } : {}) });
       ce = lossOf(logits);
       loss = ce;
       outs.logits = logits;

@@ -43,3 +43,16 @@ test("warm-up and total step helpers", () => {
   assert.equal(totalTrainingSteps(100, 32, 3, 2), 6);
   assert.equal(totalTrainingSteps(10, 32, 2), 2);
 });
+
+test("cosine schedule: linear warm-up, then a half cosine from the peak to 0", async () => {
+  const { cosineSchedule, scheduleByName } = await import("../../src/optim/schedule.ts");
+  const lr = cosineSchedule({ baseLr: 1, warmupSteps: 10, totalSteps: 110 });
+  assert.equal(lr(0), 0);
+  assert.equal(lr(5), 0.5);
+  assert.equal(lr(10), 1);
+  assert.ok(Math.abs(lr(60) - 0.5) < 1e-12, "half-way through the decay the rate is half the peak");
+  assert.ok(lr(35) > 0.5 && lr(85) < 0.5);
+  assert.ok(Math.abs(lr(110)) < 1e-12);
+  assert.equal(scheduleByName("linear", { baseLr: 1, warmupSteps: 10, totalSteps: 110 })(60), 0.5);
+  assert.throws(() => scheduleByName("step", { baseLr: 1, warmupSteps: 0, totalSteps: 1 }), ConfigError);
+});

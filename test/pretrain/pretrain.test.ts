@@ -40,3 +40,18 @@ test("pretrain with ROSE selection runs and resumes from its checkpoint", async 
   const r = await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 8, resume: true });
   assert.equal(r.steps, 8);
 });
+
+test("pretrain's recipe options: masking rate, dropout off and the cosine schedule change the run; bad values are refused", async () => {
+  const base = await pretrain({ ...opts, outputDir: join(dir, "r0"), maxSteps: 4 });
+  const variants = [{ mlmProbability: 0.4 }, { dropout: 0 }, { lrSchedule: "cosine" as const }];
+  for (const [i, v] of variants.entries()) {
+    const r = await pretrain({ ...opts, ...v, outputDir: join(dir, `r${i + 1}`), maxSteps: 4 });
+    assert.equal(r.steps, 4);
+    assert.notEqual(r.loss, base.loss, JSON.stringify(v));
+    // The saved config keeps the architecture's own dropout for fine-tuning.
+    assert.equal(readFileSync(join(dir, `r${i + 1}`, "config.json"), "utf8"), readFileSync(join(dir, "r0", "config.json"), "utf8"));
+  }
+  await assert.rejects(pretrain({ ...opts, outputDir: join(dir, "bad1"), mlmProbability: 1.5 }), /mlmProbability/);
+  await assert.rejects(pretrain({ ...opts, outputDir: join(dir, "bad2"), dropout: 1 }), /dropout/);
+  await assert.rejects(pretrain({ ...opts, outputDir: join(dir, "bad3"), lrSchedule: "step" as never }), /schedule/);
+});
