@@ -10,7 +10,7 @@ for seed in ${SEEDS:-1 2 3}; do
   for init in pretrained scratch; do
     flag=""; [ "$init" = scratch ] && flag="--from-scratch"
     dir="$OUT/$init-seed$seed"
-    node bin/rose.js train --model models/rose-mini $flag --train-file "$D/train.tsv" --output-dir "$dir" \
+    node bin/rose.js train --model models/rose-mini $flag --train-file "$D/train.tsv" --output-dir "$dir" --overwrite-output-dir \
       --num-train-epochs 2 --batch-size 16 --learning-rate 1e-4 --max-seq-length 64 --warmup-ratio 0.1 --weight-decay 0.01 \
       --adam-beta2 0.98 --seed "$seed" --save-steps 0 ${THREADS:+--threads $THREADS} --quiet > /dev/null
     node bin/rose.js eval --model "$dir" --data "$D/test.tsv" --max-seq-length 64 ${THREADS:+--threads $THREADS} --json > "$dir.eval.json"

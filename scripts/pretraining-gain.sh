@@ -15,7 +15,7 @@ for n in $SIZES; do
       flag=""; [ "$init" = scratch ] && flag="--from-scratch"
       dir="$OUT/$init-n$n-seed$seed"
       [ -f "$dir.json" ] || node bin/rose.js train --model models/rose-mini $flag --task sst2 --train-file $DATA/train.tsv \
-        --validation-file $DATA/dev.tsv --output-dir "$dir" --max-train-samples "$n" --num-train-epochs 1 --batch-size 32 \
+        --validation-file $DATA/dev.tsv --output-dir "$dir" --overwrite-output-dir --max-train-samples "$n" --num-train-epochs 1 --batch-size 32 \
         --learning-rate 1e-4 --max-seq-length 64 --warmup-ratio 0.06 --weight-decay 0.01 --adam-beta2 0.98 --seed "$seed" \
         --save-steps 0 --quiet > "$dir.json"
       rm -rf "$dir"

@@ -23,7 +23,7 @@ for seed in $SEEDS; do
     if [ ! -f "$dir/robust.json" ]; then
       echo "== $method seed $seed" >&2
       node bin/rose.js train --model "$MODEL" --task sst2 --train-file "$DATA/train.tsv" --validation-file "$DATA/dev.tsv" \
-        --output-dir "$dir" --method "$method" --upper "$(upper_for "$method")" --gamma 0.5 --kl-dropout 0.1 \
+        --output-dir "$dir" --overwrite-output-dir --method "$method" --upper "$(upper_for "$method")" --gamma 0.5 --kl-dropout 0.1 \
         --learning-rate 1e-4 --batch-size 32 --num-train-epochs "$EPOCHS" --max-train-samples "$TRAIN_SAMPLES" --max-seq-length 64 --warmup-ratio 0.06 \
         --weight-decay 0.01 --adam-beta2 0.98 --seed "$seed" --save-steps 0 --logging-steps 50 $THREADS --quiet > "$dir.train.json"
       node bin/rose.js eval --model "$dir" --task sst2 --data "$DATA/dev.tsv" --max-seq-length 64 $THREADS --json > "$dir/eval.json"

@@ -1,5 +1,4 @@
 // `rose attack` (one recipe, per-example output) and `rose robustness` (several recipes, one table).
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
 import {
@@ -10,7 +9,9 @@ import {
   robustness,
   type AttackSetupOptions,
 } from "../robust/run.ts";
+import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
 import { createProgress } from "../train/progress.ts";
+import { onInterrupt } from "./interrupt.ts";
 import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
 
 type Flags = Record<string, unknown> & ModelFlags;
@@ -32,6 +33,7 @@ function attackOptions(cmd: Command): Command {
     .option("--batch-size <n>", "model batch size", int, 64)
     .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, 128)
     .option("--threads <n>", "compute threads", int)
+    .option("--allow-untrained-head", "attack a model whose classifier head is newly initialised (random predictions)")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON line");
 }
@@ -58,6 +60,7 @@ function setupOptions(f: Flags): AttackSetupOptions {
     batchSize: f.batchSize as number,
     maxSeqLength: f.maxSeqLength as number,
     threads: f.threads as number | undefined,
+    allowUntrainedHead: Boolean(f.allowUntrainedHead),
     log: (line) => process.stderr.write(`${line}\n`),
   };
 }
@@ -72,6 +75,8 @@ export function registerAttack(program: Command): void {
     .requiredOption("--recipe <name>", `attack recipe: ${RECIPE_NAMES.join(", ")}`)
     .option("--output <file>", "write per-example results (JSON lines)")
     .action(async (f: Flags) => {
+      if (f.output) prepareOutputFile(f.output as string, "--output");
+      onInterrupt(() => `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`);
       const counts = { succeeded: 0, failed: 0, skipped: 0 };
       let labels: readonly string[] = [];
       let progress: Progress | null = null;
@@ -96,7 +101,7 @@ export function registerAttack(program: Command): void {
       });
       (progress as Progress | null)?.stop();
       if (f.output) {
-        writeFileSync(f.output as string, r.results.map((x, i) => JSON.stringify(resultRecord(x, i, r.labelNames))).join("\n") + "\n");
+        writeJsonLines(f.output as string, r.results.map((x, i) => resultRecord(x, i, r.labelNames)));
       }
       const s = r.summary;
       if (f.json) {
@@ -128,6 +133,7 @@ export function registerAttack(program: Command): void {
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
     .action(async (f: Flags) => {
+      onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
       const recipes = String(f.recipes).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
       let progress: Progress | null = null;
       const r = await robustness({

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { DEMO_DEFAULTS as D, runDemo } from "../demo/demo.ts";
 import { int, num } from "./flags.ts";
+import { onInterrupt } from "./interrupt.ts";
 
 export function registerDemo(program: Command): void {
   program
@@ -19,6 +20,7 @@ export function registerDemo(program: Command): void {
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
     .action(async (f: Record<string, unknown>) => {
+      onInterrupt(() => `Data splits and finished models are in ${f.outputDir}; the demo starts over when run again.`);
       const { table } = await runDemo({ ...(f as object), recipes: String(f.recipes).split(",").filter(Boolean), quiet: Boolean(f.quiet) });
       process.stdout.write(`\n${table}\n`);
     });

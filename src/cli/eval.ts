@@ -1,6 +1,6 @@
-import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ConfigError } from "../errors.ts";
+import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
 import { evalAdvGlue } from "../robust/run.ts";
 import { evaluate } from "../train/run.ts";
 import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
@@ -18,10 +18,11 @@ export function registerEval(program: Command): void {
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
     .action(async (f: Record<string, unknown> & ModelFlags) => {
+      if (f.predictions) prepareOutputFile(f.predictions as string, "--predictions");
       if (f.advglue) return evalAdvGlueAction(f);
       if (!f.data) throw new ConfigError("--data is required (or --advglue FILE)");
       const r = await evaluate({ ...(f as object), hub: hubOptions(f), data: f.data as string, batchSize: f.batchSize as number, maxSeqLength: f.maxSeqLength as number });
-      if (f.predictions) writeFileSync(f.predictions as string, r.predictions.map((p, i) => JSON.stringify({ index: i, ...p })).join("\n") + "\n");
+      if (f.predictions) writeJsonLines(f.predictions as string, r.predictions.map((p, i) => ({ index: i, ...p })));
       if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);
       else {
         process.stdout.write(`task ${r.task}, ${r.n} examples\n`);
@@ -41,7 +42,8 @@ async function evalAdvGlueAction(f: Record<string, unknown> & ModelFlags): Promi
     maxSeqLength: f.maxSeqLength as number,
     threads: f.threads as number | undefined,
   });
-  if (f.predictions) writeFileSync(f.predictions as string, r.predictions.map((p) => JSON.stringify(p)).join("\n") + "\n");
+  for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (f.predictions) writeJsonLines(f.predictions as string, r.predictions);
   if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics, score: r.score })}\n`);
   else {
     process.stdout.write(`AdvGLUE ${r.task}, ${r.n} examples\n`);

@@ -10,8 +10,7 @@ const program = new Command();
 program
   .name("rose")
   .description("Robust Selective Fine-tuning (ROSE) of pre-trained transformer classifiers, and robustness evaluation")
-  .version("0.1.0")
-  .showHelpAfterError();
+  .version("0.1.0");
 
 registerTrain(program);
 registerEval(program);
@@ -23,10 +22,18 @@ const optional: [string, string][] = [
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
 ];
+// Compiled to dist/, these modules are .js files (tsc rewrites the import itself, not this check).
+const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 for (const [mod, fn] of optional) {
-  if (!existsSync(new URL(mod, import.meta.url))) continue;
+  if (!existsSync(new URL(mod.replace(/\.ts$/, ext), import.meta.url))) continue;
   const m = (await import(mod)) as Record<string, (p: Command) => void>;
   m[fn]!(program);
+}
+
+// A usage error prints its one line and where to read more, not the whole help; --help marks required options.
+for (const cmd of [program, ...program.commands]) {
+  cmd.showHelpAfterError(`(see: ${cmd === program ? "rose --help" : `rose ${cmd.name()} --help`})`);
+  for (const opt of cmd.options) if (opt.mandatory) opt.description = `${opt.description} (required)`;
 }
 
 try {

@@ -14,7 +14,8 @@ export function registerPredict(program: Command): void {
     .option("--json", "print one JSON line")
     .action(async (text: string, pair: string | undefined, f: ModelFlags & { maxSeqLength: number; threads?: number; json?: boolean }) => {
       const r = await predictText({ model: f.model, hub: hubOptions(f), text, pair, maxSeqLength: f.maxSeqLength, threads: f.threads });
-      if (r.notice) process.stderr.write(`warning: ${r.notice}\n`);
+      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (r.notice) process.stderr.write(`${r.notice}\n`);
       if (f.json) {
         process.stdout.write(`${JSON.stringify(r.kind === "score" ? { score: r.score } : { label: r.label, label_id: r.labelId, probabilities: Object.fromEntries(r.probabilities) })}\n`);
       } else if (r.kind === "score") {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { pretrain, PRETRAIN_DEFAULTS as D } from "../pretrain/pretrain.ts";
 import { int, num } from "./flags.ts";
+import { onInterrupt, runSavedMessage } from "./interrupt.ts";
 
 export function registerPretrain(program: Command): void {
   program
@@ -34,10 +35,12 @@ export function registerPretrain(program: Command): void {
     .option("--logging-steps <n>", "metrics.jsonl record every N steps", int, D.loggingSteps)
     .option("--save-steps <n>", "checkpoint every N steps", int, D.saveSteps)
     .option("--resume", "continue from the last checkpoint in --output-dir")
+    .option("--overwrite-output-dir", "clear a non-empty --output-dir first (otherwise it is refused)")
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
     .action(async (f: Record<string, unknown>) => {
-      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), quiet: Boolean(f.quiet), method: f.method as never, lrSchedule: f.lrSchedulerType as never });
+      onInterrupt(() => runSavedMessage(f.outputDir as string));
+      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet), method: f.method as never, lrSchedule: f.lrSchedulerType as never });
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { fineTune } from "../train/run.ts";
 import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
+import { onInterrupt, runSavedMessage } from "./interrupt.ts";
 import { dataOptions, hubOptions, int, type ModelFlags, modelOptions, num } from "./flags.ts";
 
 export function registerTrain(program: Command): void {
@@ -40,10 +41,12 @@ export function registerTrain(program: Command): void {
     .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
     .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
     .option("--resume", "continue from the last checkpoint in --output-dir")
+    .option("--overwrite-output-dir", "clear a non-empty --output-dir first (otherwise it is refused)")
     .option("--from-scratch", "re-initialise every weight: a baseline to measure what pre-training brings")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")
     .action(async (f: Record<string, unknown> & ModelFlags) => {
+      onInterrupt(() => runSavedMessage(f.outputDir as string));
       const r = await fineTune({
         ...(f as object),
         hub: hubOptions(f),
@@ -53,6 +56,7 @@ export function registerTrain(program: Command): void {
         evalBatchSize: f.perDeviceEvalBatchSize as number,
         padToMaxLength: Boolean(f.padToMaxLength),
         resume: Boolean(f.resume),
+        overwriteOutputDir: Boolean(f.overwriteOutputDir),
         quiet: Boolean(f.quiet),
         fromScratch: Boolean(f.fromScratch),
         trainFile: f.trainFile as string,

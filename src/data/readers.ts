@@ -246,10 +246,22 @@ function isIndexString(ref: ColumnRef): boolean {
   return typeof ref === "string" && /^\d+$/.test(ref);
 }
 
+/**
+ * Position of the column named `name`: the exact name, else the one column that matches ignoring case
+ * ("Sentence" for "sentence"), else -1.
+ */
+function nameIndex(name: string, header: readonly string[]): number {
+  const i = header.indexOf(name);
+  if (i >= 0) return i;
+  const lower = name.toLowerCase();
+  const matches = header.flatMap((h, j) => (h.toLowerCase() === lower ? [j] : []));
+  return matches.length === 1 ? matches[0]! : -1;
+}
+
 /** Position of `ref` in the table, or -1. Names win over digit strings so a column called "0" still works. */
 function refIndex(ref: ColumnRef, header: string[] | null, width: number): number {
   if (typeof ref === "string") {
-    const i = header ? header.indexOf(ref) : -1;
+    const i = header ? nameIndex(ref, header) : -1;
     if (i >= 0) return i;
     if (!isIndexString(ref)) return -1;
   }
@@ -287,7 +299,7 @@ function candidateLayouts(opts: ReadOptions, headerPresent: boolean): ColumnLayo
 function detectHeader(raw: RawRow[], opts: ReadOptions): boolean {
   const first = raw[0]!.fields.map((f) => f.trim());
   const layouts = candidateLayouts(opts, false);
-  const named = (r: ColumnRef | undefined): boolean => typeof r === "string" && first.includes(r);
+  const named = (r: ColumnRef | undefined): boolean => typeof r === "string" && nameIndex(r, first) >= 0;
   for (const l of layouts) {
     if (named(l.text) && (l.pair === undefined || named(l.pair))) return true;
   }

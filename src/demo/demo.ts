@@ -1,7 +1,6 @@
 // The demo (`npm run demo`): fine-tune the shipped pre-trained model on a real labelled task whose data
 // comes from an npm package (the SpamAssassin public mail corpus), once with vanilla AdamW and once with
 // ROSE-ensemble; evaluate both on a held-out split, clean and under attack; print a side-by-side table.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { computeMetrics } from "../data/metrics.ts";
@@ -9,6 +8,7 @@ import type { Example } from "../data/readers.ts";
 import { loadSpamAssassinBalanced, SPAM_ASSASSIN_LABELS } from "../data/spam-assassin.ts";
 import { splitExamples } from "../data/split.ts";
 import { customTask } from "../data/tasks.ts";
+import { prepareOutputDir, writeOutputFile } from "../io/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import type { RoseMethod } from "../optim/adamw.ts";
 import { robustness } from "../robust/run.ts";
@@ -65,7 +65,7 @@ export interface DemoRow {
 
 function tsv(file: string, rows: readonly Example[]): void {
   const clean = (s: string) => s.replace(/[\t\r\n]+/g, " ");
-  writeFileSync(file, `text\tlabel\n${rows.map((e) => `${clean(e.text)}\t${SPAM_ASSASSIN_LABELS[e.label!]}`).join("\n")}\n`);
+  writeOutputFile(file, `text\tlabel\n${rows.map((e) => `${clean(e.text)}\t${SPAM_ASSASSIN_LABELS[e.label!]}`).join("\n")}\n`);
 }
 
 export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: DemoRow[]; table: string }> {
@@ -73,7 +73,7 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  mkdirSync(o.outputDir, { recursive: true });
+  prepareOutputDir(o.outputDir, "--output-dir");
   const all = await loadSpamAssassinBalanced({ perClass: o.perClass, seed: o.seed });
   const { train, validation: test } = splitExamples(all, { validationFraction: o.testFraction, seed: o.seed, stratify: true });
   const trainFile = join(o.outputDir, "train.tsv"), testFile = join(o.outputDir, "test.tsv");
@@ -120,8 +120,8 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     rows.push({ method, accuracy: 100 * m.accuracy!, f1: 100 * m.f1!, trainSeconds, underAttack, attackedCleanAccuracy: attackedClean });
   }
   const table = formatDemoTable(rows, o);
-  writeFileSync(join(o.outputDir, "summary.json"), `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
-  writeFileSync(join(o.outputDir, "summary.txt"), `${table}\n`);
+  writeOutputFile(join(o.outputDir, "summary.json"), `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
+  writeOutputFile(join(o.outputDir, "summary.txt"), `${table}\n`);
   return { rows, table };
 }
 

@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { ResolveModelOptions } from "../io/hub.ts";
+import { prepareOutputDir } from "../io/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { resolveModelDir } from "../train/run.ts";
 import { exportOnnx } from "./onnx.ts";
@@ -37,6 +38,7 @@ export function hasTokenizerFiles(dir: string): boolean {
 }
 
 export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
+  prepareOutputDir(opts.out, "--out");
   const modelDir = await resolveModelDir({ model: opts.model, hub: opts.hub });
   const warnings: string[] = [];
   // Ids-only checkpoints (no tokenizer files) still export; text pipelines then need a tokenizer added.

@@ -1,5 +1,6 @@
 // `rose predict`: one text (or text pair) through a classifier, with label names from config id2label.
 import type { ResolveModelOptions } from "../io/hub.ts";
+import { seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { argmax, Predictor, softmax } from "../train/predict.ts";
 import { resolveModelDir } from "../train/run.ts";
@@ -15,10 +16,13 @@ export interface PredictTextOptions {
   threads?: number;
 }
 
+/** Why the prediction may mean little: a newly initialised head, inputs cut to the model's length. */
+type Warnings = { warnings: string[] };
+
 export type PredictTextResult = (
   | { kind: "label"; label: string; labelId: number; probabilities: [label: string, p: number][] }
   | { kind: "score"; score: number }
-) & { notice: string | null };
+) & { notice: string | null } & Warnings;
 
 export async function predictText(opts: PredictTextOptions): Promise<PredictTextResult> {
   const dir = await resolveModelDir({ model: opts.model, hub: opts.hub });
@@ -26,10 +30,11 @@ export async function predictText(opts: PredictTextOptions): Promise<PredictText
   const predictor = new Predictor(model, { maxLength: opts.maxSeqLength, threads: opts.threads, batchSize: 1 });
   const [logits] = await predictor.logits([{ text: opts.text, pair: opts.pair }]);
   const notice = model.notice();
-  if (model.cfg.problemType === "regression") return { kind: "score", score: logits![0]!, notice };
+  const warnings = [untrainedHeadWarning(model, dir), seqLengthWarning(opts.maxSeqLength ?? 128, model.cfg)].filter((w): w is string => w !== null);
+  if (model.cfg.problemType === "regression") return { kind: "score", score: logits![0]!, notice, warnings };
   const probs = softmax(logits!);
   const labelId = argmax(probs);
   const names = model.cfg.id2label;
   const name = (i: number) => names[i] ?? `LABEL_${i}`;
-  return { kind: "label", label: name(labelId), labelId, probabilities: [...probs].map((p, i) => [name(i), p]), notice };
+  return { kind: "label", label: name(labelId), labelId, probabilities: [...probs].map((p, i) => [name(i), p]), notice, warnings };
 }

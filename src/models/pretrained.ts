@@ -113,7 +113,7 @@ export class PretrainedModel {
   }
 }
 
-function isHeadParam(name: string): boolean {
+export function isHeadParam(name: string): boolean {
   return /^(classifier|pre_classifier)\./.test(name);
 }
 

@@ -2,13 +2,14 @@
 // model's), sequences packed to the maximum length, 15% of tokens predicted (80/10/10), AdamW with warm-up
 // and linear decay, vanilla or ROSE selection, resumable checkpoints. The output is a BertForMaskedLM
 // directory that `rose train --model DIR` fine-tunes.
-import { appendFileSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
 import { ParamScope } from "../models/index.ts";
 import { ConfigError, DataError, DivergenceError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
+import { prepareRunDir, truncateJsonLines } from "../io/outputs.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
 import { readJsonFile } from "../io/json.ts";
 import { readTextFileStrict } from "../io/text.ts";
@@ -66,6 +67,8 @@ export interface PretrainOptions {
   heldout: string[];
   evalSteps: number;
   resume: boolean;
+  /** Clear a non-empty output folder first; without it (or resume) such a folder is refused. */
+  overwriteOutputDir?: boolean;
   threads?: number;
   quiet: boolean;
 }
@@ -185,7 +188,9 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  mkdirSync(o.outputDir, { recursive: true });
+  // Options first: a bad preset or output folder must not wait for the corpus and the vocabulary.
+  if (!o.configFile && !o.init && !PRESETS[o.config]) throw new ConfigError(`unknown --config ${o.config} (${Object.keys(PRESETS).join(", ")}, or --config-file FILE)`);
+  prepareRunDir(o.outputDir, { overwrite: o.overwriteOutputDir, resume: o.resume });
   const lines = readCorpusLines(o.corpus);
 
   // Tokenizer: the --init model's, the one a resumed run trained, or a new WordPiece vocabulary.
@@ -233,6 +238,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     if (r) {
       st = r;
       log(`resuming from step ${st.step}`);
+      truncateJsonLines(metricsFile, (rec) => typeof rec.step === "number" && rec.step <= st.step);
     }
   } else rmSync(metricsFile, { force: true });
 

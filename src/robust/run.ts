@@ -8,6 +8,7 @@ import { customTask, type Task } from "../data/tasks.ts";
 import { Rng } from "../engine/rng.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import type { ResolveModelOptions } from "../io/hub.ts";
+import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { argmax, predictLogits, Predictor } from "../train/predict.ts";
 import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName } from "../train/run.ts";
@@ -58,6 +59,11 @@ export interface AttackSetupOptions extends ModelSource, DataOptions {
   threads?: number;
   /** Notices (newly initialised heads, sample size). */
   log?: (line: string) => void;
+  /**
+   * Attack a model loaded from a directory whose classifier head is newly initialised (random predictions,
+   * so meaningless robustness numbers); refused otherwise.
+   */
+  allowUntrainedHead?: boolean;
 }
 
 /** What a run is about to do, given before the first example. */
@@ -101,7 +107,10 @@ interface Setup {
   release(): Promise<void>;
 }
 
+// Options are checked before the model and data load (seconds to minutes).
 function checkRecipes(names: readonly string[], o: AttackSetupOptions): RecipeName[] {
+  const n = o.numExamples ?? DEFAULT_NUM_EXAMPLES;
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`number of examples must be a positive integer, got ${n}`);
   if (names.length === 0) throw new ConfigError(`no attack recipe given; known: ${RECIPE_NAMES.join(", ")}`);
   return names.map((n) => {
     if (!isRecipeName(n)) throw new ConfigError(`unknown attack recipe "${n}"; known: ${RECIPE_NAMES.join(", ")}`);
@@ -137,7 +146,7 @@ function sample<T>(xs: readonly T[], n: number, shuffle: boolean, seed: number):
 }
 
 async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Promise<Setup> {
-  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(await resolveModelDir({ model: o.model, hub: o.hub }));
+  const model = typeof o.model === "object" ? o.model : await loadAttacked(o);
   if (!model.tokenizer) throw new ConfigError("the model has no tokenizer: attacks work on text");
   const cfg = model.cfg;
   let task = taskByName(o.task, cfg.problemType === "regression");
@@ -149,6 +158,13 @@ async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Pro
       `task ${task.name} has ${labelNames.length} labels (${labelNames.join(", ")}) but the model has ${cfg.numLabels} (${cfg.id2label.join(", ")})`,
     );
   }
+
+  if (task.labels) {
+    const w = labelMismatchWarning(task.name, task.labels, cfg.id2label);
+    if (w) o.log?.(`warning: ${w}`);
+  }
+  const long = seqLengthWarning(o.maxSeqLength ?? 128, cfg);
+  if (long) o.log?.(`warning: ${long}`);
 
   const n = o.numExamples ?? DEFAULT_NUM_EXAMPLES;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`number of examples must be a positive integer, got ${n}`);
@@ -186,6 +202,21 @@ async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Pro
   await s.encoder?.embed([probe.text]);
   if (s.filler instanceof MlmFiller) await s.filler.fill([s.filler.maskToken], 1);
   return s;
+}
+
+/**
+ * Loads the attacked model by name. A model passed as an object may have been trained since it was
+ * loaded, so only here can a newly initialised head be told apart.
+ */
+async function loadAttacked(o: AttackSetupOptions): Promise<PretrainedModel> {
+  const dir = await resolveModelDir({ model: o.model as string | undefined, hub: o.hub });
+  const model = await PretrainedModel.load(dir);
+  const untrained = untrainedHeadWarning(model, dir);
+  if (untrained && !o.allowUntrainedHead) {
+    throw new ConfigError(`refusing to attack: ${untrained}; or pass --allow-untrained-head to attack it anyway`);
+  }
+  if (untrained) o.log?.(`warning: ${untrained}`);
+  return model;
 }
 
 async function attackWith(
@@ -318,14 +349,21 @@ export interface AdvGlueEvalResult {
   /** The AdvGLUE task score: the mean of its GLUE metrics (QQP: accuracy and F1), as a fraction. */
   score: number;
   predictions: { idx: number; label: number; prediction: number }[];
+  /** Why the score may mean little: a newly initialised head, labels unlike the model's. */
+  warnings: string[];
 }
 
 /** Scores a classifier on one task of the AdvGLUE dev set. */
 export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalResult> {
   if (!isAdvGlueTask(o.task)) throw new ConfigError(`--advglue needs --task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${o.task}"`);
   const set = await loadAdvGlue(o.file, o.task);
-  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(await resolveModelDir({ model: o.model, hub: o.hub }));
+  const dir = typeof o.model === "object" ? null : await resolveModelDir({ model: o.model, hub: o.hub });
+  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(dir!);
   const task = taskByName(o.task);
+  const warnings = [
+    dir === null ? null : untrainedHeadWarning(model, dir),
+    labelMismatchWarning(o.task, set.labelNames, model.cfg.id2label),
+  ].filter((w): w is string => w !== null);
   if (model.cfg.numLabels !== set.numLabels) {
     throw new ConfigError(
       `AdvGLUE task ${o.task} has ${set.numLabels} labels (${set.labelNames.join(", ")}) but the model has ${model.cfg.numLabels} (${model.cfg.id2label.join(", ")})`,
@@ -342,5 +380,6 @@ export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalRes
     metrics: computeMetrics(task, preds, labels),
     score: scoreAdvGlue(o.task, preds, labels).score / 100,
     predictions: set.examples.map((e, i) => ({ idx: e.idx, label: e.label, prediction: preds[i]! })),
+    warnings,
   };
 }

@@ -9,7 +9,9 @@ import { ConfigError, DataError } from "../errors.ts";
 import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { argmax, predictLogits } from "./predict.ts";
-import { Trainer, type TrainOptions, type TrainResult } from "./trainer.ts";
+import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
+import { prepareRunDir } from "../io/outputs.ts";
+import { TRAIN_DEFAULTS, Trainer, type TrainOptions, type TrainResult, validateTrainOptions } from "./trainer.ts";
 
 /** The pre-trained model shipped in the repository, used when no --model is given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), "../../models/rose-mini");
@@ -69,6 +71,8 @@ export interface FineTuneOptions extends ModelRef, DataOptions, Partial<TrainOpt
   maxEvalSamples?: number;
   trainFile: string;
   validationFile?: string;
+  /** Clear a non-empty output folder first; without it (or resume) such a folder is refused. */
+  overwriteOutputDir?: boolean;
 }
 
 export interface FineTuneResult extends TrainResult {
@@ -80,6 +84,10 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const log = (s: string) => {
     if (!opts.quiet) process.stderr.write(`${s}\n`);
   };
+  // Options and the output folder first: mistakes there must not wait for the model and the data.
+  validateTrainOptions({ ...TRAIN_DEFAULTS, ...opts });
+  const outputDir = opts.outputDir ?? "out";
+  prepareRunDir(outputDir, { overwrite: opts.overwriteOutputDir, resume: opts.resume });
   const modelDir = await resolveModelDir(opts);
   let task = taskByName(opts.task);
   // Skipped rows are reported even with quiet: --quiet silences progress, not data loss.
@@ -97,7 +105,8 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   if (opts.fromScratch) model = PretrainedModel.random(model.cfg, model.tokenizer, ["classifier"], opts.seed ?? 42);
   const notice = model.notice();
   if (notice) log(notice);
-  const outputDir = opts.outputDir ?? "out";
+  const long = seqLengthWarning(opts.maxSeqLength ?? TRAIN_DEFAULTS.maxSeqLength, model.cfg);
+  if (long) process.stderr.write(`warning: ${long}\n`);
   const trainer = new Trainer(model, task, train.examples, val?.examples ?? null, { ...opts, outputDir });
   const result = await trainer.run();
   return { ...result, outputDir, modelDir };
@@ -109,12 +118,16 @@ export interface EvaluateOptions extends ModelRef, DataOptions {
   batchSize?: number;
   maxSeqLength?: number;
   threads?: number;
+  /** Receives each warning (untrained head, labels unlike the model's, inputs too long) as it arises; default: stderr. */
+  warn?: (message: string) => void;
 }
 
 export interface EvaluateResult {
   task: string;
   n: number;
   metrics: Record<string, number>;
+  /** Why the metrics may mean little (also given to `warn`). */
+  warnings: string[];
   predictions: { label: string; prediction: number; probabilities: number[] }[];
 }
 
@@ -126,6 +139,13 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   if (task.labels && !task.isRegression && task.labels.length !== model.cfg.numLabels) {
     throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model has ${model.cfg.numLabels}`);
   }
+  const warn = opts.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  const warnings = [
+    untrainedHeadWarning(model, modelDir),
+    task.name === "custom" ? null : labelMismatchWarning(task.name, task.labels, model.cfg.id2label),
+    seqLengthWarning(opts.maxSeqLength ?? 128, model.cfg),
+  ].filter((w): w is string => w !== null);
+  warnings.forEach((w) => warn(w));
   const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
   const logits = await predictLogits(model, examples, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
   const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
@@ -135,6 +155,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     task: task.name,
     n: examples.length,
     metrics,
+    warnings,
     predictions: logits.map((l, i) => {
       const probs = task.isRegression ? [l[0]!] : [...softmaxArr(l)];
       return { label: task.isRegression ? String(l[0]) : model.cfg.id2label[preds[i]!] ?? String(preds[i]), prediction: preds[i]!, probabilities: probs };

@@ -1,6 +1,6 @@
 // Fine-tuning: vanilla AdamW or ROSE, with Hugging Face Trainer's flags and defaults, exact resume from
 // atomic checkpoints, evaluation each epoch and the best model kept by the task metric.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Rng } from "../engine/index.ts";
@@ -126,7 +126,7 @@ export class Trainer {
     opts: Partial<TrainOptions>,
   ) {
     this.o = { ...TRAIN_DEFAULTS, ...opts };
-    validate(this.o);
+    validateTrainOptions(this.o);
     if (train.length === 0) throw new ConfigError("the training set is empty");
     if (!model.tokenizer) throw new ConfigError("the model has no tokenizer");
   }
@@ -358,7 +358,8 @@ function truncateJsonl(file: string, step: number): void {
       return false;
     }
   });
-  writeFileSync(file, keep.length ? `${keep.join("\n")}\n` : "");
+  // Atomic, so a second interruption cannot leave the log torn; a torn last line was dropped above.
+  writeFileAtomic(file, keep.length ? `${keep.join("\n")}\n` : "");
 }
 
 function trainerState(st: RunState, o: TrainOptions, r: TrainResult): Record<string, unknown> {
@@ -376,7 +377,8 @@ function trainerState(st: RunState, o: TrainOptions, r: TrainResult): Record<str
   };
 }
 
-function validate(o: TrainOptions): void {
+/** Rejects impossible options; the entry points call it before any slow loading. */
+export function validateTrainOptions(o: TrainOptions): void {
   const pos = (v: number, name: string) => {
     if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
   };
