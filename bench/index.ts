@@ -1,8 +1,9 @@
-// npm run bench -- <engine|gemm|infer|train|attack> [flags] [--json]
+// npm run bench -- <engine|gemm|infer|train|pretrain|attack> [flags] [--json]
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
 import { benchGemm } from "./gemm.ts";
 import { benchInfer } from "./infer.ts";
+import { benchPretrain } from "./pretrain.ts";
 import { benchTrain } from "./train.ts";
 
 const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = {
@@ -10,6 +11,7 @@ const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown
   gemm: benchGemm,
   infer: benchInfer,
   train: benchTrain,
+  pretrain: benchPretrain,
   attack: benchAttack,
 };
 

@@ -17,6 +17,8 @@ for r in $(seq "$ROUNDS"); do
       $PY $B/torch_baseline.py --config $cfg --method $m --batch 32 --seq 128 --steps 5
     done
   done
+  npm run -s bench -- pretrain --config mini --vocab 8192 --batch 32 --seq 128 --steps 5 --json
+  $PY $B/torch_baseline.py --config mini --method mlm --vocab 8192 --batch 32 --seq 128 --steps 5
   for cfg in mini base; do
     npm run -s bench -- infer --config $cfg --batch 32 --seq 128 --json
     $PY $B/torch_baseline.py --config $cfg --method eval --batch 32 --seq 128

@@ -18,7 +18,7 @@ const groups = new Map<string, { rose: Row[]; torch: Row[] }>();
 for (let i = 0; i + 1 < rows.length; i += 2) {
   const r = rows[i]!, t = rows[i + 1]!;
   if (r.impl !== "rose-onnxruntime" || String(t.impl).startsWith("rose")) throw new Error(`line ${i + 1}: expected a rose run followed by its PyTorch pair`);
-  const key = r.fwd_bwd_ms !== undefined ? "engine" : `${r.method === "eval" ? "infer" : "train"} ${r.config} ${r.method}`;
+  const key = r.fwd_bwd_ms !== undefined ? "engine" : `${r.method === "eval" ? "infer" : r.method === "mlm" ? "pretrain" : "train"} ${r.config} ${r.method}`;
   const g = groups.get(key) ?? { rose: [], torch: [] };
   g.rose.push(r);
   g.torch.push(t);

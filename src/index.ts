@@ -54,5 +54,11 @@ export * from "./robust/index.ts";
 export { attackModel, robustness, evalAdvGlue } from "./robust/run.ts";
 export { ModelClassifier, ModelSentenceEncoder, MlmFiller } from "./robust/adapters.ts";
 
+// Bag-of-words baseline (tf-idf n-grams + logistic regression, or naive Bayes): what a transformer buys.
+export { fitBaseline, type BaselineOptions, type BaselineResult } from "./baseline/run.ts";
+export { BagOfWords, type BaselineModelType, type BagOfWordsPrediction } from "./baseline/model.ts";
+export { NgramVectorizer, type TextInput, type VectorizerOptions } from "./baseline/vectorizer.ts";
+export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult } from "./baseline/lbfgs.ts";
+
 // Demo.
 export { runDemo } from "./demo/demo.ts";

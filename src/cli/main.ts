@@ -21,6 +21,7 @@ const optional: [string, string][] = [
   ["./pretrain.ts", "registerPretrain"],
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
+  ["./baseline.ts", "registerBaseline"],
 ];
 // Compiled to dist/, these modules are .js files (tsc rewrites the import itself, not this check).
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
