@@ -53,5 +53,11 @@ export * from "./robust/index.ts";
 export { attackModel, robustness, evalAdvGlue } from "./robust/run.ts";
 export { ModelClassifier, ModelSentenceEncoder, MlmFiller } from "./robust/adapters.ts";
 
+// Hyper-parameter sweeps (local or on a BullMQ queue).
+export { sweep, planSweep, type SweepOptions, type SweepEvent, type Strategy } from "./sweep/sweep.ts";
+export { startWorker, type WorkerOptions, type SweepWorker } from "./sweep/queue.ts";
+export type { SweepResult, TrialRow, BestConfig } from "./sweep/results.ts";
+export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
+
 // Demo.
 export { runDemo } from "./demo/demo.ts";

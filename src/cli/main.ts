@@ -22,6 +22,7 @@ const optional: [string, string][] = [
   ["./pretrain.ts", "registerPretrain"],
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
+  ["./sweep.ts", "registerSweep"],
 ];
 for (const [mod, fn] of optional) {
   if (!existsSync(new URL(mod, import.meta.url))) continue;
