@@ -20,7 +20,8 @@ export function registerSweep(program: Command): void {
     .requiredOption("--space <file>", 'JSON: {"upper": [60, 70, 80], "gamma": {"choice": [0.3, 0.5]}, "learning-rate": {"range": [1e-5, 1e-4], "log": true}}')
     .option("--strategy <s>", "grid | random | halving (default: grid, or random for a continuous space)")
     .option("--trials <n>", "configurations to sample (random; halving over a continuous space)", int)
-    .option("--objective <metric>", "validation metric to optimise (default: the task's main metric)")
+    .option("--objective <metric>", "validation metric to optimise (default: the task's main metric), loss, or robust:RECIPE (accuracy under attack)")
+    .option("--robust-examples <n>", "validation examples attacked at each rung for robust:RECIPE", int, 50)
     .option("--seeds <list>", "train each configuration with these seeds (e.g. 1,2,3) and average", intList)
     .option("--seed <n>", "seed of the random sampling", int, 0)
     .option("--eta <n>", "halving: keep the best 1/eta at each rung", int, 3)
@@ -40,6 +41,7 @@ export function registerSweep(program: Command): void {
         strategy: f.strategy as Strategy | undefined,
         trials: f.trials as number | undefined,
         objective: f.objective as string | undefined,
+        robustExamples: f.robustExamples as number,
         seeds: f.seeds as number[] | undefined,
         seed: f.seed as number,
         eta: f.eta as number,

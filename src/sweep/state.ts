@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
+import type { ExtraEvals } from "./extra-evals.ts";
 import type { Config } from "./space.ts";
 import type { TrialOutcome } from "./trial.ts";
 
@@ -25,6 +26,8 @@ export interface SweepSpec {
   strategy: "grid" | "random" | "halving";
   objective: string;
   mode: "max" | "min";
+  /** Measurements each rung takes besides the trainer's evaluation. */
+  extra: ExtraEvals;
   eta: number;
   /** Rung stops in epochs; 0 is the end. */
   rungs: number[];

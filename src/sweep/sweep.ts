@@ -6,6 +6,8 @@ import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ConfigError } from "../errors.ts";
 import { taskByName } from "../train/run.ts";
+import { isRecipeName, RECIPE_NAMES } from "../robust/recipes.ts";
+import type { ExtraEvals } from "./extra-evals.ts";
 import { objectiveMode, promote, rungPlan, scoreOf } from "./halving.ts";
 import { LocalRunner, type Runner } from "./local.ts";
 import { DEFAULT_QUEUE_NAME, QueueRunner } from "./queue.ts";
@@ -28,8 +30,11 @@ export interface SweepOptions {
   strategy?: Strategy;
   /** Configurations to sample (random, and halving over a continuous space). */
   trials?: number;
-  /** A validation metric (default: the task's main metric); `loss`-like names are minimised. */
+  /** A validation metric (default: the task's main metric), `loss` (minimised), or `robust:RECIPE`:
+   * accuracy under that attack recipe on the first `robustExamples` validation examples. */
   objective?: string;
+  /** Validation examples attacked per rung for a `robust:RECIPE` objective (default 50). */
+  robustExamples?: number;
   /** Train every configuration once per seed (--seed of rose train); scores are averaged. */
   seeds?: number[];
   /** Seed of the random sampling. */
@@ -75,7 +80,17 @@ export function planSweep(o: SweepOptions): SweepSpec {
   const task = taskByName(fixed.task as string | undefined);
   const objective = o.objective ?? task.mainMetric;
   const known: readonly string[] = task.name === "custom" ? VALID_METRICS_CUSTOM : task.metrics;
-  if (!known.includes(objective)) throw new ConfigError(`--objective ${objective}: not a validation metric of task ${task.name} (${known.join(", ")})`);
+  let extra: ExtraEvals = {};
+  if (objective === "loss") extra = { loss: true };
+  else if (objective.startsWith("robust:")) {
+    const recipe = objective.slice("robust:".length);
+    if (!isRecipeName(recipe)) throw new ConfigError(`--objective ${objective}: unknown attack recipe ${recipe} (${RECIPE_NAMES.join(", ")})`);
+    const examples = o.robustExamples ?? 50;
+    if (!(Number.isInteger(examples) && examples > 0)) throw new ConfigError(`--robust-examples must be a positive integer, got ${examples}`);
+    extra = { robust: { recipe, examples } };
+  } else if (!known.includes(objective)) {
+    throw new ConfigError(`--objective ${objective}: not a validation metric of task ${task.name} (${[...known, "loss", "robust:RECIPE"].join(", ")})`);
+  }
   const mode = objectiveMode(objective);
 
   const strategy = o.strategy ?? (isFinite(dims) ? "grid" : "random");
@@ -105,7 +120,7 @@ export function planSweep(o: SweepOptions): SweepSpec {
       trials.push({ index, config, params, seed, dir: join("trials", String(index).padStart(3, "0")), args });
     }
   });
-  return { strategy, objective, mode, eta, rungs, trainArgs: [...o.trainArgs], flags: dims.map((d) => d.flag), configs, trials };
+  return { strategy, objective, mode, extra, eta, rungs, trainArgs: [...o.trainArgs], flags: dims.map((d) => d.flag), configs, trials };
 }
 
 export async function sweep(o: SweepOptions): Promise<SweepResult> {
@@ -139,7 +154,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
     } else {
       try {
         outcome = await runner.run(
-          { sweepId: file.id, trial: t.index, rung, dir: join(outputDir, t.dir), args: t.args, stopAfterEpoch: plan.rungs[rung]!, threads },
+          { sweepId: file.id, trial: t.index, rung, dir: join(outputDir, t.dir), args: t.args, stopAfterEpoch: plan.rungs[rung]!, threads, extra: plan.extra },
           (info) => emit({ type: "start", trial: t.index, rung, ...info }),
         );
       } catch (e) {

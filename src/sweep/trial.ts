@@ -1,11 +1,12 @@
 // One unit of sweep work: train a trial up to a rung (or to its end) in a child `rose train` process, then
 // read what it measured from its run directory. The local runner and the queue worker both run this.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RoseError } from "../errors.ts";
+import { EXTRA_FILE, type ExtraEvals, readExtras } from "./extra-evals.ts";
 
 /** A trial's work order up to one rung; plain JSON, so it can travel through the queue. */
 export interface TrialJob {
@@ -21,6 +22,8 @@ export interface TrialJob {
   stopAfterEpoch: number;
   /** Compute threads the coordinator suggests (a worker's own --threads wins). */
   threads?: number;
+  /** Objectives measured at each rung besides the trainer's evaluation (validation loss, robustness). */
+  extra?: ExtraEvals;
 }
 
 /** What a trial measured, read back from its metrics.jsonl. */
@@ -51,14 +54,16 @@ export function checkpointStep(dir: string): number | null {
   }
 }
 
+/** The trainer's eval records, with the rung measurements of the same step merged in. */
 export function readEvals(dir: string): Record<string, number>[] {
   const file = join(dir, "metrics.jsonl");
   if (!existsSync(file)) return [];
+  const extras = readExtras(dir);
   const out: Record<string, number>[] = [];
   for (const line of readFileSync(file, "utf8").split("\n")) {
     if (!line.trim()) continue;
     const { type, ...rec } = JSON.parse(line) as Record<string, number | string>;
-    if (type === "eval") out.push(rec as Record<string, number>);
+    if (type === "eval") out.push({ ...(rec as Record<string, number>), ...extras.get(rec.step as number) });
   }
   return out;
 }
@@ -86,15 +91,19 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
     ...(resumedFrom !== null ? ["--resume"] : []),
     ...(threads ? ["--threads", String(threads)] : []),
   ];
+  // A fresh start: rung measurements of an earlier, killed attempt belong to no checkpoint.
+  if (resumedFrom === null) rmSync(join(dir, EXTRA_FILE), { force: true });
   opts.onStart?.(resumedFrom);
-  const child = spawn(process.execPath, ["--import", TSX, CHILD, ...argv], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const child = spawn(process.execPath, ["--import", TSX, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
   });
   const code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig === "SIGKILL" ? 137 : 1))));
   if (code !== 0) {
-    const last = err.trim().split("\n").filter((l) => l.trim()).at(-1) ?? `exit code ${code}`;
+    // The error line: `error: ...` from rose, or an uncaught exception's message line above its stack.
+    const lines = err.split("\n").map((l) => l.trim()).filter((l) => l && !/^at |^Node\.js v/.test(l));
+    const last = lines.filter((l) => /^error: |^\w*Error\b/.test(l)).at(-1) ?? lines.at(-1) ?? `exit code ${code}`;
     throw new TrialError(`trial ${job.trial} (${dir}): ${last.replace(/^error: /, "")}`);
   }
   return { evals: readEvals(dir), finished: existsSync(join(dir, "trainer_state.json")), resumedFrom, host: hostname(), dir };
