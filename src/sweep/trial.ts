@@ -94,7 +94,11 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
   // A fresh start: rung measurements of an earlier, killed attempt belong to no checkpoint.
   if (resumedFrom === null) rmSync(join(dir, EXTRA_FILE), { force: true });
   opts.onStart?.(resumedFrom);
-  const child = spawn(process.execPath, ["--import", TSX, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const child = spawn(process.execPath, ["--import", TSX, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+    // Its own process group: Ctrl-C at a worker's terminal lets the current trial finish.
+    detached: true,
+  });
   let err = "";
   child.stderr!.on("data", (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);

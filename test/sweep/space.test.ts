@@ -86,3 +86,16 @@ test("promotion keeps the best 1/eta, never a failed trial, ties to the earlier 
   assert.equal(scoreOf([{ accuracy: 0.5 }, { accuracy: 0.75 }, { accuracy: 0.6 }], "accuracy", "max"), 0.75);
   assert.equal(scoreOf([{ accuracy: 0.5 }], "f1", "max"), null);
 });
+
+test("the CLI reports bad input in one line and exits 1", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "rose-sweep-cli-"));
+  const spaceFile = join(dir, "space.json");
+  writeFileSync(spaceFile, JSON.stringify({ "learning-rate": { range: [1e-4, 1e-5] } }));
+  const r = spawnSync(process.execPath, ["bin/rose.js", "sweep", "--output-dir", join(dir, "out"), "--space", spaceFile, "--", ...fixed], { encoding: "utf8" });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr, `error: ${spaceFile}: --learning-rate: empty range [0.0001, 0.00001] (low must be below high)\n`);
+});
