@@ -133,7 +133,7 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   const file = openSweep(outputDir, plan);
   const state = loadState(outputDir);
   // Local trials share the machine: each gets its part of the threads, unless the train flags fix them.
-  const threads = o.queue || o.trainArgs.includes("--threads") ? undefined : Math.max(1, Math.floor((o.threads ?? availableParallelism()) / workers));
+  const threads = o.queue || o.trainArgs.some((a) => a.split("=")[0] === "--threads") ? undefined : Math.max(1, Math.floor((o.threads ?? availableParallelism()) / workers));
   const runner: Runner = o.queue ? await QueueRunner.open(o.queue, o.queueName ?? DEFAULT_QUEUE_NAME, file.id) : new LocalRunner(workers);
   emit({ type: "plan", strategy: plan.strategy, objective: plan.objective, rungs: plan.rungs, trials: plan.trials });
 
@@ -166,6 +166,15 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
       }
     }
     const score = scoreOf(outcome.evals, plan.objective, plan.mode);
+    if (score === null) {
+      // Trained, but without the objective: record why, so the trial shows as failed and is retried on a re-run.
+      const keys = [...new Set(outcome.evals.flatMap((e) => Object.keys(e)))].filter((k) => k !== "step" && k !== "epoch");
+      const message = `trial ${t.index} (${outcome.dir}): no ${plan.objective} in its evaluations (${keys.join(", ") || "none"})`;
+      state[key] = { error: message };
+      saveState(outputDir, state);
+      emit({ type: "failed", trial: t.index, rung, message });
+      return null;
+    }
     state[key] = { outcome, score };
     saveState(outputDir, state);
     emit({ type: "result", trial: t.index, rung, score, finished: outcome.finished, cached: false });
