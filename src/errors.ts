@@ -32,3 +32,6 @@ export class DataError extends RoseError {
 
 /** Training diverged (NaN or infinite loss). */
 export class DivergenceError extends RoseError {}
+
+/** A sweep's Redis queue cannot be used (unreachable, malformed URL, or busy with another sweep). */
+export class QueueError extends RoseError {}

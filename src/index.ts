@@ -59,6 +59,11 @@ export { fitBaseline, type BaselineOptions, type BaselineResult } from "./baseli
 export { BagOfWords, type BaselineModelType, type BagOfWordsPrediction } from "./baseline/model.ts";
 export { NgramVectorizer, type TextInput, type VectorizerOptions } from "./baseline/vectorizer.ts";
 export { minimizeLbfgs, type LbfgsOptions, type LbfgsResult } from "./baseline/lbfgs.ts";
+// Hyper-parameter sweeps (local or on a BullMQ queue).
+export { sweep, planSweep, type SweepOptions, type SweepEvent, type Strategy } from "./sweep/sweep.ts";
+export { startWorker, type WorkerOptions, type SweepWorker } from "./sweep/queue.ts";
+export type { SweepResult, TrialRow, BestConfig } from "./sweep/results.ts";
+export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
 
 // Demo.
 export { runDemo } from "./demo/demo.ts";

@@ -22,6 +22,7 @@ const optional: [string, string][] = [
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
   ["./baseline.ts", "registerBaseline"],
+  ["./sweep.ts", "registerSweep"],
 ];
 // Compiled to dist/, these modules are .js files (tsc rewrites the import itself, not this check).
 const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";

@@ -42,6 +42,7 @@ export function registerTrain(program: Command): void {
     .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
     .option("--resume", "continue from the last checkpoint in --output-dir")
     .option("--overwrite-output-dir", "clear a non-empty --output-dir first (otherwise it is refused)")
+    .option("--stop-after-epoch <n>", "pause after epoch N with a checkpoint (continue with --resume; same schedule)", int, D.stopAfterEpoch)
     .option("--from-scratch", "re-initialise every weight: a baseline to measure what pre-training brings")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")

@@ -51,6 +51,9 @@ export interface TrainOptions {
   /** Checkpoint every N optimizer steps (0: only at epoch ends). */
   saveSteps: number;
   resume: boolean;
+  /** Pause after this many epochs (0: never): checkpoint and return, to continue later with `resume` on the
+   * same learning-rate schedule (a successive-halving rung). */
+  stopAfterEpoch: number;
   /** Write output-dir/rose_masks.jsonl. */
   saveMasks: boolean;
   threads?: number;
@@ -85,6 +88,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   loggingSteps: 50,
   saveSteps: 500,
   resume: false,
+  stopAfterEpoch: 0,
   saveMasks: true,
   quiet: false,
 };
@@ -97,6 +101,8 @@ export interface TrainResult {
   evalHistory: Record<string, number>[];
   trainSeconds: number;
   samplesPerSecond: number;
+  /** True when `stopAfterEpoch` paused the run before its end (no final model was written). */
+  stopped?: boolean;
 }
 
 /** Where a run stands: everything besides weights and optimizer moments needed to continue it exactly. */
@@ -193,7 +199,13 @@ export class Trainer {
     const evalHistory: Record<string, number>[] = [];
     const padId = tok.specialIds.pad;
 
+    let stopped = false;
     outer: for (let epoch = st.epoch; epoch < epochs; epoch++) {
+      // Checked before the epoch, so a resume of a run that already reached the pause returns at once.
+      if (o.stopAfterEpoch > 0 && epoch >= o.stopAfterEpoch) {
+        stopped = true;
+        break;
+      }
       const order = new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i));
       const batches = chunks(order, o.batchSize);
       const startBatch = epoch === st.epoch ? st.batchInEpoch : 0;
@@ -294,6 +306,11 @@ export class Trainer {
       }
     }
     progress.stop();
+    if (stopped) {
+      // The epoch-end checkpoint is the state to continue from; the final model comes with the last epoch.
+      const trainLoss = st.lossCount ? st.lossSum / st.lossCount : NaN;
+      return { globalStep: st.globalStep, epochs: st.epoch, trainLoss, bestMetric: st.bestMetric, evalHistory, trainSeconds: st.trainSeconds, samplesPerSecond: st.samplesSeen / Math.max(st.trainSeconds, 1e-9), stopped };
+    }
 
     // The final model: the best by the task metric when there was a validation set, else the last.
     const finalDir = o.outputDir;
@@ -387,6 +404,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   pos(o.gradientAccumulationSteps, "--gradient-accumulation-steps");
   pos(o.maxSeqLength, "--max-seq-length");
   pos(o.loggingSteps, "--logging-steps");
+  if (!(Number.isInteger(o.stopAfterEpoch) && o.stopAfterEpoch >= 0)) throw new ConfigError(`--stop-after-epoch must be a non-negative integer, got ${o.stopAfterEpoch}`);
   if (!(o.learningRate > 0)) throw new ConfigError(`--learning-rate must be > 0, got ${o.learningRate}`);
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("--num-train-epochs must be > 0");
   if (!(o.lower >= 0 && o.upper <= 100 && o.lower <= o.upper)) throw new ConfigError(`ROSE band must satisfy 0 <= --lower <= --upper <= 100, got ${o.lower}..${o.upper}`);

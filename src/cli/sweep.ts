@@ -1,0 +1,82 @@
+import type { Command } from "commander";
+import { ConfigError } from "../errors.ts";
+import { DEFAULT_QUEUE_NAME, startWorker } from "../sweep/queue.ts";
+import { SweepReporter } from "../sweep/report.ts";
+import { type Strategy, sweep } from "../sweep/sweep.ts";
+import { int, num } from "./flags.ts";
+
+function intList(v: string): number[] {
+  const xs = v.split(",").map((s) => Number(s.trim()));
+  if (xs.some((x) => !Number.isInteger(x))) throw new ConfigError(`not a list of integers: ${v}`);
+  return xs;
+}
+
+export function registerSweep(program: Command): void {
+  program
+    .command("sweep")
+    .description("hyper-parameter search over rose train flags (grid, random or successive halving), locally or on a Redis queue")
+    .usage("--output-dir DIR --space FILE.json [options] -- <rose train flags>")
+    .requiredOption("--output-dir <dir>", "the sweep's directory (re-run with the same one to resume)")
+    .requiredOption("--space <file>", 'JSON: {"upper": [60, 70, 80], "gamma": {"choice": [0.3, 0.5]}, "learning-rate": {"range": [1e-5, 1e-4], "log": true}}')
+    .option("--strategy <s>", "grid | random | halving (default: grid, or random for a continuous space)")
+    .option("--trials <n>", "configurations to sample (random; halving over a continuous space)", int)
+    .option("--objective <metric>", "validation metric to optimise (default: the task's main metric), loss, or robust:RECIPE (accuracy under attack)")
+    .option("--robust-examples <n>", "validation examples attacked at each rung for robust:RECIPE", int, 50)
+    .option("--seeds <list>", "train each configuration with these seeds (e.g. 1,2,3) and average", intList)
+    .option("--seed <n>", "seed of the random sampling", int, 0)
+    .option("--eta <n>", "halving: keep the best 1/eta at each rung", int, 3)
+    .option("--rungs <epochs>", "halving: rung epochs, e.g. 1,3 (default 1, eta, eta^2, ...)", intList)
+    .option("--workers <k>", "local worker processes", int, 1)
+    .option("--threads <n>", "threads divided between the local workers (default: all cores)", int)
+    .option("--queue <url>", "redis://HOST:PORT: run the trials on `rose worker` processes through a BullMQ queue")
+    .option("--queue-name <name>", "the queue's name in Redis", DEFAULT_QUEUE_NAME)
+    .option("--plain", "plain progress lines even on a terminal")
+    .argument("[train-flags...]", "rose train flags shared by every trial (after --)")
+    .action(async (trainArgs: string[], f: Record<string, unknown>) => {
+      const reporter = new SweepReporter(process.stderr, Boolean(process.stderr.isTTY) && !f.plain);
+      const r = await sweep({
+        outputDir: f.outputDir as string,
+        space: f.space as string,
+        trainArgs,
+        strategy: f.strategy as Strategy | undefined,
+        trials: f.trials as number | undefined,
+        objective: f.objective as string | undefined,
+        robustExamples: f.robustExamples as number,
+        seeds: f.seeds as number[] | undefined,
+        seed: f.seed as number,
+        eta: f.eta as number,
+        rungs: f.rungs as number[] | undefined,
+        workers: f.workers as number,
+        threads: f.threads as number | undefined,
+        queue: f.queue as string | undefined,
+        queueName: f.queueName as string,
+        onEvent: (e) => reporter.handle(e),
+      });
+      process.stdout.write(`${JSON.stringify({ best: r.best, epochs_run: r.epochsRun, full_grid_epochs: r.fullGridEpochs, wall_seconds: +r.wallSeconds.toFixed(1), results: r.files })}\n`);
+    });
+
+  program
+    .command("worker")
+    .description("take sweep trials from a Redis queue and run them (start on any number of machines)")
+    .requiredOption("--queue <url>", "redis://HOST:PORT of the sweep's queue")
+    .option("--queue-name <name>", "the queue's name in Redis", DEFAULT_QUEUE_NAME)
+    .option("--threads <n>", "compute threads per trial (default: all cores)", int)
+    .option("--output-dir <dir>", "train here, not in the sweep's directory (when it is not shared)")
+    .option("--stall-seconds <s>", "seconds before a dead worker's trial is handed to another worker", num, 30)
+    .action(async (f: Record<string, unknown>) => {
+      const log = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
+      const w = await startWorker({
+        queue: f.queue as string, queueName: f.queueName as string, threads: f.threads as number | undefined,
+        outputDir: f.outputDir as string | undefined, stallSeconds: f.stallSeconds as number, log,
+      });
+      log(`waiting for trials on ${f.queue as string} (queue ${f.queueName as string})`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      });
+      log("stopping after the current trial");
+      await w.close();
+      process.exit(0);
+    });
+}
