@@ -31,7 +31,7 @@ function attackOptions(cmd: Command): Command {
     .option("--no-similarity", "skip the sentence-similarity constraints (they use the classifier's embeddings)")
     .option("--attack-first", "for pair tasks, attack the first text instead of the second")
     .option("--batch-size <n>", "model batch size", int, 64)
-    .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, 128)
+    .option("--max-seq-length <n>", "truncate inputs to this many tokens (default 128, or the model's limit if smaller)", int)
     .option("--threads <n>", "compute threads", int)
     .option("--allow-untrained-head", "attack a model whose classifier head is newly initialised (random predictions)")
     .option("--quiet", "no progress output")

@@ -9,7 +9,7 @@ export function registerPredict(program: Command): void {
     .argument("<text>", "the text to classify")
     .argument("[pair]", "second text of a sentence-pair task (RTE, QNLI, MRPC, ...)");
   modelOptions(cmd)
-    .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, 128)
+    .option("--max-seq-length <n>", "truncate inputs to this many tokens (default 128, or the model's limit if smaller)", int)
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
     .action(async (text: string, pair: string | undefined, f: ModelFlags & { maxSeqLength: number; threads?: number; json?: boolean }) => {

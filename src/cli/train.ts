@@ -28,7 +28,7 @@ export function registerTrain(program: Command): void {
     .option("--warmup-ratio <r>", "linear warm-up over this fraction of the steps", num, D.warmupRatio)
     .option("--warmup-steps <n>", "linear warm-up steps (overrides the ratio)", int, D.warmupSteps)
     .option("--gradient-accumulation-steps <n>", "micro-batches per optimizer step", int, D.gradientAccumulationSteps)
-    .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, D.maxSeqLength)
+    .option("--max-seq-length <n>", `truncate inputs to this many tokens (default ${D.maxSeqLength}, or the model's limit if smaller)`, int)
     .option("--pad-to-max-length", "pad every batch to --max-seq-length (default: to the longest row)")
     .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed)
     .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)

@@ -37,9 +37,12 @@ export function labelMismatchWarning(task: string, taskLabels: readonly string[]
   );
 }
 
-/** A warning when `requested` tokens exceed what the model's position embeddings allow, else null. */
-export function seqLengthWarning(requested: number, cfg: EncoderConfig): string | null {
+/**
+ * A warning when an explicitly requested length exceeds what the model's position embeddings allow, else null.
+ * The default length (undefined here) is capped to the model's limit without a word: the user asked for nothing.
+ */
+export function seqLengthWarning(requested: number | undefined, cfg: EncoderConfig): string | null {
   const limit = maxInputLength(cfg, Infinity);
-  if (requested <= limit) return null;
+  if (requested === undefined || requested <= limit) return null;
   return `--max-seq-length ${requested} is more than the model's ${limit} positions (max_position_embeddings): inputs are truncated to ${limit} tokens`;
 }

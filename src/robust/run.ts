@@ -163,7 +163,7 @@ async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Pro
     const w = labelMismatchWarning(task.name, task.labels, cfg.id2label);
     if (w) o.log?.(`warning: ${w}`);
   }
-  const long = seqLengthWarning(o.maxSeqLength ?? 128, cfg);
+  const long = seqLengthWarning(o.maxSeqLength, cfg);
   if (long) o.log?.(`warning: ${long}`);
 
   const n = o.numExamples ?? DEFAULT_NUM_EXAMPLES;

@@ -41,8 +41,11 @@ export interface TrialOutcome {
 /** A trial process that failed; the message is its last error line. */
 export class TrialError extends RoseError {}
 
-const CHILD = fileURLToPath(new URL("./trial-child.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
+// From the TypeScript source (a checkout) the child runs through tsx; the installed package runs compiled
+// JavaScript with plain node (tsx is a devDependency, absent there).
+const FROM_SOURCE = import.meta.url.endsWith(".ts");
+const CHILD = fileURLToPath(new URL(FROM_SOURCE ? "./trial-child.ts" : "./trial-child.js", import.meta.url));
+const LOADER: string[] = FROM_SOURCE ? ["--import", import.meta.resolve("tsx")] : [];
 
 export function checkpointStep(dir: string): number | null {
   const pointer = join(dir, "last_checkpoint.json");
@@ -94,7 +97,7 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
   // A fresh start: rung measurements of an earlier, killed attempt belong to no checkpoint.
   if (resumedFrom === null) rmSync(join(dir, EXTRA_FILE), { force: true });
   opts.onStart?.(resumedFrom);
-  const child = spawn(process.execPath, ["--import", TSX, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], {
+  const child = spawn(process.execPath, [...LOADER, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], {
     stdio: ["ignore", "ignore", "pipe", "ipc"],
     // Its own process group: Ctrl-C at a worker's terminal lets the current trial finish.
     detached: true,

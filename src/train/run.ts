@@ -105,7 +105,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   if (opts.fromScratch) model = PretrainedModel.random(model.cfg, model.tokenizer, ["classifier"], opts.seed ?? 42);
   const notice = model.notice();
   if (notice) log(notice);
-  const long = seqLengthWarning(opts.maxSeqLength ?? TRAIN_DEFAULTS.maxSeqLength, model.cfg);
+  const long = seqLengthWarning(opts.maxSeqLength, model.cfg);
   if (long) process.stderr.write(`warning: ${long}\n`);
   const trainer = new Trainer(model, task, train.examples, val?.examples ?? null, { ...opts, outputDir });
   const result = await trainer.run();
@@ -143,7 +143,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const warnings = [
     untrainedHeadWarning(model, modelDir),
     task.name === "custom" ? null : labelMismatchWarning(task.name, task.labels, model.cfg.id2label),
-    seqLengthWarning(opts.maxSeqLength ?? 128, model.cfg),
+    seqLengthWarning(opts.maxSeqLength, model.cfg),
   ].filter((w): w is string => w !== null);
   warnings.forEach((w) => warn(w));
   const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
