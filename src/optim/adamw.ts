@@ -5,8 +5,7 @@
 // (simd.ts), in float32 like torch; the element-mask loop stays in JavaScript, where intermediate products
 // stay in float64 (cheaper than Math.fround per op) and every stored value is rounded to float32. Both
 // replay the reference within one float32 ulp.
-import { ConfigError, FormatError, RoseError, ShapeError } from "../errors.ts";
-import type { StTensor } from "../io/safetensors.ts";
+import { ConfigError, RoseError, ShapeError } from "../errors.ts";
 import { adamwUpdate, type AdamWConsts } from "./simd.ts";
 import {
   bandMask,
@@ -415,51 +414,4 @@ export class RoseAdamW {
     this.stepCount = Math.max(0, ...this.steps.values());
     this.orderCache = null;
   }
-}
-
-export interface PackedState {
-  /** `exp_avg/<name>` and `exp_avg_sq/<name>`, 1-D, ready for writeSafetensors. */
-  tensors: Map<string, { shape: number[]; data: Float32Array }>;
-  /** `optimizer_steps`: JSON object name -> step count. */
-  metadata: Record<string, string>;
-}
-
-/** Lays out a state as safetensors entries (no copies). */
-export function packState(s: OptimizerState): PackedState {
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [n, m] of s.expAvg) {
-    tensors.set(`exp_avg/${n}`, { shape: [m.length], data: m });
-    tensors.set(`exp_avg_sq/${n}`, { shape: [m.length], data: s.expAvgSq.get(n)! });
-  }
-  return { tensors, metadata: { optimizer_steps: JSON.stringify(Object.fromEntries(s.steps)) } };
-}
-
-/** Inverse of packState for tensors read back by readSafetensors; `file` names the checkpoint in errors. */
-export function unpackState(
-  file: string,
-  tensors: Map<string, StTensor>,
-  metadata: Record<string, string>,
-): OptimizerState {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(metadata.optimizer_steps ?? "");
-  } catch {
-    throw new FormatError(file, "optimizer checkpoint has no valid optimizer_steps metadata");
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "optimizer_steps metadata is not an object");
-  const steps = new Map<string, number>();
-  const expAvg = new Map<string, Float32Array>();
-  const expAvgSq = new Map<string, Float32Array>();
-  for (const [n, t] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 1) throw new FormatError(file, `optimizer step count for ${n} is not a positive integer`);
-    const m = tensors.get(`exp_avg/${n}`);
-    const v = tensors.get(`exp_avg_sq/${n}`);
-    if (!m || !v) throw new FormatError(file, `optimizer state for ${n} is missing exp_avg or exp_avg_sq`);
-    if (!(m.data instanceof Float32Array) || !(v.data instanceof Float32Array)) throw new FormatError(file, `optimizer state for ${n} is not F32`);
-    if (m.data.length !== v.data.length) throw new FormatError(file, `optimizer state for ${n}: exp_avg and exp_avg_sq sizes differ`);
-    steps.set(n, t);
-    expAvg.set(n, m.data);
-    expAvgSq.set(n, v.data);
-  }
-  return { steps, expAvg, expAvgSq };
 }

@@ -2,24 +2,20 @@
 // model's), sequences packed to the maximum length, 15% of tokens predicted (80/10/10), AdamW with warm-up
 // and linear decay, vanilla or ROSE selection, resumable checkpoints. The output is a BertForMaskedLM
 // directory that `rose train --model DIR` fine-tunes.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
 import { ParamScope } from "../models/index.ts";
-import { ConfigError, DataError, DivergenceError } from "../errors.ts";
+import { ConfigError, DataError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { RoseAdamW, type RoseMethod } from "../optim/adamw.ts";
-import { clipCoefficient } from "../optim/clip.ts";
+import type { RoseMethod } from "../optim/adamw.ts";
 import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
-import { eligibleFrom } from "../optim/select.ts";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
-import { createProgress } from "../train/progress.ts";
-import { type Objective, TrainStep } from "../train/step.ts";
+import { buildTraining, runLoop } from "../train/loop.ts";
+import type { Objective } from "../train/step.ts";
 import { IGNORE_INDEX, MlmBatcher, type MlmBatch, packSequences, tokenizeLines } from "./mlm-data.ts";
 import { BERT_SPECIAL_TOKENS, trainWordPiece, writeVocabDir } from "./wordpiece.ts";
 
@@ -109,11 +105,8 @@ export interface PretrainResult {
   tokensPerSecond: number;
 }
 
-interface RunState {
-  step: number;
-  seconds: number;
-  tokens: number;
-}
+/** Written once the run is complete (its presence makes --resume a no-op). */
+const RESULT_FILE = "pretrain_result.json";
 
 export function readCorpusLines(files: readonly string[]): string[] {
   const lines: string[] = [];
@@ -214,76 +207,58 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   const heldoutSeqs = o.heldout.length ? await pack(readCorpusLines(o.heldout)) : null;
 
   const warmup = warmupStepsFromRatio(o.warmupRatio, o.maxSteps);
-  const lrAt = scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps });
-  const optimizer = new RoseAdamW({
+  const { optimizer, step } = await buildTraining(model, {
     lr: o.learningRate, betas: [0.9, o.adamBeta2], eps: 1e-6, weightDecay: o.weightDecay, method: o.method,
     upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
-  });
-  const step = await TrainStep.build(model, {
-    method: o.method, klDropout: o.klDropout, rdropAlpha: 0, eligible: eligibleFrom(), granularity: "tensor", regression: false, threads: o.threads,
-    ...(o.dropout != null ? { dropout: o.dropout } : {}),
-  }, maskedLm);
-
-  let st: RunState = { step: 0, seconds: 0, tokens: 0 };
-  const metricsFile = join(o.outputDir, "metrics.jsonl");
-  if (o.resume) {
-    const r = loadCheckpoint<RunState>(o.outputDir, model, optimizer);
-    if (r) {
-      st = r;
-      log(`resuming from step ${st.step}`);
-    }
-  } else rmSync(metricsFile, { force: true });
+  }, { klDropout: o.klDropout, rdropAlpha: 0, regression: false, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, maskedLm);
 
   const evaluate = async (): Promise<{ accuracy: number; tokens: number } | null> =>
     heldoutSeqs ? maskedAccuracy(model, heldoutSeqs, { ...batcherOpts, seed: 1234 }, o.threads) : null;
-
-  const progress = createProgress("pretrain", o.maxSteps, { quiet: o.quiet });
-  let lossSum = 0, lossN = 0, lastLoss = NaN;
-  while (st.step < o.maxSteps) {
-    const t0 = performance.now();
-    const b = batcher.batchAt(st.step);
-    const { positions, labels } = predictedPositions(b);
-    const r = await step.run(b, model.params, { seed: o.seed, counter: st.step }, {
-      mlm_positions: { data: positions, dims: [positions.length] },
-      mlm_labels: { data: labels, dims: [labels.length] },
-    });
-    if (!Number.isFinite(r.loss)) throw new DivergenceError(`loss is ${r.loss} at step ${st.step + 1}; the last good checkpoint in ${o.outputDir} is intact`);
-    if (!Number.isFinite(r.gradNorm)) throw new DivergenceError(`gradient norm is ${r.gradNorm} at step ${st.step + 1}; the last good checkpoint in ${o.outputDir} is intact`);
-    const gradNorm = r.gradNorm;
-    const lr = lrAt(st.step);
-    const info = optimizer.step({ params: model.params, grads: r.grads, gradScale: clipCoefficient(gradNorm, o.maxGradNorm), lr, klGradNorms: r.klGradNorms ?? undefined });
-    st.step++;
-    st.seconds += (performance.now() - t0) / 1000;
-    st.tokens += b.batch * b.seq;
-    lossSum += r.loss;
-    lossN++;
-    lastLoss = r.loss;
-    if (st.step % o.loggingSteps === 0 || st.step === 1) {
-      const rec: Record<string, unknown> = { type: "train", step: st.step, loss: lossSum / lossN, learning_rate: lr, grad_norm: gradNorm, tokens_per_s: +(st.tokens / st.seconds).toFixed(1) };
-      if (o.method !== "vanilla") rec.fraction_updated = info.fractionUpdated;
-      appendFileSync(metricsFile, `${JSON.stringify(rec)}\n`);
-      lossSum = lossN = 0;
-    }
-    if (o.evalSteps > 0 && st.step % o.evalSteps === 0 && st.step < o.maxSteps) {
-      const ev = await evaluate();
-      if (ev) {
-        appendFileSync(metricsFile, `${JSON.stringify({ type: "eval", step: st.step, masked_accuracy: ev.accuracy })}\n`);
-        progress.log(`step ${st.step}: held-out masked-token accuracy ${ev.accuracy.toFixed(4)}`);
-      }
-    }
-    progress.update(st.step, { loss: lastLoss, lr: lr.toExponential(2), "tok/s": Math.round(st.tokens / st.seconds) });
-    if (o.saveSteps > 0 && st.step % o.saveSteps === 0 && st.step < o.maxSteps) saveCheckpoint(o.outputDir, st.step, model, optimizer, st);
-  }
-  progress.stop();
-  const ev = await evaluate();
-  if (ev) appendFileSync(metricsFile, `${JSON.stringify({ type: "eval", step: st.step, masked_accuracy: ev.accuracy })}\n`);
-  model.save(o.outputDir, { head: "MaskedLM" });
-  const result: PretrainResult = {
-    steps: st.step, loss: lastLoss, heldoutAccuracy: ev?.accuracy ?? null, heldoutTokens: ev?.tokens ?? 0, corpusTokens,
-    sequences: sequences.length, seconds: st.seconds, tokensPerSecond: st.tokens / Math.max(st.seconds, 1e-9),
-  };
-  writeFileAtomic(join(o.outputDir, "pretrain_result.json"), `${JSON.stringify({ ...result, args: o }, null, 2)}\n`);
-  return result;
+  let heldout: { accuracy: number; tokens: number } | null = null;
+  let lastLoss = NaN;
+  return runLoop(model, optimizer, step, {
+    // Step-indexed batches (the batcher runs through its own epochs): one "epoch" of maxSteps.
+    epochs: 1,
+    batchesIn: () => o.maxSteps,
+    batch: (_, i) => {
+      const b = batcher.batchAt(i);
+      const { positions, labels } = predictedPositions(b);
+      return { batch: b, extra: { mlm_positions: { data: positions, dims: [positions.length] }, mlm_labels: { data: labels, dims: [labels.length] } } };
+    },
+  }, {
+    label: "pretrain", outputDir: o.outputDir, totalSteps: o.maxSteps, gradientAccumulationSteps: 1, maxGradNorm: o.maxGradNorm,
+    loggingSteps: o.loggingSteps, saveSteps: o.saveSteps, saveAtEnd: false, evalSteps: o.evalSteps, seed: o.seed, resume: o.resume,
+    quiet: o.quiet, saveMasks: false, resultFile: RESULT_FILE,
+    lrAt: scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps }),
+  }, {
+    trainRecord: (s) => {
+      lastLoss = s.loss;
+      return {
+        loss: s.windowLoss, learning_rate: s.lr, grad_norm: s.gradNorm, tokens_per_s: +s.tokensPerSecond.toFixed(1),
+        ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+      };
+    },
+    progressFields: (s) => {
+      lastLoss = s.loss;
+      return { loss: s.loss, lr: s.lr.toExponential(2), "tok/s": Math.round(s.tokensPerSecond) };
+    },
+    evaluate: async (st) => {
+      heldout = await evaluate();
+      if (!heldout) return null;
+      const last = st.globalStep >= o.maxSteps;
+      return { record: { masked_accuracy: heldout.accuracy }, ...(last ? {} : { message: `step ${st.globalStep}: held-out masked-token accuracy ${heldout.accuracy.toFixed(4)}` }) };
+    },
+    finish: async (st) => {
+      model.save(o.outputDir, { head: "MaskedLM" });
+      const ev = heldout as { accuracy: number; tokens: number } | null;
+      const result: PretrainResult = {
+        steps: st.globalStep, loss: lastLoss, heldoutAccuracy: ev?.accuracy ?? null, heldoutTokens: ev?.tokens ?? 0, corpusTokens,
+        sequences: sequences.length, seconds: st.trainSeconds, tokensPerSecond: (st.tokensSeen ?? 0) / Math.max(st.trainSeconds, 1e-9),
+      };
+      return { result, file: { ...result, args: o } };
+    },
+    completed: ({ args: _, ...r }) => (r.steps === o.maxSteps ? (r as unknown as PretrainResult) : null),
+  });
 }
 
 /** Accuracy of the model's top prediction at the masked positions of `seqs` (deterministic masking). */

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { Rng } from "../../src/engine/rng.ts";
 import { ConfigError, FormatError, RoseError, ShapeError } from "../../src/errors.ts";
 import { parseSafetensors, readSafetensors, serializeSafetensors } from "../../src/io/safetensors.ts";
-import { RoseAdamW, defaultNoDecay, packState, paramOrder, unpackState, type RoseMethod } from "../../src/optim/adamw.ts";
+import { RoseAdamW, defaultNoDecay, paramOrder, type RoseMethod } from "../../src/optim/adamw.ts";
+import { packState, unpackState } from "../../src/train/checkpoint.ts";
 import { bandMask, elementSecondSaliency } from "../../src/optim/select.ts";
 
 const GOLDEN = fileURLToPath(new URL("../../../shared/golden/rose/ensemble/", import.meta.url));

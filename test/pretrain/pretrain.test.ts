@@ -56,6 +56,15 @@ test("a resumed run rewrites metrics.jsonl from its checkpoint: no record is wri
   assert.deepEqual(readFileSync(join(killed, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
 });
 
+test("resuming a finished pre-training run returns its result without more steps", async () => {
+  const d = join(dir, "done");
+  const r = await pretrain({ ...opts, outputDir: d, maxSteps: 7 });
+  const metrics = readFileSync(join(d, "metrics.jsonl"), "utf8");
+  const again = await pretrain({ ...opts, outputDir: d, maxSteps: 7, resume: true });
+  assert.deepEqual(again, r);
+  assert.equal(readFileSync(join(d, "metrics.jsonl"), "utf8"), metrics);
+});
+
 test("pretrain's recipe options: masking rate, dropout off and the cosine schedule change the run; bad values are refused", async () => {
   const base = await pretrain({ ...opts, outputDir: join(dir, "r0"), maxSteps: 4 });
   const variants = [{ mlmProbability: 0.4 }, { dropout: 0 }, { lrSchedule: "cosine" as const }];
