@@ -27,8 +27,10 @@ export { splitExamples } from "./data/split.ts";
 export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin.ts";
 
 // ROSE optimizer.
-export { RoseAdamW, type RoseMethod, type RoseAdamWOptions, type StepInfo } from "./optim/adamw.ts";
-export { bandMask, quantile, eligibleFrom } from "./optim/select.ts";
+export { AdamW, RoseAdamW, type RoseMethod, type RoseAdamWOptions, type AdamWOptions, type StepInfo } from "./optim/adamw.ts";
+// ROSE's rule (method table, saliencies, masks, eligibility, warm-up): src/optim/rose.ts.
+export { METHODS, RoseSelector, eligibleFrom, selectTensors, stepNeeds, validateRoseOptions, type RoseOptions } from "./optim/rose.ts";
+export { bandMask, quantile } from "./optim/select.ts";
 export { linearSchedule } from "./optim/schedule.ts";
 export { clipCoefficient, clipGradNorm, gradNorm } from "./optim/clip.ts";
 

@@ -10,7 +10,7 @@ import { loadSpamAssassinBalanced, SPAM_ASSASSIN_LABELS } from "../data/spam-ass
 import { splitExamples } from "../data/split.ts";
 import { customTask } from "../data/tasks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/adamw.ts";
+import type { RoseMethod } from "../optim/rose.ts";
 import { robustness } from "../robust/run.ts";
 import { argmax, predictLogits } from "../train/predict.ts";
 import { DEFAULT_MODEL } from "../train/run.ts";

@@ -12,7 +12,7 @@ import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/con
 import { Tokenizer } from "../io/tokenizer.ts";
 import { crossEntropy } from "../models/losses.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/adamw.ts";
+import { ROSE_DEFAULTS, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { buildTraining, runLoop } from "../train/loop.ts";
 import type { Objective } from "../train/step.ts";
@@ -173,6 +173,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   if (!(o.mlmProbability > 0 && o.mlmProbability < 1)) throw new ConfigError(`mlmProbability must be in (0, 1), got ${o.mlmProbability}`);
   if (!SCHEDULES.includes(o.lrSchedule)) throw new ConfigError(`unknown learning-rate schedule ${JSON.stringify(o.lrSchedule)} (${SCHEDULES.join(", ")})`);
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`);
+  validateRoseOptions({ ...ROSE_DEFAULTS, method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma });
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };

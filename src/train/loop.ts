@@ -140,7 +140,7 @@ export async function buildTraining(
 ): Promise<{ optimizer: RoseAdamW; step: TrainStep }> {
   const optimizer = new RoseAdamW(optim);
   const step = await TrainStep.build(model, {
-    ...stepOpts, method: optimizer.method, granularity: optimizer.granularity, eligible: (n) => optimizer.isEligible(n),
+    ...stepOpts, method: optimizer.method, granularity: optimizer.granularity, eligible: (n: string) => optimizer.isEligible(n),
   }, objective ?? classification(stepOpts.regression));
   return { optimizer, step };
 }

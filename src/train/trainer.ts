@@ -9,7 +9,7 @@ import type { Task } from "../data/tasks.ts";
 import { ConfigError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/adamw.ts";
+import { type Granularity, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 import { buildTraining, type RunState, runLoop } from "./loop.ts";
@@ -44,7 +44,7 @@ export interface TrainOptions {
   gamma: number;
   klDropout: number;
   rdropAlpha: number;
-  roseGranularity: "tensor" | "element";
+  roseGranularity: Granularity;
   roseEligible?: string;
   loggingSteps: number;
   /** Checkpoint every N optimizer steps (0: only at epoch ends). */
@@ -232,21 +232,18 @@ function trainerState(st: RunState, o: TrainOptions, r: TrainResult): Record<str
   };
 }
 
+/** Checked before any work; errors name the options (the CLI maps them to its flags). */
 function validate(o: TrainOptions): void {
-  const pos = (v: number, name: string) => {
+  const pos = (v: number, name: keyof TrainOptions) => {
     if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
   };
-  pos(o.batchSize, "--batch-size");
-  pos(o.evalBatchSize, "--per-device-eval-batch-size");
-  pos(o.gradientAccumulationSteps, "--gradient-accumulation-steps");
-  pos(o.maxSeqLength, "--max-seq-length");
-  pos(o.loggingSteps, "--logging-steps");
-  if (!(o.learningRate > 0)) throw new ConfigError(`--learning-rate must be > 0, got ${o.learningRate}`);
-  if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("--num-train-epochs must be > 0");
-  if (!(o.lower >= 0 && o.upper <= 100 && o.lower <= o.upper)) throw new ConfigError(`ROSE band must satisfy 0 <= --lower <= --upper <= 100, got ${o.lower}..${o.upper}`);
-  if (!(o.gamma >= 0 && o.gamma <= 1)) throw new ConfigError(`--gamma must be in [0, 1], got ${o.gamma}`);
-  if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`--kl-dropout must be in [0, 1), got ${o.klDropout}`);
-  if (!["vanilla", "rose-first", "rose-second", "rose-ensemble"].includes(o.method)) {
-    throw new ConfigError(`--method must be vanilla, rose-first, rose-second or rose-ensemble, got ${o.method}`);
-  }
+  pos(o.batchSize, "batchSize");
+  pos(o.evalBatchSize, "evalBatchSize");
+  pos(o.gradientAccumulationSteps, "gradientAccumulationSteps");
+  pos(o.maxSeqLength, "maxSeqLength");
+  pos(o.loggingSteps, "loggingSteps");
+  if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`);
+  if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0");
+  if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`);
+  validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
 }

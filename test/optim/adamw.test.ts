@@ -6,7 +6,8 @@ import { ConfigError, FormatError, RoseError, ShapeError } from "../../src/error
 import { parseSafetensors, readSafetensors, serializeSafetensors } from "../../src/io/safetensors.ts";
 import { RoseAdamW, defaultNoDecay, paramOrder, type RoseMethod } from "../../src/optim/adamw.ts";
 import { packState, unpackState } from "../../src/train/checkpoint.ts";
-import { bandMask, elementSecondSaliency } from "../../src/optim/select.ts";
+import { elementSecondSaliency } from "../../src/optim/rose.ts";
+import { bandMask } from "../../src/optim/select.ts";
 
 const GOLDEN = fileURLToPath(new URL("../../../shared/golden/rose/ensemble/", import.meta.url));
 
