@@ -2,18 +2,29 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
-import {
-  attackModel,
-  DEFAULT_NUM_EXAMPLES,
-  formatRobustnessTable,
-  resultRecord,
-  robustness,
-  type AttackSetupOptions,
-} from "../robust/run.ts";
+import { attackModel, DEFAULT_NUM_EXAMPLES, resultRecord, type AttackSetupOptions } from "../app/attack.ts";
+import { formatRobustnessTable, robustness } from "../app/robustness.ts";
 import { createProgress } from "../train/progress.ts";
-import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
+import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, withFlags } from "./flags.ts";
 
-type Flags = Record<string, unknown> & ModelFlags;
+/** The flags both commands share, as commander parses them. */
+interface Flags extends ModelFlags, DataFlags {
+  task: string;
+  data: string;
+  numExamples: number;
+  shuffle?: boolean;
+  seed: number;
+  queryBudget?: number;
+  neighbors?: string;
+  mlm?: string;
+  similarity: boolean;
+  attackFirst?: boolean;
+  batchSize: number;
+  maxSeqLength: number;
+  threads?: number;
+  quiet?: boolean;
+  json?: boolean;
+}
 
 /** Options both commands share. */
 function attackOptions(cmd: Command): Command {
@@ -36,28 +47,13 @@ function attackOptions(cmd: Command): Command {
     .option("--json", "print one JSON line");
 }
 
+/** Flags -> library options, field by field: a renamed option fails to compile here. */
 function setupOptions(f: Flags): AttackSetupOptions {
   return {
-    model: f.model,
-    hub: hubOptions(f),
-    task: f.task as string,
-    data: f.data as string,
-    textColumn: f.textColumn as string | undefined,
-    textPairColumn: f.textPairColumn as string | undefined,
-    labelColumn: f.labelColumn as string | undefined,
-    skipBadRows: Boolean(f.skipBadRows),
-    numExamples: f.numExamples as number,
-    shuffle: Boolean(f.shuffle),
-    seed: f.seed as number,
-    queryBudget: f.queryBudget as number | undefined,
-    neighbors: f.neighbors as string | undefined,
-    mlm: f.mlm as string | undefined,
-    similarity: f.similarity !== false,
-    attackFirst: Boolean(f.attackFirst),
-    batchSize: f.batchSize as number,
-    maxSeqLength: f.maxSeqLength as number,
-    threads: f.threads as number | undefined,
-    log: (line) => process.stderr.write(`${line}\n`),
+    model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, numExamples: f.numExamples,
+    shuffle: Boolean(f.shuffle), seed: f.seed, queryBudget: f.queryBudget, neighbors: f.neighbors, mlm: f.mlm,
+    similarity: f.similarity !== false, attackFirst: Boolean(f.attackFirst), batchSize: f.batchSize, maxSeqLength: f.maxSeqLength,
+    threads: f.threads, log: (line) => process.stderr.write(`${line}\n`),
   };
 }
 
@@ -70,13 +66,13 @@ export function registerAttack(program: Command): void {
   attackOptions(attack)
     .requiredOption("--recipe <name>", `attack recipe: ${RECIPE_NAMES.join(", ")}`)
     .option("--output <file>", "write per-example results (JSON lines)")
-    .action(async (f: Flags) => {
+    .action(withFlags(attack, {}, async (f: Flags & { recipe: string; output?: string }) => {
       const counts = { succeeded: 0, failed: 0, skipped: 0 };
       let labels: readonly string[] = [];
       let progress: Progress | null = null;
       const r = await attackModel({
         ...setupOptions(f),
-        recipe: f.recipe as string,
+        recipe: f.recipe,
         onStart: (info) => {
           labels = info.labelNames;
           if (!f.json) process.stdout.write(`${info.description}\n`);
@@ -95,7 +91,7 @@ export function registerAttack(program: Command): void {
       });
       (progress as Progress | null)?.stop();
       if (f.output) {
-        writeFileSync(f.output as string, r.results.map((x, i) => JSON.stringify(resultRecord(x, i, r.labelNames))).join("\n") + "\n");
+        writeFileSync(f.output, r.results.map((x, i) => JSON.stringify(resultRecord(x, i, r.labelNames))).join("\n") + "\n");
       }
       const s = r.summary;
       if (f.json) {
@@ -121,13 +117,13 @@ export function registerAttack(program: Command): void {
       } else {
         process.stdout.write(`\n${formatSummaryTable(s, r.stats)}\n`);
       }
-    });
+    }));
 
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
-    .action(async (f: Flags) => {
-      const recipes = String(f.recipes).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+    .action(withFlags(rob, {}, async (f: Flags & { recipes: string }) => {
+      const recipes = f.recipes.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
       let progress: Progress | null = null;
       const r = await robustness({
         ...setupOptions(f),
@@ -157,5 +153,5 @@ export function registerAttack(program: Command): void {
       } else {
         process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
       }
-    });
+    }));
 }

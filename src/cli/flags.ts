@@ -1,5 +1,6 @@
 // Shared flag parsers and option groups, so every command spells the same flag the same way.
 import { type Command, InvalidArgumentError } from "commander";
+import { ConfigError } from "../errors.ts";
 
 export function num(v: string): number {
   const n = Number(v);
@@ -39,4 +40,47 @@ export interface ModelFlags {
 
 export function hubOptions(f: ModelFlags) {
   return { offline: f.offline, cacheDir: f.cacheDir, revision: f.revision };
+}
+
+/** A flag parser that accepts one of `values` and types the result. */
+export function choice<T extends string>(values: readonly T[]): (v: string) => T {
+  return (v) => {
+    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}, got ${v}`);
+    return v as T;
+  };
+}
+
+export interface DataFlags {
+  textColumn?: string;
+  textPairColumn?: string;
+  labelColumn?: string;
+  skipBadRows?: boolean;
+}
+
+export function dataFlags(f: DataFlags): DataFlags {
+  return { textColumn: f.textColumn, textPairColumn: f.textPairColumn, labelColumn: f.labelColumn, skipBadRows: Boolean(f.skipBadRows) };
+}
+
+/**
+ * Runs a command's action so that the library's errors speak in the command's flags: the options a
+ * ConfigError names (`batchSize`) become the flags (`--batch-size`). Flags whose attribute names equal the
+ * library's options map by themselves; `renamed` gives the others (library option -> flag).
+ */
+export function withFlags<A extends unknown[]>(cmd: Command, renamed: Record<string, string>, action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await action(...args);
+    } catch (e) {
+      if (!(e instanceof ConfigError) || e.options.length === 0) throw e;
+      const flags = new Map<string, string>();
+      for (const o of cmd.options) if (o.long) flags.set(o.attributeName(), o.long);
+      for (const [k, v] of Object.entries(renamed)) flags.set(k, v);
+      let message = e.message;
+      for (const name of e.options) {
+        const flag = flags.get(name);
+        if (flag) message = message.replace(new RegExp(`(?<![-\\w])${name}(?![\\w])`, "g"), flag);
+      }
+      throw new ConfigError(message, e.options);
+    }
+  };
 }

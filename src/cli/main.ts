@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// The `rose` command. Thin: each subcommand parses flags and calls the library.
-import { existsSync } from "node:fs";
+// The `rose` command. Thin: each subcommand maps its flags to one application call (src/app/).
 import { Command, CommanderError } from "commander";
 import { RoseError } from "../errors.ts";
-import { registerTrain } from "./train.ts";
+import { registerAttack } from "./attack.ts";
+import { registerDemo } from "./demo.ts";
 import { registerEval } from "./eval.ts";
+import { registerExport } from "./export.ts";
+import { registerPredict } from "./predict.ts";
+import { registerPretrain } from "./pretrain.ts";
+import { registerTrain } from "./train.ts";
 
 const program = new Command();
 program
@@ -15,19 +19,11 @@ program
 
 registerTrain(program);
 registerEval(program);
-
-const optional: [string, string][] = [
-  ["./predict.ts", "registerPredict"],
-  ["./export.ts", "registerExport"],
-  ["./pretrain.ts", "registerPretrain"],
-  ["./attack.ts", "registerAttack"],
-  ["./demo.ts", "registerDemo"],
-];
-for (const [mod, fn] of optional) {
-  if (!existsSync(new URL(mod, import.meta.url))) continue;
-  const m = (await import(mod)) as Record<string, (p: Command) => void>;
-  m[fn]!(program);
-}
+registerPredict(program);
+registerExport(program);
+registerPretrain(program);
+registerAttack(program);
+registerDemo(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,10 +1,13 @@
+// `rose pretrain`: flags -> pretrain (app/pretrain.ts).
 import type { Command } from "commander";
-import { pretrain, PRETRAIN_DEFAULTS as D } from "../pretrain/pretrain.ts";
-import { int, num } from "./flags.ts";
+import { pretrain, PRETRAIN_DEFAULTS as D, type PretrainOptions } from "../app/pretrain.ts";
+import { METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
+import { type ScheduleName, SCHEDULES } from "../optim/schedule.ts";
+import { choice, int, num, withFlags } from "./flags.ts";
 
 export function registerPretrain(program: Command): void {
-  program
-    .command("pretrain")
+  const cmd = program.command("pretrain");
+  cmd
     .description("pre-train a BERT masked language model on your own corpus (plain text, one document or paragraph per line)")
     .requiredOption("--corpus <files...>", "plain-text corpus files")
     .requiredOption("--output-dir <dir>", "where the BertForMaskedLM directory, checkpoints and metrics go")
@@ -17,13 +20,13 @@ export function registerPretrain(program: Command): void {
     .option("--batch-size <n>", "sequences per step", int, D.batchSize)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--warmup-ratio <r>", "linear warm-up fraction", num, D.warmupRatio)
-    .option("--lr-scheduler-type <s>", "learning-rate decay after the warm-up: linear | cosine", D.lrSchedule)
+    .option("--lr-scheduler-type <s>", "learning-rate decay after the warm-up: linear | cosine", choice(SCHEDULES), D.lrSchedule)
     .option("--mlm-probability <p>", "share of tokens chosen for prediction (held-out accuracy always uses 0.15)", num, D.mlmProbability)
     .option("--dropout <p>", "hidden and attention dropout during pre-training (default: the config's; the saved config keeps it)", num)
     .option("--weight-decay <w>", "decoupled weight decay", num, D.weightDecay)
     .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
     .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm)
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble (ROSE during pre-training)", D.method)
+    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble (ROSE during pre-training)", choice(METHOD_NAMES), D.method)
     .option("--upper <pct>", "ROSE upper percentile", num, D.upper)
     .option("--lower <pct>", "ROSE lower percentile", num, D.lower)
     .option("--gamma <g>", "ROSE ensemble weight", num, D.gamma)
@@ -36,8 +39,54 @@ export function registerPretrain(program: Command): void {
     .option("--resume", "continue from the last checkpoint in --output-dir")
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
-    .action(async (f: Record<string, unknown>) => {
-      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), quiet: Boolean(f.quiet), method: f.method as never, lrSchedule: f.lrSchedulerType as never });
+    .action(withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus" }, async (f: PretrainFlags) => {
+      const r = await pretrain(pretrainOptions(f));
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
-    });
+    }));
+}
+
+/** The flags as commander parses them. */
+export interface PretrainFlags {
+  corpus: string[];
+  outputDir: string;
+  config: string;
+  configFile?: string;
+  init?: string;
+  vocabSize: number;
+  maxSeqLength: number;
+  maxSteps: number;
+  batchSize: number;
+  learningRate: number;
+  warmupRatio: number;
+  lrSchedulerType: ScheduleName;
+  mlmProbability: number;
+  dropout?: number;
+  weightDecay: number;
+  adamBeta2: number;
+  maxGradNorm: number;
+  method: RoseMethod;
+  upper: number;
+  lower: number;
+  gamma: number;
+  klDropout: number;
+  heldout?: string[];
+  evalSteps: number;
+  seed: number;
+  loggingSteps: number;
+  saveSteps: number;
+  resume?: boolean;
+  threads?: number;
+  quiet?: boolean;
+}
+
+/** Flags -> library options, field by field: a renamed option fails to compile here. */
+export function pretrainOptions(f: PretrainFlags): PretrainOptions {
+  return {
+    corpus: f.corpus, outputDir: f.outputDir, config: f.config, configFile: f.configFile, init: f.init, vocabSize: f.vocabSize,
+    maxSeqLength: f.maxSeqLength, maxSteps: f.maxSteps, batchSize: f.batchSize, learningRate: f.learningRate, warmupRatio: f.warmupRatio,
+    lrSchedule: f.lrSchedulerType, mlmProbability: f.mlmProbability, dropout: f.dropout ?? null, weightDecay: f.weightDecay,
+    adamBeta2: f.adamBeta2, maxGradNorm: f.maxGradNorm, method: f.method, upper: f.upper, lower: f.lower, gamma: f.gamma,
+    klDropout: f.klDropout, heldout: f.heldout ?? [], evalSteps: f.evalSteps, seed: f.seed, loggingSteps: f.loggingSteps,
+    saveSteps: f.saveSteps, resume: Boolean(f.resume), threads: f.threads, quiet: Boolean(f.quiet),
+  };
 }

@@ -1,7 +1,9 @@
+// `rose train`: flags -> fineTune (app/train.ts).
 import type { Command } from "commander";
-import { fineTune } from "../train/run.ts";
+import { fineTune, type FineTuneOptions } from "../app/train.ts";
+import { type Granularity, METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
 import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
-import { dataOptions, hubOptions, int, type ModelFlags, modelOptions, num } from "./flags.ts";
+import { choice, type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, num, withFlags } from "./flags.ts";
 
 export function registerTrain(program: Command): void {
   const cmd = program.command("train").description("fine-tune a pre-trained encoder on a classification task (vanilla AdamW or ROSE)");
@@ -13,7 +15,7 @@ export function registerTrain(program: Command): void {
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
     .option("--max-eval-samples <n>", "evaluate on the first N rows of the validation file", int)
     .option("--output-dir <dir>", "where the model, checkpoints and metrics go", "out")
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", D.method)
+    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", choice(METHOD_NAMES), D.method)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--batch-size, --per-device-train-batch-size <n>", "training batch size", int, D.batchSize)
     .option("--per-device-eval-batch-size <n>", "evaluation batch size", int, D.evalBatchSize)
@@ -35,7 +37,7 @@ export function registerTrain(program: Command): void {
     .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
     .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, D.klDropout)
     .option("--rdrop-alpha <a>", "R-Drop: add alpha * symmetric KL to the loss", num, D.rdropAlpha)
-    .option("--rose-granularity <g>", "tensor | element", D.roseGranularity)
+    .option("--rose-granularity <g>", "tensor | element", choice(["tensor", "element"] as const), D.roseGranularity)
     .option("--rose-eligible <regex>", "tensors eligible for selection (default: names with 'layer' and 'weight')")
     .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
     .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
@@ -43,23 +45,66 @@ export function registerTrain(program: Command): void {
     .option("--from-scratch", "re-initialise every weight: a baseline to measure what pre-training brings")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")
-    .action(async (f: Record<string, unknown> & ModelFlags) => {
-      const r = await fineTune({
-        ...(f as object),
-        hub: hubOptions(f),
-        method: f.method as never,
-        roseGranularity: f.roseGranularity as never,
-        batchSize: f.perDeviceTrainBatchSize as number,
-        evalBatchSize: f.perDeviceEvalBatchSize as number,
-        padToMaxLength: Boolean(f.padToMaxLength),
-        resume: Boolean(f.resume),
-        quiet: Boolean(f.quiet),
-        fromScratch: Boolean(f.fromScratch),
-        trainFile: f.trainFile as string,
-      });
+    .action(withFlags(cmd, { batchSize: "--batch-size", evalBatchSize: "--per-device-eval-batch-size", roseGranularity: "--rose-granularity", trainFile: "--train-file" }, async (f: TrainFlags) => {
+      const r = await fineTune(fineTuneOptions(f));
       const last = r.evalHistory.at(-1);
       process.stdout.write(
         `${JSON.stringify({ output_dir: r.outputDir, global_step: r.globalStep, train_loss: +r.trainLoss.toFixed(6), best_metric: r.bestMetric, train_samples_per_second: +r.samplesPerSecond.toFixed(2), ...(last ? { eval: last } : {}) })}\n`,
       );
-    });
+    }));
+}
+
+/** The flags as commander parses them (attribute names of the options above). */
+export interface TrainFlags extends ModelFlags, DataFlags {
+  task: string;
+  trainFile: string;
+  validationFile?: string;
+  maxTrainSamples?: number;
+  maxEvalSamples?: number;
+  outputDir: string;
+  method: RoseMethod;
+  learningRate: number;
+  perDeviceTrainBatchSize: number;
+  perDeviceEvalBatchSize: number;
+  numTrainEpochs: number;
+  maxSteps: number;
+  weightDecay: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEpsilon: number;
+  maxGradNorm: number;
+  warmupRatio: number;
+  warmupSteps: number;
+  gradientAccumulationSteps: number;
+  maxSeqLength: number;
+  padToMaxLength?: boolean;
+  seed: number;
+  upper: number;
+  lower: number;
+  gamma: number;
+  klDropout: number;
+  rdropAlpha: number;
+  roseGranularity: Granularity;
+  roseEligible?: string;
+  loggingSteps: number;
+  saveSteps: number;
+  resume?: boolean;
+  fromScratch?: boolean;
+  threads?: number;
+  quiet?: boolean;
+}
+
+/** Flags -> library options, field by field: a renamed option fails to compile here. */
+export function fineTuneOptions(f: TrainFlags): FineTuneOptions {
+  return {
+    model: f.model, hub: hubOptions(f), ...dataFlags(f),
+    task: f.task, trainFile: f.trainFile, validationFile: f.validationFile, maxTrainSamples: f.maxTrainSamples, maxEvalSamples: f.maxEvalSamples,
+    outputDir: f.outputDir, method: f.method, learningRate: f.learningRate, batchSize: f.perDeviceTrainBatchSize,
+    evalBatchSize: f.perDeviceEvalBatchSize, numTrainEpochs: f.numTrainEpochs, maxSteps: f.maxSteps, weightDecay: f.weightDecay,
+    adamBeta1: f.adamBeta1, adamBeta2: f.adamBeta2, adamEpsilon: f.adamEpsilon, maxGradNorm: f.maxGradNorm, warmupRatio: f.warmupRatio,
+    warmupSteps: f.warmupSteps, gradientAccumulationSteps: f.gradientAccumulationSteps, maxSeqLength: f.maxSeqLength,
+    padToMaxLength: Boolean(f.padToMaxLength), seed: f.seed, upper: f.upper, lower: f.lower, gamma: f.gamma, klDropout: f.klDropout,
+    rdropAlpha: f.rdropAlpha, roseGranularity: f.roseGranularity, roseEligible: f.roseEligible, loggingSteps: f.loggingSteps,
+    saveSteps: f.saveSteps, resume: Boolean(f.resume), fromScratch: Boolean(f.fromScratch), threads: f.threads, quiet: Boolean(f.quiet),
+  };
 }

@@ -131,7 +131,7 @@ export class AdamW {
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new ConfigError(`betas must be in [0, 1), got ${b1}, ${b2}`);
     if (!(this.eps >= 0)) throw new ConfigError(`eps must be >= 0, got ${this.eps}`);
-    if (!(this.weightDecay >= 0)) throw new ConfigError(`weightDecay must be >= 0, got ${this.weightDecay}`);
+    if (!(this.weightDecay >= 0)) throw new ConfigError(`weightDecay must be >= 0, got ${this.weightDecay}`, ["weightDecay"]);
   }
 
   get method(): RoseMethod {

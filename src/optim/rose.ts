@@ -45,14 +45,18 @@ export const ROSE_DEFAULTS: RoseOptions = { method: "vanilla", upper: 100, lower
 
 /** The one validation of ROSE's options; errors name the library's options. */
 export function validateRoseOptions(o: RoseOptions): void {
-  if (!METHOD_NAMES.includes(o.method)) throw new ConfigError(`unknown method ${JSON.stringify(o.method)} (expected ${METHOD_NAMES.join(", ")})`);
+  if (!METHOD_NAMES.includes(o.method)) throw new ConfigError(`method must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(o.method)}`, ["method"]);
   if (o.granularity !== "tensor" && o.granularity !== "element") {
-    throw new ConfigError(`unknown granularity ${JSON.stringify(o.granularity)} (expected tensor or element)`);
+    throw new ConfigError(`granularity must be tensor or element, got ${JSON.stringify(o.granularity)}`, ["granularity"]);
   }
-  checkPercents(o.lower, o.upper);
-  if (!(o.gamma >= 0 && o.gamma <= 1)) throw new ConfigError(`gamma must be in [0, 1], got ${o.gamma}`);
+  try {
+    checkPercents(o.lower, o.upper);
+  } catch (e) {
+    throw new ConfigError(`ROSE band: ${(e as Error).message} (lower and upper)`, ["lower", "upper"]);
+  }
+  if (!(o.gamma >= 0 && o.gamma <= 1)) throw new ConfigError(`gamma must be in [0, 1], got ${o.gamma}`, ["gamma"]);
   if (!(Number.isInteger(o.numWarmupSteps) && o.numWarmupSteps >= 0)) {
-    throw new ConfigError(`numWarmupSteps (ROSE warm-up) must be an integer >= 0, got ${o.numWarmupSteps}`);
+    throw new ConfigError(`numWarmupSteps (ROSE warm-up) must be an integer >= 0, got ${o.numWarmupSteps}`, ["numWarmupSteps"]);
   }
 }
 
@@ -84,7 +88,7 @@ export function eligibleFrom(spec?: RegExp | string | NamePredicate): NamePredic
     try {
       re = new RegExp(spec);
     } catch (e) {
-      throw new ConfigError(`eligible: invalid regular expression ${JSON.stringify(spec)} (${(e as Error).message})`);
+      throw new ConfigError(`eligible: invalid regular expression ${JSON.stringify(spec)} (${(e as Error).message})`, ["eligible"]);
     }
   } else {
     // Drop g/y flags: a stateful lastIndex would make test() alternate between calls.

@@ -13,7 +13,7 @@ import { type Granularity, type RoseMethod, validateRoseOptions } from "../optim
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 import { buildTraining, type RunState, runLoop } from "./loop.ts";
-import { argmax, Predictor } from "./predict.ts";
+import { argmax, Predictor } from "../infer/predictor.ts";
 import { usesTwoPasses } from "./step.ts";
 
 /** The run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
@@ -111,10 +111,6 @@ export class Trainer {
     validate(this.o);
     if (train.length === 0) throw new ConfigError("the training set is empty");
     if (!model.tokenizer) throw new ConfigError("the model has no tokenizer");
-  }
-
-  private log(line: string): void {
-    if (!this.o.quiet) process.stderr.write(`${line}\n`);
   }
 
   async run(): Promise<TrainResult> {
@@ -235,15 +231,21 @@ function trainerState(st: RunState, o: TrainOptions, r: TrainResult): Record<str
 /** Checked before any work; errors name the options (the CLI maps them to its flags). */
 function validate(o: TrainOptions): void {
   const pos = (v: number, name: keyof TrainOptions) => {
-    if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`);
+    if (!(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`, [name]);
   };
   pos(o.batchSize, "batchSize");
   pos(o.evalBatchSize, "evalBatchSize");
   pos(o.gradientAccumulationSteps, "gradientAccumulationSteps");
   pos(o.maxSeqLength, "maxSeqLength");
   pos(o.loggingSteps, "loggingSteps");
-  if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`);
-  if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0");
-  if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`);
-  validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
+  if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`, ["learningRate"]);
+  if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
+  if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
+  try {
+    validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
+  } catch (e) {
+    // ROSE's granularity is roseGranularity here.
+    if (e instanceof ConfigError) throw new ConfigError(e.message.replace(/^granularity/, "roseGranularity"), e.options.map((n) => (n === "granularity" ? "roseGranularity" : n)));
+    throw e;
+  }
 }

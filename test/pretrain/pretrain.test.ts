@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
-import { pretrain } from "../../src/pretrain/pretrain.ts";
+import { pretrain } from "../../src/app/pretrain.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
 import { DivergenceError } from "../../src/errors.ts";
-import { fineTune } from "../../src/train/run.ts";
+import { fineTune } from "../../src/app/train.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 
 const data = writeSentimentData(64, 32);

@@ -1,8 +1,8 @@
 // `rose predict`: one text (or text pair) through a classifier, with label names from config id2label.
 import type { ResolveModelOptions } from "../io/hub.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { argmax, Predictor, softmax } from "../train/predict.ts";
-import { resolveModelDir } from "../train/run.ts";
+import { argmax, Predictor, softmax } from "../infer/predictor.ts";
+import { resolveModelDir } from "./resolve.ts";
 
 export interface PredictTextOptions {
   /** Model directory or Hub id; default: the shipped default model. */
