@@ -1,6 +1,7 @@
 // Shared flag parsers and option groups, so every command spells the same flag the same way.
 import { type Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "../errors.ts";
+import { METHOD_NAMES, type RoseOptions } from "../optim/rose.ts";
 
 export function num(v: string): number {
   const n = Number(v);
@@ -23,6 +24,16 @@ export function modelOptions(cmd: Command): Command {
     .option("--revision <rev>", "Hub branch, tag or commit", "main");
 }
 
+/** ROSE's flags, spelled alike by every command that trains. */
+export function roseOptions(cmd: Command, d: Pick<RoseOptions, "method" | "upper" | "lower" | "gamma"> & { klDropout: number }): Command {
+  return cmd
+    .option("--method <m>", METHOD_NAMES.join(" | "), choice(METHOD_NAMES), d.method)
+    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, d.upper)
+    .option("--lower <pct>", "ROSE: lower percentile of the kept band", num, d.lower)
+    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, d.gamma)
+    .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, d.klDropout);
+}
+
 export function dataOptions(cmd: Command): Command {
   return cmd
     .option("--text-column <name>", "text column (name or 0-based index)")
@@ -40,6 +51,13 @@ export interface ModelFlags {
 
 export function hubOptions(f: ModelFlags) {
   return { offline: f.offline, cacheDir: f.cacheDir, revision: f.revision };
+}
+
+/** The named fields of `o` (flags that keep the library's option names). */
+export function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) out[k] = o[k];
+  return out;
 }
 
 /** A flag parser that accepts one of `values` and types the result. */

@@ -1,9 +1,8 @@
 // `rose pretrain`: flags -> pretrain (app/pretrain.ts).
 import type { Command } from "commander";
 import { pretrain, PRETRAIN_DEFAULTS as D, type PretrainOptions } from "../app/pretrain.ts";
-import { METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES } from "../optim/schedule.ts";
-import { choice, int, num, withFlags } from "./flags.ts";
+import { choice, int, num, pick, roseOptions, withFlags } from "./flags.ts";
 
 export function registerPretrain(program: Command): void {
   const cmd = program.command("pretrain");
@@ -25,12 +24,8 @@ export function registerPretrain(program: Command): void {
     .option("--dropout <p>", "hidden and attention dropout during pre-training (default: the config's; the saved config keeps it)", num)
     .option("--weight-decay <w>", "decoupled weight decay", num, D.weightDecay)
     .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
-    .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm)
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble (ROSE during pre-training)", choice(METHOD_NAMES), D.method)
-    .option("--upper <pct>", "ROSE upper percentile", num, D.upper)
-    .option("--lower <pct>", "ROSE lower percentile", num, D.lower)
-    .option("--gamma <g>", "ROSE ensemble weight", num, D.gamma)
-    .option("--kl-dropout <p>", "dropout of ROSE's two passes", num, D.klDropout)
+    .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm);
+  roseOptions(cmd, D)
     .option("--heldout <files...>", "held-out text for masked-token accuracy")
     .option("--eval-steps <n>", "evaluate on --heldout every N steps (0: at the end only)", int, D.evalSteps)
     .option("--seed <n>", "seed", int, D.seed)
@@ -45,48 +40,26 @@ export function registerPretrain(program: Command): void {
     }));
 }
 
-/** The flags as commander parses them. */
-export interface PretrainFlags {
-  corpus: string[];
-  outputDir: string;
-  config: string;
-  configFile?: string;
-  init?: string;
-  vocabSize: number;
-  maxSeqLength: number;
-  maxSteps: number;
-  batchSize: number;
-  learningRate: number;
-  warmupRatio: number;
-  lrSchedulerType: ScheduleName;
-  mlmProbability: number;
-  dropout?: number;
-  weightDecay: number;
-  adamBeta2: number;
-  maxGradNorm: number;
-  method: RoseMethod;
-  upper: number;
-  lower: number;
-  gamma: number;
-  klDropout: number;
-  heldout?: string[];
-  evalSteps: number;
-  seed: number;
-  loggingSteps: number;
-  saveSteps: number;
-  resume?: boolean;
-  threads?: number;
-  quiet?: boolean;
-}
+/** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SAME_NAMED = [
+  "corpus", "outputDir", "config", "configFile", "init", "vocabSize", "maxSeqLength", "maxSteps", "batchSize", "learningRate",
+  "warmupRatio", "mlmProbability", "weightDecay", "adamBeta2", "maxGradNorm", "method", "upper", "lower", "gamma", "klDropout",
+  "evalSteps", "seed", "loggingSteps", "saveSteps", "threads",
+] as const satisfies readonly (keyof PretrainOptions)[];
 
-/** Flags -> library options, field by field: a renamed option fails to compile here. */
+/** The flags as commander parses them. */
+export type PretrainFlags = Pick<PretrainOptions, (typeof SAME_NAMED)[number]> & {
+  lrSchedulerType: ScheduleName;
+  dropout?: number;
+  heldout?: string[];
+  resume?: boolean;
+  quiet?: boolean;
+};
+
+/** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
 export function pretrainOptions(f: PretrainFlags): PretrainOptions {
   return {
-    corpus: f.corpus, outputDir: f.outputDir, config: f.config, configFile: f.configFile, init: f.init, vocabSize: f.vocabSize,
-    maxSeqLength: f.maxSeqLength, maxSteps: f.maxSteps, batchSize: f.batchSize, learningRate: f.learningRate, warmupRatio: f.warmupRatio,
-    lrSchedule: f.lrSchedulerType, mlmProbability: f.mlmProbability, dropout: f.dropout ?? null, weightDecay: f.weightDecay,
-    adamBeta2: f.adamBeta2, maxGradNorm: f.maxGradNorm, method: f.method, upper: f.upper, lower: f.lower, gamma: f.gamma,
-    klDropout: f.klDropout, heldout: f.heldout ?? [], evalSteps: f.evalSteps, seed: f.seed, loggingSteps: f.loggingSteps,
-    saveSteps: f.saveSteps, resume: Boolean(f.resume), threads: f.threads, quiet: Boolean(f.quiet),
+    ...pick(f, SAME_NAMED), lrSchedule: f.lrSchedulerType, dropout: f.dropout ?? null, heldout: f.heldout ?? [],
+    resume: Boolean(f.resume), quiet: Boolean(f.quiet),
   };
 }

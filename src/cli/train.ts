@@ -1,9 +1,8 @@
 // `rose train`: flags -> fineTune (app/train.ts).
 import type { Command } from "commander";
 import { fineTune, type FineTuneOptions } from "../app/train.ts";
-import { type Granularity, METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
 import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
-import { choice, type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, num, withFlags } from "./flags.ts";
+import { choice, type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, num, pick, roseOptions, withFlags } from "./flags.ts";
 
 export function registerTrain(program: Command): void {
   const cmd = program.command("train").description("fine-tune a pre-trained encoder on a classification task (vanilla AdamW or ROSE)");
@@ -15,7 +14,6 @@ export function registerTrain(program: Command): void {
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
     .option("--max-eval-samples <n>", "evaluate on the first N rows of the validation file", int)
     .option("--output-dir <dir>", "where the model, checkpoints and metrics go", "out")
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", choice(METHOD_NAMES), D.method)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--batch-size, --per-device-train-batch-size <n>", "training batch size", int, D.batchSize)
     .option("--per-device-eval-batch-size <n>", "evaluation batch size", int, D.evalBatchSize)
@@ -31,11 +29,8 @@ export function registerTrain(program: Command): void {
     .option("--gradient-accumulation-steps <n>", "micro-batches per optimizer step", int, D.gradientAccumulationSteps)
     .option("--max-seq-length <n>", "truncate inputs to this many tokens", int, D.maxSeqLength)
     .option("--pad-to-max-length", "pad every batch to --max-seq-length (default: to the longest row)")
-    .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed)
-    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
-    .option("--lower <pct>", "ROSE: lower percentile of the kept band", num, D.lower)
-    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
-    .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, D.klDropout)
+    .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed);
+  roseOptions(cmd, D)
     .option("--rdrop-alpha <a>", "R-Drop: add alpha * symmetric KL to the loss", num, D.rdropAlpha)
     .option("--rose-granularity <g>", "tensor | element", choice(["tensor", "element"] as const), D.roseGranularity)
     .option("--rose-eligible <regex>", "tensors eligible for selection (default: names with 'layer' and 'weight')")
@@ -54,57 +49,30 @@ export function registerTrain(program: Command): void {
     }));
 }
 
+/** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SAME_NAMED = [
+  "task", "trainFile", "validationFile", "maxTrainSamples", "maxEvalSamples", "outputDir", "method", "learningRate",
+  "numTrainEpochs", "maxSteps", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm", "warmupRatio",
+  "warmupSteps", "gradientAccumulationSteps", "maxSeqLength", "seed", "upper", "lower", "gamma", "klDropout", "rdropAlpha",
+  "roseGranularity", "roseEligible", "loggingSteps", "saveSteps", "threads",
+] as const satisfies readonly (keyof FineTuneOptions)[];
+
 /** The flags as commander parses them (attribute names of the options above). */
-export interface TrainFlags extends ModelFlags, DataFlags {
-  task: string;
+export type TrainFlags = ModelFlags & DataFlags & Pick<FineTuneOptions, (typeof SAME_NAMED)[number]> & {
   trainFile: string;
-  validationFile?: string;
-  maxTrainSamples?: number;
-  maxEvalSamples?: number;
-  outputDir: string;
-  method: RoseMethod;
-  learningRate: number;
   perDeviceTrainBatchSize: number;
   perDeviceEvalBatchSize: number;
-  numTrainEpochs: number;
-  maxSteps: number;
-  weightDecay: number;
-  adamBeta1: number;
-  adamBeta2: number;
-  adamEpsilon: number;
-  maxGradNorm: number;
-  warmupRatio: number;
-  warmupSteps: number;
-  gradientAccumulationSteps: number;
-  maxSeqLength: number;
   padToMaxLength?: boolean;
-  seed: number;
-  upper: number;
-  lower: number;
-  gamma: number;
-  klDropout: number;
-  rdropAlpha: number;
-  roseGranularity: Granularity;
-  roseEligible?: string;
-  loggingSteps: number;
-  saveSteps: number;
   resume?: boolean;
   fromScratch?: boolean;
-  threads?: number;
   quiet?: boolean;
-}
+};
 
-/** Flags -> library options, field by field: a renamed option fails to compile here. */
+/** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
 export function fineTuneOptions(f: TrainFlags): FineTuneOptions {
   return {
-    model: f.model, hub: hubOptions(f), ...dataFlags(f),
-    task: f.task, trainFile: f.trainFile, validationFile: f.validationFile, maxTrainSamples: f.maxTrainSamples, maxEvalSamples: f.maxEvalSamples,
-    outputDir: f.outputDir, method: f.method, learningRate: f.learningRate, batchSize: f.perDeviceTrainBatchSize,
-    evalBatchSize: f.perDeviceEvalBatchSize, numTrainEpochs: f.numTrainEpochs, maxSteps: f.maxSteps, weightDecay: f.weightDecay,
-    adamBeta1: f.adamBeta1, adamBeta2: f.adamBeta2, adamEpsilon: f.adamEpsilon, maxGradNorm: f.maxGradNorm, warmupRatio: f.warmupRatio,
-    warmupSteps: f.warmupSteps, gradientAccumulationSteps: f.gradientAccumulationSteps, maxSeqLength: f.maxSeqLength,
-    padToMaxLength: Boolean(f.padToMaxLength), seed: f.seed, upper: f.upper, lower: f.lower, gamma: f.gamma, klDropout: f.klDropout,
-    rdropAlpha: f.rdropAlpha, roseGranularity: f.roseGranularity, roseEligible: f.roseEligible, loggingSteps: f.loggingSteps,
-    saveSteps: f.saveSteps, resume: Boolean(f.resume), fromScratch: Boolean(f.fromScratch), threads: f.threads, quiet: Boolean(f.quiet),
+    ...pick(f, SAME_NAMED), model: f.model, hub: hubOptions(f), ...dataFlags(f), trainFile: f.trainFile,
+    batchSize: f.perDeviceTrainBatchSize, evalBatchSize: f.perDeviceEvalBatchSize, padToMaxLength: Boolean(f.padToMaxLength),
+    resume: Boolean(f.resume), fromScratch: Boolean(f.fromScratch), quiet: Boolean(f.quiet),
   };
 }

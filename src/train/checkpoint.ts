@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
 import { readSafetensors, type StTensor, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
-import type { OptimizerState, RoseAdamW } from "../optim/adamw.ts";
+import type { AdamW, OptimizerState } from "../optim/adamw.ts";
 
 const POINTER = "last_checkpoint.json";
 
@@ -16,7 +16,7 @@ export interface Checkpointable {
   shapes: Map<string, number[]>;
 }
 
-export function saveCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: RoseAdamW, state: S): void {
+export function saveRunCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: AdamW, state: S): void {
   const name = `checkpoint-${step}`;
   const dir = join(outputDir, name);
   mkdirSync(dir, { recursive: true });
@@ -49,7 +49,7 @@ export function lastCheckpoint(outputDir: string): { dir: string; step: number }
 }
 
 /** Restores weights and optimizer state in place; returns the saved run state, or null without a checkpoint. */
-export function loadCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: RoseAdamW): S | null {
+export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: AdamW): S | null {
   const pointer = join(outputDir, POINTER);
   if (!existsSync(pointer)) return null;
   const dir = join(outputDir, readPointer(pointer));

@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseAdamWOptions } from "../optim/adamw.ts";
 import { clipCoefficient, gradNorm as globalGradNorm } from "../optim/clip.ts";
-import { type Checkpointable, lastCheckpoint, loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { type Checkpointable, lastCheckpoint, loadRunCheckpoint, saveRunCheckpoint } from "./checkpoint.ts";
 import { createProgress, type ProgressFields } from "./progress.ts";
 import { type Batch, classification, type Objective, type StepOptions, TrainStep } from "./step.ts";
 
@@ -175,7 +175,7 @@ export async function runLoop<R>(
       log(`${o.outputDir}: the run is already complete (${o.resultFile}); nothing to resume`);
       return result;
     }
-    const resumed = loadCheckpoint<RunState>(o.outputDir, model, optimizer);
+    const resumed = loadRunCheckpoint<RunState>(o.outputDir, model, optimizer);
     if (resumed) {
       st = upgradeState(resumed);
       log(`resuming from step ${st.globalStep} (epoch ${st.epoch + 1}, batch ${st.batchInEpoch})`);
@@ -287,7 +287,7 @@ export async function runLoop<R>(
         st.batchInEpoch = 0;
       }
       const save = done ? o.saveAtEnd : lastInEpoch || (o.saveSteps > 0 && st.globalStep % o.saveSteps === 0);
-      if (save) saveCheckpoint(o.outputDir, st.globalStep, model, optimizer, st);
+      if (save) saveRunCheckpoint(o.outputDir, st.globalStep, model, optimizer, st);
       if (done) break outer;
     }
   }
