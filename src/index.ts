@@ -1,5 +1,8 @@
 // rose: Robust Selective Fine-tuning (ROSE) for pre-trained transformer classifiers — the library API.
-// The CLI (`rose`) is a thin layer over these calls.
+// Layers, bottom up: engine/ (graphs, typed ops, autodiff, onnxruntime), io/, models/, data/, optim/
+// (ROSE's whole rule is optim/rose.ts; adamw.ts applies its masks), train/ (the one training loop,
+// loop.ts), infer/ (the Predictor), pretrain/, robust/, export/; then app/, one module per command over
+// the library; the CLI (cli/) maps its flags to those calls.
 
 export * from "./errors.ts";
 
