@@ -6,7 +6,7 @@ import type { HostTensor } from "../engine/index.ts";
 import { type Architecture, type BuildContext, ParamScope } from "../models/index.ts";
 import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { type Granularity, METHODS, type NamePredicate, type RoseMethod, stepNeeds } from "../optim/rose.ts";
+import { type Granularity, type NamePredicate, type RoseMethod, stepNeeds } from "../optim/rose.ts";
 
 export interface StepOptions {
   method: RoseMethod;
@@ -68,11 +68,6 @@ export function classification(regression: boolean): Objective {
       loss: (logits) => (regression ? mse(logits, labels) : crossEntropy(logits, labels)),
     };
   };
-}
-
-/** Whether the step runs two dropout passes (ROSE's first order, R-Drop): ROSE's method table decides. */
-export function usesTwoPasses(o: Pick<StepOptions, "method" | "rdropAlpha">): boolean {
-  return METHODS[o.method].firstOrder || o.rdropAlpha > 0;
 }
 
 export class TrainStep {

@@ -9,12 +9,11 @@ import type { Task } from "../data/tasks.ts";
 import { ConfigError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { type Granularity, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
+import { type Granularity, type RoseMethod, stepNeeds, validateRoseOptions } from "../optim/rose.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 import { buildTraining, type RunState, runLoop } from "./loop.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
-import { usesTwoPasses } from "./step.ts";
 
 /** The run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
 const TRAINER_STATE = "trainer_state.json";
@@ -139,7 +138,7 @@ export class Trainer {
       if (order?.epoch !== epoch) order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i)), o.batchSize) };
       return order.batches;
     };
-    const kl = usesTwoPasses({ method: o.method, rdropAlpha: o.rdropAlpha });
+    const kl = stepNeeds({ method: o.method, granularity: o.roseGranularity, rdropAlpha: o.rdropAlpha }).twoPasses;
     const finalFile = (st: RunState, result: TrainResult) => trainerState(st, o, result);
     return runLoop(this.model, optimizer, step, {
       epochs,
