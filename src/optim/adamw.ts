@@ -39,6 +39,8 @@ export interface StepInput {
   klGradNorms?: Map<string, number>;
   /** Per eligible tensor, the KL-loss gradient itself (first-order / ensemble, element granularity). */
   klGrads?: Map<string, Float32Array>;
+  /** Tensor masks chosen elsewhere, applied as given (tensors without an entry get 1); replaces the selector's. */
+  masks?: Map<string, number>;
 }
 
 export interface StepInfo {
@@ -201,7 +203,7 @@ export class AdamW {
       }
     }
     const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
-    const tensorSel = sel?.tensors(selected, {
+    const tensorSel = input.masks ? null : sel?.tensors(selected, {
       klGradNorms: input.klGradNorms, grads, expAvg: this.expAvg, beta1: b1, applying: this.willApplyMask(), step: info.step,
     }) ?? null;
     const maskIndex = new Map<string, number>();
@@ -237,7 +239,13 @@ export class AdamW {
       total += p.length;
 
       const gs = scaledInPlace.has(n) ? 1 : scale;
-      if (!sel || !sel.applies(t) || !sel.eligible(n)) {
+      const given = input.masks?.get(n);
+      if (given !== undefined) {
+        adamwUpdate(p, grad, ea, eas, given, gs, k);
+        if (given > 0) live += p.length;
+        info.mask.set(n, given);
+        info.maskApplied = true;
+      } else if (input.masks || !sel || !sel.applies(t) || !sel.eligible(n)) {
         adamwUpdate(p, grad, ea, eas, 1, gs, k);
         live += p.length;
       } else if (tensorSel) {
