@@ -4,8 +4,8 @@ import { fileURLToPath } from "node:url";
 import { getGlueTask } from "../src/data/tasks.ts";
 import { loadModelConfig } from "../src/io/config.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
-import { DEFAULT_MODEL } from "../src/train/run.ts";
-import { attackModel } from "../src/robust/run.ts";
+import { DEFAULT_MODEL } from "../src/app/resolve.ts";
+import { attackModel } from "../src/app/attack.ts";
 import { parseFlags } from "./util.ts";
 
 const shared = (p: string) => fileURLToPath(new URL(`../../shared/${p}`, import.meta.url));

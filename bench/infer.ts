@@ -3,7 +3,7 @@
 import { Graph, Program } from "../src/engine/index.ts";
 import type { HostTensor } from "../src/engine/index.ts";
 import { ParamScope } from "../src/models/index.ts";
-import { frozenWeights, rowsPerRun } from "../src/train/predict.ts";
+import { frozenWeights, rowsPerRun } from "../src/infer/predictor.ts";
 import { forwardFlops, peakRssMib, randomBatch, randomModel } from "./models.ts";
 import { median, parseFlags, timeIt } from "./util.ts";
 

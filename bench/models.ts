@@ -2,7 +2,7 @@
 import { Rng } from "../src/engine/index.ts";
 import { parseModelConfig } from "../src/io/config.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
-import { PRESETS } from "../src/pretrain/pretrain.ts";
+import { PRESETS } from "../src/pretrain/masked-lm.ts";
 import type { Batch } from "../src/train/step.ts";
 
 export function randomModel(config: string, numLabels = 2): PretrainedModel {

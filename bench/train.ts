@@ -3,7 +3,7 @@
 // ROSE first order / ensemble), clipping to norm 1 and the (selective) AdamW step.
 import { RoseAdamW, type RoseMethod } from "../src/optim/adamw.ts";
 import { clipCoefficient } from "../src/optim/clip.ts";
-import { eligibleFrom } from "../src/optim/select.ts";
+import { eligibleFrom } from "../src/optim/rose.ts";
 import { TrainStep } from "../src/train/step.ts";
 import { peakRssMib, randomBatch, randomModel } from "./models.ts";
 import { median, parseFlags, timeIt } from "./util.ts";

@@ -20,8 +20,15 @@ export class FormatError extends RoseError {
   }
 }
 
-/** Invalid user-provided configuration or command-line arguments. */
-export class ConfigError extends RoseError {}
+/**
+ * Invalid user-provided configuration or command-line arguments. `options` names the library options at
+ * fault as the message spells them (`batchSize`), so a front end can say its own flag (`--batch-size`).
+ */
+export class ConfigError extends RoseError {
+  constructor(message: string, readonly options: readonly string[] = []) {
+    super(message);
+  }
+}
 
 /** A data row that cannot be used (missing field, unknown label, empty text). */
 export class DataError extends RoseError {

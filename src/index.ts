@@ -1,5 +1,8 @@
 // rose: Robust Selective Fine-tuning (ROSE) for pre-trained transformer classifiers — the library API.
-// The CLI (`rose`) is a thin layer over these calls.
+// Layers, bottom up: engine/ (graphs, typed ops, autodiff, onnxruntime), io/, models/, data/, optim/
+// (ROSE's whole rule is optim/rose.ts; adamw.ts applies its masks), train/ (the one training loop,
+// loop.ts), infer/ (the Predictor), pretrain/, robust/, export/; then app/, one module per command over
+// the library; the CLI (cli/) maps its flags to those calls.
 
 export * from "./errors.ts";
 
@@ -28,30 +31,42 @@ export { splitExamples } from "./data/split.ts";
 export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin.ts";
 
 // ROSE optimizer.
-export { RoseAdamW, type RoseMethod, type RoseAdamWOptions, type StepInfo } from "./optim/adamw.ts";
-export { bandMask, quantile, eligibleFrom } from "./optim/select.ts";
+export { AdamW, RoseAdamW, type RoseMethod, type RoseAdamWOptions, type AdamWOptions, type StepInfo } from "./optim/adamw.ts";
+// ROSE's rule (method table, saliencies, masks, eligibility, warm-up): src/optim/rose.ts.
+export { METHODS, RoseSelector, eligibleFrom, selectTensors, stepNeeds, validateRoseOptions, type RoseOptions } from "./optim/rose.ts";
+export { bandMask, quantile } from "./optim/select.ts";
 export { linearSchedule } from "./optim/schedule.ts";
 export { clipCoefficient, clipGradNorm, gradNorm } from "./optim/clip.ts";
 
-// Training, evaluation, inference.
+// Training: one loop (train/loop.ts) for fine-tuning and pre-training.
 export { Trainer, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./train/trainer.ts";
 export { TrainStep, classification, type Objective, type StepOptions } from "./train/step.ts";
-export { Predictor, predictLogits, frozenWeights, softmax, argmax } from "./train/predict.ts";
-export type { PredictOptions } from "./train/predict.ts";
-export { fineTune, evaluate, DEFAULT_MODEL, type FineTuneOptions, type EvaluateOptions } from "./train/run.ts";
+export { runLoop, buildTraining, type LoopOptions, type LoopHooks, type LoopData, type RunState } from "./train/loop.ts";
+
+// Inference: compiled forward passes, big batches run in parts.
+export { Predictor, predictLogits, frozenWeights, softmax, argmax } from "./infer/predictor.ts";
+export type { PredictOptions } from "./infer/predictor.ts";
+
+// Application layer (src/app/): one module per command, over the library; the CLI (src/cli/) maps flags to these.
+export { DEFAULT_MODEL, resolveModelDir, taskByName, readData, type DataOptions, type ModelRef } from "./app/resolve.ts";
+export { fineTune, type FineTuneOptions } from "./app/train.ts";
+export { evaluate, evalAdvGlue, type EvaluateOptions } from "./app/eval.ts";
+export { predictText } from "./app/predict.ts";
 
 // Pre-training.
-export { pretrain, PRESETS, type PretrainOptions } from "./pretrain/pretrain.ts";
+export { pretrain, type PretrainOptions } from "./app/pretrain.ts";
+export { PRESETS, maskedLm, maskedAccuracy } from "./pretrain/masked-lm.ts";
 export { buildCorpus } from "./pretrain/corpus.ts";
 export { trainWordPiece, writeVocabDir } from "./pretrain/wordpiece.ts";
 
 // Export.
-export { exportModel } from "./export/export.ts";
+export { exportModel } from "./app/export.ts";
 export { exportOnnx } from "./export/onnx.ts";
 
 // Robustness.
 export * from "./robust/index.ts";
-export { attackModel, robustness, evalAdvGlue } from "./robust/run.ts";
+export { attackModel } from "./app/attack.ts";
+export { robustness } from "./app/robustness.ts";
 export { ModelClassifier, ModelSentenceEncoder, MlmFiller } from "./robust/adapters.ts";
 
 // Bag-of-words baseline (tf-idf n-grams + logistic regression, or naive Bayes): what a transformer buys.
@@ -66,4 +81,4 @@ export type { SweepResult, TrialRow, BestConfig } from "./sweep/results.ts";
 export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
 
 // Demo.
-export { runDemo } from "./demo/demo.ts";
+export { runDemo } from "./app/demo.ts";

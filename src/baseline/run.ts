@@ -7,7 +7,8 @@ import type { Example } from "../data/readers.ts";
 import { customTask, withLabels } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
-import { type DataOptions, readData, taskByName } from "../train/run.ts";
+import { type DataOptions, readData, taskByName } from "../app/resolve.ts";
+import { withDefaults } from "../defaults.ts";
 import type { LbfgsResult } from "./lbfgs.ts";
 import { fitLogistic } from "./logistic.ts";
 import { BagOfWords, BASELINE_MODEL_TYPES, type BaselineModelType } from "./model.ts";
@@ -61,7 +62,7 @@ function labelsOf(file: string, examples: readonly Example[]): Int32Array {
 }
 
 export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult> {
-  const o = { ...BASELINE_DEFAULTS, ...opts };
+  const o = withDefaults<BaselineOptions & typeof BASELINE_DEFAULTS>(BASELINE_DEFAULTS as BaselineOptions & typeof BASELINE_DEFAULTS, opts);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };

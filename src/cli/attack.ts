@@ -1,20 +1,32 @@
 // `rose attack` (one recipe, per-example output) and `rose robustness` (several recipes, one table).
 import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
-import {
-  attackModel,
-  DEFAULT_NUM_EXAMPLES,
-  formatRobustnessTable,
-  resultRecord,
-  robustness,
-  type AttackSetupOptions,
-} from "../robust/run.ts";
+import { attackModel, DEFAULT_NUM_EXAMPLES, resultRecord, type AttackSetupOptions } from "../app/attack.ts";
+import { formatRobustnessTable, robustness } from "../app/robustness.ts";
 import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
 import { createProgress } from "../train/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { dataOptions, hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
+import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, withFlags } from "./flags.ts";
 
-type Flags = Record<string, unknown> & ModelFlags;
+/** The flags both commands share, as commander parses them. */
+interface Flags extends ModelFlags, DataFlags {
+  task: string;
+  data: string;
+  numExamples: number;
+  shuffle?: boolean;
+  seed: number;
+  queryBudget?: number;
+  neighbors?: string;
+  mlm?: string;
+  similarity: boolean;
+  attackFirst?: boolean;
+  batchSize: number;
+  maxSeqLength?: number;
+  threads?: number;
+  allowUntrainedHead?: boolean;
+  quiet?: boolean;
+  json?: boolean;
+}
 
 /** Options both commands share. */
 function attackOptions(cmd: Command): Command {
@@ -38,30 +50,13 @@ function attackOptions(cmd: Command): Command {
     .option("--json", "print one JSON line");
 }
 
+/** Flags -> library options, field by field: a renamed option fails to compile here. */
 function setupOptions(f: Flags): AttackSetupOptions {
   return {
-    model: f.model,
-    hub: hubOptions(f),
-    task: f.task as string,
-    data: f.data as string,
-    textColumn: f.textColumn as string | undefined,
-    textPairColumn: f.textPairColumn as string | undefined,
-    labelColumn: f.labelColumn as string | undefined,
-    skipBadRows: Boolean(f.skipBadRows),
-    encoding: f.encoding as string | undefined,
-    numExamples: f.numExamples as number,
-    shuffle: Boolean(f.shuffle),
-    seed: f.seed as number,
-    queryBudget: f.queryBudget as number | undefined,
-    neighbors: f.neighbors as string | undefined,
-    mlm: f.mlm as string | undefined,
-    similarity: f.similarity !== false,
-    attackFirst: Boolean(f.attackFirst),
-    batchSize: f.batchSize as number,
-    maxSeqLength: f.maxSeqLength as number,
-    threads: f.threads as number | undefined,
-    allowUntrainedHead: Boolean(f.allowUntrainedHead),
-    log: (line) => process.stderr.write(`${line}\n`),
+    model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, numExamples: f.numExamples,
+    shuffle: Boolean(f.shuffle), seed: f.seed, queryBudget: f.queryBudget, neighbors: f.neighbors, mlm: f.mlm,
+    similarity: f.similarity !== false, attackFirst: Boolean(f.attackFirst), batchSize: f.batchSize, maxSeqLength: f.maxSeqLength,
+    threads: f.threads, allowUntrainedHead: Boolean(f.allowUntrainedHead), log: (line) => process.stderr.write(`${line}\n`),
   };
 }
 
@@ -74,15 +69,15 @@ export function registerAttack(program: Command): void {
   attackOptions(attack)
     .requiredOption("--recipe <name>", `attack recipe: ${RECIPE_NAMES.join(", ")}`)
     .option("--output <file>", "write per-example results (JSON lines)")
-    .action(async (f: Flags) => {
-      if (f.output) prepareOutputFile(f.output as string, "--output");
+    .action(withFlags(attack, {}, async (f: Flags & { recipe: string; output?: string }) => {
+      if (f.output) prepareOutputFile(f.output, "--output");
       onInterrupt(() => `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`);
       const counts = { succeeded: 0, failed: 0, skipped: 0 };
       let labels: readonly string[] = [];
       let progress: Progress | null = null;
       const r = await attackModel({
         ...setupOptions(f),
-        recipe: f.recipe as string,
+        recipe: f.recipe,
         onStart: (info) => {
           labels = info.labelNames;
           if (!f.json) process.stdout.write(`${info.description}\n`);
@@ -101,7 +96,7 @@ export function registerAttack(program: Command): void {
       });
       (progress as Progress | null)?.stop();
       if (f.output) {
-        writeJsonLines(f.output as string, r.results.map((x, i) => resultRecord(x, i, r.labelNames)));
+        writeJsonLines(f.output, r.results.map((x, i) => resultRecord(x, i, r.labelNames)));
       }
       const s = r.summary;
       if (f.json) {
@@ -127,14 +122,14 @@ export function registerAttack(program: Command): void {
       } else {
         process.stdout.write(`\n${formatSummaryTable(s, r.stats)}\n`);
       }
-    });
+    }));
 
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
-    .action(async (f: Flags) => {
+    .action(withFlags(rob, {}, async (f: Flags & { recipes: string }) => {
       onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
-      const recipes = String(f.recipes).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
+      const recipes = f.recipes.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
       let progress: Progress | null = null;
       const r = await robustness({
         ...setupOptions(f),
@@ -164,5 +159,5 @@ export function registerAttack(program: Command): void {
       } else {
         process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
       }
-    });
+    }));
 }

@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
-import { fitBaseline, resultSummary } from "../baseline/run.ts";
-import type { BaselineModelType } from "../baseline/model.ts";
-import { dataOptions, int, num } from "./flags.ts";
+import { type BaselineOptions, fitBaseline, resultSummary } from "../baseline/run.ts";
+import { BASELINE_MODEL_TYPES } from "../baseline/model.ts";
+import { choice, type DataFlags, dataFlags, dataOptions, int, num, pick, withFlags } from "./flags.ts";
 
 function range(v: string): [number, number] {
   const m = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(v);
@@ -20,7 +20,7 @@ export function registerBaseline(program: Command): void {
     .option("--validation-file <file>", "evaluation data, scored with the task's metrics")
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
     .option("--max-eval-samples <n>", "evaluate on the first N rows of the validation file", int)
-    .option("--model-type <type>", "logreg (tf-idf + L2 logistic regression) | nb (multinomial naive Bayes on counts)", "logreg")
+    .option("--model-type <type>", "logreg (tf-idf + L2 logistic regression) | nb (multinomial naive Bayes on counts)", choice(BASELINE_MODEL_TYPES), "logreg")
     .option("--ngram-range <min,max>", "word n-gram lengths", range, [1, 2] as [number, number])
     .option("--min-df <n>", "keep n-grams in at least N training texts (or a share, below 1)", num, 1)
     .option("--max-df <n>", "drop n-grams in more than this share of training texts (or N texts, above 1)", num, 1)
@@ -32,13 +32,8 @@ export function registerBaseline(program: Command): void {
     .option("--output-dir <dir>", "write baseline_model.json and baseline_results.json here")
     .option("--quiet", "no progress output")
     .option("--json", "print one JSON line")
-    .action(async (f: Record<string, unknown>) => {
-      const r = await fitBaseline({
-        ...(f as object),
-        trainFile: f.trainFile as string,
-        modelType: f.modelType as BaselineModelType,
-        quiet: Boolean(f.quiet),
-      });
+    .action(withFlags(cmd, {}, async (f: BaselineFlags) => {
+      const r = await fitBaseline({ ...pick(f, SAME_NAMED), ...dataFlags(f), trainFile: f.trainFile, quiet: Boolean(f.quiet) });
       if (f.json) {
         process.stdout.write(`${JSON.stringify(resultSummary(r))}\n`);
         return;
@@ -47,5 +42,14 @@ export function registerBaseline(program: Command): void {
       for (const [k, v] of Object.entries(r.trainMetrics)) process.stdout.write(`  train ${k.padEnd(22)} ${v.toFixed(4)}\n`);
       for (const [k, v] of Object.entries(r.evalMetrics ?? {})) process.stdout.write(`  eval  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
       if (r.outputDir) process.stdout.write(`model saved in ${r.outputDir}\n`);
-    });
+    }));
 }
+
+/** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SAME_NAMED = [
+  "task", "validationFile", "maxTrainSamples", "maxEvalSamples", "modelType", "ngramRange", "minDf", "maxDf", "maxFeatures",
+  "c", "alpha", "maxIter", "tol", "outputDir",
+] as const satisfies readonly (keyof BaselineOptions)[];
+
+/** The flags as commander parses them. */
+type BaselineFlags = DataFlags & Pick<BaselineOptions, (typeof SAME_NAMED)[number]> & { trainFile: string; quiet?: boolean; json?: boolean };

@@ -1,11 +1,27 @@
+// `rose demo`: flags -> runDemo (app/demo.ts).
 import type { Command } from "commander";
-import { DEMO_DEFAULTS as D, runDemo } from "../demo/demo.ts";
-import { int, num } from "./flags.ts";
+import { DEMO_DEFAULTS as D, runDemo } from "../app/demo.ts";
+import { int, num, withFlags } from "./flags.ts";
 import { onInterrupt } from "./interrupt.ts";
 
+interface DemoFlags {
+  outputDir: string;
+  model: string;
+  perClass: number;
+  epochs: number;
+  batchSize: number;
+  learningRate: number;
+  maxSeqLength: number;
+  attackExamples: number;
+  recipes: string;
+  seed: number;
+  threads?: number;
+  quiet?: boolean;
+}
+
 export function registerDemo(program: Command): void {
-  program
-    .command("demo")
+  const cmd = program.command("demo");
+  cmd
     .description("fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE-ensemble; compare clean and under attack")
     .option("--output-dir <dir>", "where data splits, models and the summary go", D.outputDir)
     .option("--model <dir>", "pre-trained model to fine-tune", D.model)
@@ -19,9 +35,13 @@ export function registerDemo(program: Command): void {
     .option("--seed <n>", "seed", int, D.seed)
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
-    .action(async (f: Record<string, unknown>) => {
+    .action(withFlags(cmd, {}, async (f: DemoFlags) => {
       onInterrupt(() => `Data splits and finished models are in ${f.outputDir}; the demo starts over when run again.`);
-      const { table } = await runDemo({ ...(f as object), recipes: String(f.recipes).split(",").filter(Boolean), quiet: Boolean(f.quiet) });
+      const { table } = await runDemo({
+        outputDir: f.outputDir, model: f.model, perClass: f.perClass, epochs: f.epochs, batchSize: f.batchSize, learningRate: f.learningRate,
+        maxSeqLength: f.maxSeqLength, attackExamples: f.attackExamples, recipes: f.recipes.split(",").filter(Boolean), seed: f.seed,
+        threads: f.threads, quiet: Boolean(f.quiet),
+      });
       process.stdout.write(`\n${table}\n`);
-    });
+    }));
 }

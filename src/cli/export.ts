@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { exportModel } from "../export/export.ts";
+import { exportModel } from "../app/export.ts";
 import { hubOptions, type ModelFlags, modelOptions } from "./flags.ts";
 
 export function registerExport(program: Command): void {

@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-// The `rose` command. Thin: each subcommand parses flags and calls the library.
-import { existsSync } from "node:fs";
+// The `rose` command. Thin: each subcommand maps its flags to one application call (src/app/).
 import { Command, CommanderError } from "commander";
 import { RoseError } from "../errors.ts";
-import { registerTrain } from "./train.ts";
+import { registerAttack } from "./attack.ts";
+import { registerBaseline } from "./baseline.ts";
+import { registerDemo } from "./demo.ts";
 import { registerEval } from "./eval.ts";
+import { registerExport } from "./export.ts";
+import { registerPredict } from "./predict.ts";
+import { registerPretrain } from "./pretrain.ts";
+import { registerSweep } from "./sweep.ts";
+import { registerTrain } from "./train.ts";
 
 const program = new Command();
 program
@@ -14,23 +20,13 @@ program
 
 registerTrain(program);
 registerEval(program);
-
-const optional: [string, string][] = [
-  ["./predict.ts", "registerPredict"],
-  ["./export.ts", "registerExport"],
-  ["./pretrain.ts", "registerPretrain"],
-  ["./attack.ts", "registerAttack"],
-  ["./demo.ts", "registerDemo"],
-  ["./baseline.ts", "registerBaseline"],
-  ["./sweep.ts", "registerSweep"],
-];
-// Compiled to dist/, these modules are .js files (tsc rewrites the import itself, not this check).
-const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-for (const [mod, fn] of optional) {
-  if (!existsSync(new URL(mod.replace(/\.ts$/, ext), import.meta.url))) continue;
-  const m = (await import(mod)) as Record<string, (p: Command) => void>;
-  m[fn]!(program);
-}
+registerPredict(program);
+registerExport(program);
+registerPretrain(program);
+registerAttack(program);
+registerDemo(program);
+registerBaseline(program);
+registerSweep(program);
 
 // A usage error prints its one line and where to read more, not the whole help; --help marks required options.
 for (const cmd of [program, ...program.commands]) {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { predictText } from "../export/predict.ts";
+import { predictText } from "../app/predict.ts";
 import { hubOptions, int, type ModelFlags, modelOptions } from "./flags.ts";
 
 export function registerPredict(program: Command): void {

@@ -1,11 +1,13 @@
+// `rose pretrain`: flags -> pretrain (app/pretrain.ts).
 import type { Command } from "commander";
-import { pretrain, PRETRAIN_DEFAULTS as D } from "../pretrain/pretrain.ts";
-import { int, num } from "./flags.ts";
+import { pretrain, PRETRAIN_DEFAULTS as D, type PretrainOptions } from "../app/pretrain.ts";
+import { type ScheduleName, SCHEDULES } from "../optim/schedule.ts";
+import { choice, int, num, pick, roseOptions, withFlags } from "./flags.ts";
 import { onInterrupt, runSavedMessage } from "./interrupt.ts";
 
 export function registerPretrain(program: Command): void {
-  program
-    .command("pretrain")
+  const cmd = program.command("pretrain");
+  cmd
     .description("pre-train a BERT masked language model on your own corpus (plain text, one document or paragraph per line)")
     .requiredOption("--corpus <files...>", "plain-text corpus files")
     .requiredOption("--output-dir <dir>", "where the BertForMaskedLM directory, checkpoints and metrics go")
@@ -18,17 +20,13 @@ export function registerPretrain(program: Command): void {
     .option("--batch-size <n>", "sequences per step", int, D.batchSize)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--warmup-ratio <r>", "linear warm-up fraction", num, D.warmupRatio)
-    .option("--lr-scheduler-type <s>", "learning-rate decay after the warm-up: linear | cosine", D.lrSchedule)
+    .option("--lr-scheduler-type <s>", "learning-rate decay after the warm-up: linear | cosine", choice(SCHEDULES), D.lrSchedule)
     .option("--mlm-probability <p>", "share of tokens chosen for prediction (held-out accuracy always uses 0.15)", num, D.mlmProbability)
     .option("--dropout <p>", "hidden and attention dropout during pre-training (default: the config's; the saved config keeps it)", num)
     .option("--weight-decay <w>", "decoupled weight decay", num, D.weightDecay)
     .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
-    .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm)
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble (ROSE during pre-training)", D.method)
-    .option("--upper <pct>", "ROSE upper percentile", num, D.upper)
-    .option("--lower <pct>", "ROSE lower percentile", num, D.lower)
-    .option("--gamma <g>", "ROSE ensemble weight", num, D.gamma)
-    .option("--kl-dropout <p>", "dropout of ROSE's two passes", num, D.klDropout)
+    .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm);
+  roseOptions(cmd, D)
     .option("--heldout <files...>", "held-out text for masked-token accuracy")
     .option("--eval-steps <n>", "evaluate on --heldout every N steps (0: at the end only)", int, D.evalSteps)
     .option("--seed <n>", "seed", int, D.seed)
@@ -38,9 +36,34 @@ export function registerPretrain(program: Command): void {
     .option("--overwrite-output-dir", "clear a non-empty --output-dir first (otherwise it is refused)")
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
-    .action(async (f: Record<string, unknown>) => {
-      onInterrupt(() => runSavedMessage(f.outputDir as string));
-      const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet), method: f.method as never, lrSchedule: f.lrSchedulerType as never });
+    .action(withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus" }, async (f: PretrainFlags) => {
+      onInterrupt(() => runSavedMessage(f.outputDir));
+      const r = await pretrain(pretrainOptions(f));
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
-    });
+    }));
+}
+
+/** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SAME_NAMED = [
+  "corpus", "outputDir", "config", "configFile", "init", "vocabSize", "maxSeqLength", "maxSteps", "batchSize", "learningRate",
+  "warmupRatio", "mlmProbability", "weightDecay", "adamBeta2", "maxGradNorm", "method", "upper", "lower", "gamma", "klDropout",
+  "evalSteps", "seed", "loggingSteps", "saveSteps", "threads",
+] as const satisfies readonly (keyof PretrainOptions)[];
+
+/** The flags as commander parses them. */
+export type PretrainFlags = Pick<PretrainOptions, (typeof SAME_NAMED)[number]> & {
+  lrSchedulerType: ScheduleName;
+  dropout?: number;
+  heldout?: string[];
+  resume?: boolean;
+  overwriteOutputDir?: boolean;
+  quiet?: boolean;
+};
+
+/** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
+export function pretrainOptions(f: PretrainFlags): PretrainOptions {
+  return {
+    ...pick(f, SAME_NAMED), lrSchedule: f.lrSchedulerType, dropout: f.dropout ?? null, heldout: f.heldout ?? [],
+    resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet),
+  };
 }

@@ -1,8 +1,9 @@
+// `rose train`: flags -> fineTune (app/train.ts).
 import type { Command } from "commander";
-import { fineTune } from "../train/run.ts";
+import { fineTune, type FineTuneOptions } from "../app/train.ts";
 import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
 import { onInterrupt, runSavedMessage } from "./interrupt.ts";
-import { dataOptions, hubOptions, int, type ModelFlags, modelOptions, num } from "./flags.ts";
+import { choice, type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, num, pick, roseOptions, withFlags } from "./flags.ts";
 
 export function registerTrain(program: Command): void {
   const cmd = program.command("train").description("fine-tune a pre-trained encoder on a classification task (vanilla AdamW or ROSE)");
@@ -14,7 +15,6 @@ export function registerTrain(program: Command): void {
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
     .option("--max-eval-samples <n>", "evaluate on the first N rows of the validation file", int)
     .option("--output-dir <dir>", "where the model, checkpoints and metrics go", "out")
-    .option("--method <m>", "vanilla | rose-first | rose-second | rose-ensemble", D.method)
     .option("--learning-rate <lr>", "peak learning rate", num, D.learningRate)
     .option("--batch-size, --per-device-train-batch-size <n>", "training batch size", int, D.batchSize)
     .option("--per-device-eval-batch-size <n>", "evaluation batch size", int, D.evalBatchSize)
@@ -30,13 +30,10 @@ export function registerTrain(program: Command): void {
     .option("--gradient-accumulation-steps <n>", "micro-batches per optimizer step", int, D.gradientAccumulationSteps)
     .option("--max-seq-length <n>", `truncate inputs to this many tokens (default ${D.maxSeqLength}, or the model's limit if smaller)`, int)
     .option("--pad-to-max-length", "pad every batch to --max-seq-length (default: to the longest row)")
-    .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed)
-    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
-    .option("--lower <pct>", "ROSE: lower percentile of the kept band", num, D.lower)
-    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
-    .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, D.klDropout)
+    .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed);
+  roseOptions(cmd, D)
     .option("--rdrop-alpha <a>", "R-Drop: add alpha * symmetric KL to the loss", num, D.rdropAlpha)
-    .option("--rose-granularity <g>", "tensor | element", D.roseGranularity)
+    .option("--rose-granularity <g>", "tensor | element", choice(["tensor", "element"] as const), D.roseGranularity)
     .option("--rose-eligible <regex>", "tensors eligible for selection (default: names with 'layer' and 'weight')")
     .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
     .option("--save-steps <n>", "checkpoint every N steps (0: epoch ends only)", int, D.saveSteps)
@@ -46,25 +43,41 @@ export function registerTrain(program: Command): void {
     .option("--from-scratch", "re-initialise every weight: a baseline to measure what pre-training brings")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")
-    .action(async (f: Record<string, unknown> & ModelFlags) => {
-      onInterrupt(() => runSavedMessage(f.outputDir as string));
-      const r = await fineTune({
-        ...(f as object),
-        hub: hubOptions(f),
-        method: f.method as never,
-        roseGranularity: f.roseGranularity as never,
-        batchSize: f.perDeviceTrainBatchSize as number,
-        evalBatchSize: f.perDeviceEvalBatchSize as number,
-        padToMaxLength: Boolean(f.padToMaxLength),
-        resume: Boolean(f.resume),
-        overwriteOutputDir: Boolean(f.overwriteOutputDir),
-        quiet: Boolean(f.quiet),
-        fromScratch: Boolean(f.fromScratch),
-        trainFile: f.trainFile as string,
-      });
+    .action(withFlags(cmd, { batchSize: "--batch-size", evalBatchSize: "--per-device-eval-batch-size", roseGranularity: "--rose-granularity", trainFile: "--train-file" }, async (f: TrainFlags) => {
+      onInterrupt(() => runSavedMessage(f.outputDir ?? D.outputDir));
+      const r = await fineTune(fineTuneOptions(f));
       const last = r.evalHistory.at(-1);
       process.stdout.write(
         `${JSON.stringify({ output_dir: r.outputDir, global_step: r.globalStep, train_loss: +r.trainLoss.toFixed(6), best_metric: r.bestMetric, train_samples_per_second: +r.samplesPerSecond.toFixed(2), ...(last ? { eval: last } : {}) })}\n`,
       );
-    });
+    }));
+}
+
+/** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SAME_NAMED = [
+  "task", "trainFile", "validationFile", "maxTrainSamples", "maxEvalSamples", "outputDir", "method", "learningRate",
+  "numTrainEpochs", "maxSteps", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm", "warmupRatio",
+  "warmupSteps", "gradientAccumulationSteps", "maxSeqLength", "seed", "upper", "lower", "gamma", "klDropout", "rdropAlpha",
+  "roseGranularity", "roseEligible", "loggingSteps", "saveSteps", "stopAfterEpoch", "threads",
+] as const satisfies readonly (keyof FineTuneOptions)[];
+
+/** The flags as commander parses them (attribute names of the options above). */
+export type TrainFlags = ModelFlags & DataFlags & Pick<FineTuneOptions, (typeof SAME_NAMED)[number]> & {
+  trainFile: string;
+  perDeviceTrainBatchSize: number;
+  perDeviceEvalBatchSize: number;
+  padToMaxLength?: boolean;
+  resume?: boolean;
+  overwriteOutputDir?: boolean;
+  fromScratch?: boolean;
+  quiet?: boolean;
+};
+
+/** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
+export function fineTuneOptions(f: TrainFlags): FineTuneOptions {
+  return {
+    ...pick(f, SAME_NAMED), model: f.model, hub: hubOptions(f), ...dataFlags(f), trainFile: f.trainFile,
+    batchSize: f.perDeviceTrainBatchSize, evalBatchSize: f.perDeviceEvalBatchSize, padToMaxLength: Boolean(f.padToMaxLength),
+    resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), fromScratch: Boolean(f.fromScratch), quiet: Boolean(f.quiet),
+  };
 }

@@ -7,8 +7,9 @@ import { fmt } from "./shape.ts";
 
 /**
  * Gradients of `loss` (a scalar, or any tensor when `seed` gives its cotangent) with respect to each
- * of `wrt`. Entries are null where `loss` does not depend on that tensor. Ops without a gradient rule
- * (comparisons, integer ops, stopGradient) pass no gradient through.
+ * of `wrt`. Entries are null where `loss` does not depend on that tensor. Ops whose gradient is zero by
+ * definition (`noGradient: "zero"`: comparisons, integer ops, stopGradient) pass nothing through; an op on
+ * the path without a rule is an error naming it, never a silently missing gradient.
  */
 export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null)[] {
   const g = loss.graph;
@@ -35,10 +36,11 @@ export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null
 
   for (let i = lastNode; i >= 0; i--) {
     const n = g.nodes[i]!;
-    if (!n.op.vjp) continue;
+    if (n.op.noGradient === "zero") continue;
     const outCot = n.outputs.map((o) => cot.get(o.id) ?? null);
     if (outCot.every((c) => c === null)) continue;
     if (!n.inputs.some((t) => depends.has(t.id) && t.isFloat)) continue;
+    if (!n.op.vjp) throw new ShapeError(`grad: op ${n.op.name} (node ${n.id}) lies on the path from the loss to the wanted tensors and has no gradient rule`);
     const inCot = n.op.vjp(n, outCot);
     n.inputs.forEach((t, k) => {
       const c = inCot[k];

@@ -1,7 +1,8 @@
 // Lowers the part of a graph that the requested outputs need to an ONNX model.
 import type { AttrValue, NodeProtoData, TensorProtoData, ValueInfoData, OnnxDTypeName } from "./proto.ts";
 import { encodeModel } from "./proto.ts";
-import type { DType, Emitter, Graph, InputInfo, Node, Tensor } from "./graph.ts";
+import { type DType, type Emitter, type Graph, type InputInfo, isNodeOf, type Node, type Tensor } from "./graph.ts";
+import { DropoutMaskOp } from "./ops.ts";
 
 export const OPSET = 18;
 export const IR_VERSION = 8;
@@ -112,7 +113,7 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
     currentNode = `${n.op.name}_${n.id}`;
     const desc = `${n.op.name} (inputs ${n.inputs.map((t) => `${t.dtype}[${t.shape.join(",")}]`).join(", ")})`;
     nodeInfo.set(currentNode, desc);
-    if (n.op.name === "DropoutMask") dropoutSites.push(n.attrs.site as number);
+    if (isNodeOf(n, DropoutMaskOp)) dropoutSites.push(n.attrs.site);
     n.op.emit(emitter, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
   }
 

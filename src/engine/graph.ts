@@ -16,7 +16,7 @@ export class Tensor {
     readonly id: number,
     readonly dtype: DType,
     readonly shape: Shape,
-    readonly node: Node | null,
+    readonly node: Node<unknown> | null,
     /** Output index within `node`. */
     readonly index: number,
   ) {}
@@ -42,28 +42,46 @@ export interface Emitter {
   tmp(hint: string): string;
 }
 
-export interface OpDef<A = Record<string, unknown>> {
+/** An op's attributes when it has none. */
+export type NoAttrs = Record<string, never>;
+
+/**
+ * Why no gradient flows through an op, stated in its definition instead of a `vjp`:
+ * "zero": its output does not vary with its float inputs (integer or boolean outputs, values that depend
+ * on shapes only, stopGradient); grad() passes nothing through.
+ * "none": differentiable, but rose has no rule; grad() throws, naming the op, if it lies on the path.
+ */
+export type NoGradient = "zero" | "none";
+
+export interface OpDef<A = NoAttrs> {
   name: string;
   /** Shape and dtype rule: throws ShapeError on mismatch. One entry per output. */
   infer(inputs: Tensor[], attrs: A): { dtype: DType; shape: Shape }[];
   /** ONNX emission for one node. */
-  emit(e: Emitter, inputs: string[], outputs: string[], attrs: A, node: Node): void;
+  emit(e: Emitter, inputs: string[], outputs: string[], attrs: A, node: Node<A>): void;
   /**
    * Vector-Jacobian product: given cotangents of the outputs (null = zero), the cotangents of the
    * inputs (null = no gradient). Built from ops, so the backward pass is part of the same graph.
-   * Absent for ops with no gradient (integer ops, comparisons).
    */
-  vjp?(node: Node, cotangents: (Tensor | null)[]): (Tensor | null)[];
+  vjp?(node: Node<A>, cotangents: (Tensor | null)[]): (Tensor | null)[];
+  /** Set instead of `vjp` (ops.ts's `def` requires exactly one of the two). */
+  noGradient?: NoGradient;
 }
 
-export class Node {
+/** A node: an op applied to inputs, with the op's own attribute type. */
+export class Node<A = unknown> {
   outputs: Tensor[] = [];
   constructor(
     readonly id: number,
-    readonly op: OpDef<any>,
+    readonly op: OpDef<A>,
     readonly inputs: Tensor[],
-    readonly attrs: Record<string, unknown>,
+    readonly attrs: A,
   ) {}
+}
+
+/** Whether `n` applies `op`, typing its attributes as that op's. */
+export function isNodeOf<A>(n: Node<unknown>, op: OpDef<A>): n is Node<A> {
+  return n.op === (op as OpDef<unknown>);
 }
 
 export interface InputInfo {
@@ -87,7 +105,7 @@ export interface DropoutSite {
 }
 
 export class Graph {
-  readonly nodes: Node[] = [];
+  readonly nodes: Node<unknown>[] = [];
   readonly inputs: InputInfo[] = [];
   readonly consts: ConstInfo[] = [];
   readonly dropouts: DropoutSite[] = [];
@@ -172,7 +190,7 @@ export class Graph {
       if (t.graph !== this) throw new ShapeError(`${op.name}: input ${t} belongs to another graph`);
     }
     const outs = op.infer(inputs, attrs);
-    const node = new Node(this.nodes.length, op, inputs, attrs as Record<string, unknown>);
+    const node = new Node<A>(this.nodes.length, op, inputs, attrs);
     node.outputs = outs.map((o, i) => this.newTensor(o.dtype, o.shape, node, i));
     this.nodes.push(node);
     return node.outputs;

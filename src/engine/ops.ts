@@ -1,13 +1,14 @@
 // Every op in one place: its shape rule (`infer`), its ONNX emission (`emit`) and its gradient (`vjp`).
 // Gradients are written with the same public functions, so the backward pass is ordinary graph nodes.
 import { ShapeError } from "../errors.ts";
-import type { DType, Dim, Node, OpDef, Shape, Tensor } from "./graph.ts";
+import type { DType, Dim, NoAttrs, Node, NoGradient, OpDef, Shape, Tensor } from "./graph.ts";
 import type { AttrValue } from "./proto.ts";
 import { broadcast, dimProduct, fmt, normAxis, sameShape } from "./shape.ts";
 
-type Attrs = Record<string, unknown>;
+/** An op definition states its gradient: a rule (`vjp`) or why there is none (`noGradient`), never neither. */
+type Defined<A> = OpDef<A> & ({ vjp: NonNullable<OpDef<A>["vjp"]>; noGradient?: never } | { vjp?: never; noGradient: NoGradient });
 
-function def<A = Attrs>(op: OpDef<A>): OpDef<A> {
+function def<A = NoAttrs>(op: Defined<A>): OpDef<A> {
   return op;
 }
 
@@ -35,7 +36,7 @@ function scalarLike(t: Tensor, v: number): Tensor {
 // ------------------------------------------------------------------------------------------------
 // Elementwise binary ops with broadcasting
 
-function binary(name: string, onnx: string, vjp: OpDef["vjp"]): OpDef {
+function binary(name: string, onnx: string, vjp: NonNullable<OpDef["vjp"]>): OpDef {
   return def({
     name,
     infer([a, b]) {
@@ -78,7 +79,7 @@ export const scale = (a: Tensor, s: number): Tensor => mul(a, scalarLike(a, s));
 export const addScalar = (a: Tensor, s: number): Tensor => add(a, scalarLike(a, s));
 
 /** Sums a broadcast gradient back to the shape of `x`. */
-export function unbroadcast(g: Tensor, x: Tensor): Tensor {
+function unbroadcast(g: Tensor, x: Tensor): Tensor {
   if (sameShape(g.shape, x.shape)) return g;
   const lead = g.rank - x.rank;
   const axes: number[] = [];
@@ -94,7 +95,7 @@ export function unbroadcast(g: Tensor, x: Tensor): Tensor {
 // ------------------------------------------------------------------------------------------------
 // Elementwise unary ops
 
-function unary(name: string, onnx: string, vjp: OpDef["vjp"], domain?: string): OpDef {
+function unary(name: string, onnx: string, vjp: NonNullable<OpDef["vjp"]>, domain?: string): OpDef {
   return def({
     name,
     infer([x]) {
@@ -166,6 +167,7 @@ export const cast = (x: Tensor, to: DType): Tensor => (x.dtype === to ? x : appl
 function compare(name: string): OpDef {
   return def({
     name,
+    noGradient: "zero", // boolean output
     infer([a, b]) {
       sameDType(name, a!, b!);
       return [{ dtype: "bool", shape: broadcast(a!.shape, b!.shape, name) }];
@@ -205,6 +207,7 @@ export const where = (c: Tensor, a: Tensor, b: Tensor): Tensor => apply(WhereOp,
 
 const StopGradientOp = def({
   name: "StopGradient",
+  noGradient: "zero", // by definition
   infer([x]) {
     return [{ dtype: x!.dtype, shape: x!.shape }];
   },
@@ -249,7 +252,7 @@ const MatMulOp = def<MatMulAttrs>({
   vjp(n, [g]) {
     if (!g) return [null, null];
     const [a, b] = n.inputs as [Tensor, Tensor];
-    const { transA: tA, transB: tB, alpha } = n.attrs as unknown as MatMulAttrs;
+    const { transA: tA, transB: tB, alpha } = n.attrs;
     // Weight gradients of a batched activation times a 2-D weight: flatten the batch so the
     // reduction over it happens inside one matmul.
     const flat = (t: Tensor): Tensor => {
@@ -428,7 +431,7 @@ const TransposeOp = def<{ perm: number[] }>({
     e.node("Transpose", i, o, { perm });
   },
   vjp(n, [g]) {
-    const perm = n.attrs.perm as number[];
+    const perm = n.attrs.perm;
     const inv = perm.map((_, i) => perm.indexOf(i));
     return [g && transpose(g, inv)];
   },
@@ -449,7 +452,7 @@ const UnsqueezeOp = def<{ axes: number[] }>({
   },
   vjp(n, [g]) {
     const rank = n.outputs[0]!.rank;
-    return [g && squeeze(g, (n.attrs.axes as number[]).map((a) => normAxis(a, rank, "Unsqueeze")))];
+    return [g && squeeze(g, n.attrs.axes.map((a) => normAxis(a, rank, "Unsqueeze")))];
   },
 });
 export const unsqueeze = (x: Tensor, axes: number[]): Tensor => apply(UnsqueezeOp, [x], { axes });
@@ -468,7 +471,7 @@ const SqueezeOp = def<{ axes: number[] }>({
   },
   vjp(n, [g]) {
     const rank = n.inputs[0]!.rank;
-    return [g && unsqueeze(g, (n.attrs.axes as number[]).map((a) => normAxis(a, rank, "Squeeze")))];
+    return [g && unsqueeze(g, n.attrs.axes.map((a) => normAxis(a, rank, "Squeeze")))];
   },
 });
 export const squeeze = (x: Tensor, axes: number[]): Tensor => apply(SqueezeOp, [x], { axes });
@@ -492,7 +495,7 @@ const SliceOp = def<{ axis: number; start: number; end: number }>({
     e.node("Slice", [x!, e.constI64([start]), e.constI64([big]), e.constI64([axis])], o);
   },
   vjp(n, [g]) {
-    return [g && apply(SliceGradOp, [g, n.inputs[0]!], n.attrs as { axis: number; start: number; end: number })];
+    return [g && apply(SliceGradOp, [g, n.inputs[0]!], n.attrs)];
   },
 });
 // The gradient of Slice: zero-pad back to the input's (runtime) extent along the axis.
@@ -524,7 +527,7 @@ const SliceGradOp = def<{ axis: number; start: number; end: number }>({
     e.node("Pad", [g!, pads], o);
   },
   vjp(n, [gg]) {
-    const { axis, start, end } = n.attrs as { axis: number; start: number; end: number };
+    const { axis, start, end } = n.attrs;
     return [gg && slice(gg, axis, start, end), null];
   },
 });
@@ -554,7 +557,7 @@ const ConcatOp = def<{ axis: number }>({
   },
   vjp(n, [g]) {
     if (!g) return n.inputs.map(() => null);
-    const axis = n.attrs.axis as number;
+    const axis = n.attrs.axis;
     const a = normAxis(axis, g.rank, "Concat");
     let off = 0;
     return n.inputs.map((x) => {
@@ -593,6 +596,7 @@ const GatherOp = def({
 // float64 sum (the float32 scatter-add was not).
 const GatherGradOp = def({
   name: "GatherGrad",
+  noGradient: "none", // second order through embeddings: not needed yet
   infer([g, , data]) {
     return [{ dtype: g!.dtype, shape: data!.shape }];
   },
@@ -631,6 +635,7 @@ export const gather = (data: Tensor, indices: Tensor): Tensor => apply(GatherOp,
 
 const OneHotOp = def<{ depth: number }>({
   name: "OneHot",
+  noGradient: "zero", // integer input
   infer([idx], { depth }) {
     return [{ dtype: "float32", shape: [...idx!.shape, depth] }];
   },
@@ -655,7 +660,7 @@ function reduceShape(x: Tensor, axes: number[] | null, keepdims: boolean, op: st
   return keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
 }
 
-function reduceOp(name: string, vjp: OpDef<ReduceAttrs>["vjp"]): OpDef<ReduceAttrs> {
+function reduceOp(name: string, vjp: NonNullable<OpDef<ReduceAttrs>["vjp"]>): OpDef<ReduceAttrs> {
   return def<ReduceAttrs>({
     name,
     infer([x], { axes, keepdims }) {
@@ -679,27 +684,28 @@ function expandReduced(g: Tensor, x: Tensor, { axes, keepdims }: ReduceAttrs): T
   return expandAs(gk, x);
 }
 
-const ReduceSumOp = reduceOp("ReduceSum", (n, [g]) => [g && expandReduced(g, n.inputs[0]!, n.attrs as unknown as ReduceAttrs)]);
+const ReduceSumOp = reduceOp("ReduceSum", (n, [g]) => [g && expandReduced(g, n.inputs[0]!, n.attrs)]);
 const ReduceMeanOp = reduceOp("ReduceMean", (n, [g]) => {
   if (!g) return [null];
   const x = n.inputs[0]!;
-  return [mul(expandReduced(g, x, n.attrs as unknown as ReduceAttrs), countRatio(n.outputs[0]!, x))];
+  return [mul(expandReduced(g, x, n.attrs), countRatio(n.outputs[0]!, x))];
 });
 const ReduceMaxOp = reduceOp("ReduceMax", (n, [g]) => {
   if (!g) return [null];
   const x = n.inputs[0]!, y = n.outputs[0]!;
-  const attrs = n.attrs as unknown as ReduceAttrs;
+  const attrs = n.attrs;
   const hit = cast(equal(x, expandReduced(y, x, attrs)), x.dtype);
   return [mul(hit, expandReduced(g, x, attrs))];
 });
 const ReduceSumSquareOp = reduceOp("ReduceSumSquare", (n, [g]) => {
   const x = n.inputs[0]!;
-  return [g && mul(scale(x, 2), expandReduced(g, x, n.attrs as unknown as ReduceAttrs))];
+  return [g && mul(scale(x, 2), expandReduced(g, x, n.attrs))];
 });
 
 // size(y) / size(x) as a float scalar: the mean's scale, also for named dims.
 const CountRatioOp = def({
   name: "CountRatio",
+  noGradient: "zero", // reads shapes only
   infer([, x]) {
     return [{ dtype: x!.dtype, shape: [] }];
   },
@@ -740,7 +746,7 @@ const SoftmaxOp = def<{ axis: number }>({
   },
   vjp(n, [g]) {
     const y = n.outputs[0]!;
-    const axis = n.attrs.axis as number;
+    const axis = n.attrs.axis;
     return [g && mul(y, sub(g, reduceSum(mul(g, y), [axis], true)))];
   },
 });
@@ -755,7 +761,7 @@ const LogSoftmaxOp = def<{ axis: number }>({
   },
   vjp(n, [g]) {
     const y = n.outputs[0]!;
-    const axis = n.attrs.axis as number;
+    const axis = n.attrs.axis;
     return [g && sub(g, mul(exp(y), reduceSum(g, [axis], true)))];
   },
 });
@@ -807,8 +813,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
 // (a memcpy), unlike onnxruntime's Dropout whose generator state cannot be saved. Applying it is one
 // same-shape Mul forward and one backward (a Where with a broadcast zero is several times slower).
 
-const DropoutMaskOp = def<{ site: number }>({
+export const DropoutMaskOp = def<{ site: number }>({
   name: "DropoutMask",
+  noGradient: "zero", // a random mask; reads x's shape only
   infer([, , x]) {
     return [{ dtype: "float32", shape: x!.shape }];
   },
@@ -838,21 +845,6 @@ export function dropout(x: Tensor, p: number): Tensor {
 }
 
 // ------------------------------------------------------------------------------------------------
-// Internal: ops emitted by the runtime for output naming.
-export const IdentityOp = def({
-  name: "Identity",
-  infer([x]) {
-    return [{ dtype: x!.dtype, shape: x!.shape }];
-  },
-  emit(e, i, o) {
-    e.node("Identity", i, o);
-  },
-  vjp(_n, [g]) {
-    return [g];
-  },
-});
-export const identity = (x: Tensor): Tensor => apply(IdentityOp, [x], {});
-
 export type { Node };
 
 // ------------------------------------------------------------------------------------------------
@@ -861,6 +853,7 @@ export type { Node };
 /** 0..n-1 (int64) where n is the runtime size of `x` along `axis`. */
 const ArangeOp = def<{ axis: number }>({
   name: "Arange",
+  noGradient: "zero", // integer output
   infer([x], { axis }) {
     return [{ dtype: "int64", shape: [x!.shape[normAxis(axis, x!.rank, "Arange")]!] }];
   },
@@ -875,6 +868,7 @@ export const arange = (x: Tensor, axis: number): Tensor => apply(ArangeOp, [x], 
 
 const CumSumOp = def<{ axis: number }>({
   name: "CumSum",
+  noGradient: "none", // used on integer positions; a float cumsum would need a rule
   infer([x]) {
     return [{ dtype: x!.dtype, shape: x!.shape }];
   },
@@ -886,6 +880,7 @@ export const cumsum = (x: Tensor, axis: number): Tensor => apply(CumSumOp, [x], 
 
 const NotOp = def({
   name: "Not",
+  noGradient: "zero", // boolean output
   infer([x]) {
     return [{ dtype: "bool", shape: x!.shape }];
   },

@@ -1,30 +1,18 @@
 // AdamW with ROSE selective updates (the paper's SparseAdamW). With mask m for a tensor (or element):
 //   g = grad*m + exp_avg*(1-m);  moments updated with g;  p -= step_size * exp_avg*m / (sqrt(exp_avg_sq)+eps);
 //   then decoupled decay p -= lr*wd*p*m.  m = 1 for ineligible tensors, during warm-up, and for "vanilla".
-// Constants are cast to float32 as torch does. Tensor-mask updates run in the WebAssembly SIMD kernel
-// (simd.ts), in float32 like torch; the element-mask loop stays in JavaScript, where intermediate products
-// stay in float64 (cheaper than Math.fround per op) and every stored value is rounded to float32. Both
-// replay the reference within one float32 ulp.
-import { ConfigError, FormatError, RoseError, ShapeError } from "../errors.ts";
-import type { StTensor } from "../io/safetensors.ts";
+// Which masks: the RoseSelector this optimizer holds (rose.ts, the rule of the paper); this module only
+// applies them. Constants are cast to float32 as torch does. Tensor-mask updates run in the WebAssembly SIMD
+// kernel (simd.ts), in float32 like torch; the element-mask loop stays in JavaScript, where intermediate
+// products stay in float64 (cheaper than Math.fround per op) and every stored value is rounded to float32.
+// Both replay the reference within one float32 ulp.
+import { ConfigError, RoseError, ShapeError } from "../errors.ts";
 import { adamwUpdate, type AdamWConsts } from "./simd.ts";
-import {
-  bandMask,
-  checkPercents,
-  elementBandMask,
-  elementFirstSaliency,
-  elementSecondSaliency,
-  eligibleFrom,
-  ensembleMask,
-  secondSaliencyValue,
-  torchNorm32,
-  type Granularity,
-  type NamePredicate,
-} from "./select.ts";
+import { type Granularity, type NamePredicate, type RoseMethod, type RoseOptions, RoseSelector } from "./rose.ts";
 
-export type RoseMethod = "vanilla" | "rose-first" | "rose-second" | "rose-ensemble";
+export type { RoseMethod } from "./rose.ts";
 
-export interface RoseAdamWOptions {
+export interface AdamWOptions {
   /** Learning rate used when step() is not given one. */
   lr: number;
   betas?: [number, number];
@@ -32,18 +20,10 @@ export interface RoseAdamWOptions {
   weightDecay?: number;
   /** Tensors exempt from weight decay; default: LayerNorm/layer_norm parameters and biases. */
   noDecay?: NamePredicate;
-  method?: RoseMethod;
-  /** Band percentiles in [0, 100]; defaults 100 and 0 (keep everything), as in the reference. */
-  upper?: number;
-  lower?: number;
-  /** Weight of the first-order mask in the ensemble. */
-  gamma?: number;
-  /** Masks apply only once a tensor's step count exceeds this. */
-  numWarmupSteps?: number;
-  granularity?: Granularity;
-  /** Tensors eligible for selection; default: name contains "layer" and "weight". */
-  eligible?: RegExp | string | NamePredicate;
 }
+
+/** AdamW options plus ROSE's (rose.ts; all optional, default vanilla). */
+export interface RoseAdamWOptions extends AdamWOptions, Partial<RoseOptions> {}
 
 export interface StepInput {
   params: Map<string, Float32Array>;
@@ -59,6 +39,8 @@ export interface StepInput {
   klGradNorms?: Map<string, number>;
   /** Per eligible tensor, the KL-loss gradient itself (first-order / ensemble, element granularity). */
   klGrads?: Map<string, Float32Array>;
+  /** Tensor masks chosen elsewhere, applied as given (tensors without an entry get 1); replaces the selector's. */
+  masks?: Map<string, number>;
 }
 
 export interface StepInfo {
@@ -100,7 +82,6 @@ export function paramOrder(names: Iterable<string>, noDecay: NamePredicate = def
   return decay.concat(rest);
 }
 
-const METHODS: readonly RoseMethod[] = ["vanilla", "rose-first", "rose-second", "rose-ensemble"];
 const f32 = Math.fround;
 
 /** Update with a per-element mask: m = table[2*second[i] + first[i]]. */
@@ -128,63 +109,35 @@ function updateElementMask(
   }
 }
 
-export class RoseAdamW {
+export class AdamW {
   readonly lr: number;
   readonly betas: [number, number];
   readonly eps: number;
   readonly weightDecay: number;
-  readonly method: RoseMethod;
-  readonly upper: number;
-  readonly lower: number;
-  readonly gamma: number;
-  readonly numWarmupSteps: number;
-  readonly granularity: Granularity;
   private readonly noDecay: NamePredicate;
-  private readonly eligible: NamePredicate;
-  private readonly useFirst: boolean;
-  private readonly useSecond: boolean;
 
   private steps = new Map<string, number>();
   private expAvg = new Map<string, Float32Array>();
   private expAvgSq = new Map<string, Float32Array>();
   private stepCount = 0;
-
   private orderCache: { params: Map<string, Float32Array>; size: number; order: string[]; selected: string[] } | null = null;
-  // Element-granularity scratch, sized to the largest eligible tensor and reused every step.
-  private salBuf = new Float32Array(0);
-  private firstBits = new Uint8Array(0);
-  private secondBits = new Uint8Array(0);
 
-  constructor(opts: RoseAdamWOptions) {
+  /** `selector`: ROSE's selection, whose masks each step applies; none: plain AdamW. */
+  constructor(opts: AdamWOptions, readonly selector: RoseSelector | null = null) {
     this.lr = opts.lr;
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
-    this.method = opts.method ?? "vanilla";
-    this.upper = opts.upper ?? 100;
-    this.lower = opts.lower ?? 0;
-    this.gamma = opts.gamma ?? 0.5;
-    this.numWarmupSteps = opts.numWarmupSteps ?? 0;
-    this.granularity = opts.granularity ?? "tensor";
     this.noDecay = opts.noDecay ?? defaultNoDecay;
-    this.eligible = eligibleFrom(opts.eligible);
-
-    if (!METHODS.includes(this.method)) throw new ConfigError(`unknown optimizer method ${JSON.stringify(this.method)} (expected ${METHODS.join(", ")})`);
-    if (this.granularity !== "tensor" && this.granularity !== "element") {
-      throw new ConfigError(`unknown selection granularity ${JSON.stringify(this.granularity)} (expected tensor or element)`);
-    }
-    if (!(Number.isFinite(this.lr) && this.lr >= 0)) throw new ConfigError(`learning rate must be a finite number >= 0, got ${this.lr}`);
+    if (!(Number.isFinite(this.lr) && this.lr >= 0)) throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${this.lr}`);
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new ConfigError(`betas must be in [0, 1), got ${b1}, ${b2}`);
     if (!(this.eps >= 0)) throw new ConfigError(`eps must be >= 0, got ${this.eps}`);
-    if (!(this.weightDecay >= 0)) throw new ConfigError(`weight decay must be >= 0, got ${this.weightDecay}`);
-    if (!(this.gamma >= 0 && this.gamma <= 1)) throw new ConfigError(`gamma must be in [0, 1], got ${this.gamma}`);
-    if (!(Number.isInteger(this.numWarmupSteps) && this.numWarmupSteps >= 0)) {
-      throw new ConfigError(`ROSE warm-up steps must be an integer >= 0, got ${this.numWarmupSteps}`);
-    }
-    checkPercents(this.lower, this.upper);
-    this.useFirst = this.method === "rose-first" || this.method === "rose-ensemble";
-    this.useSecond = this.method === "rose-second" || this.method === "rose-ensemble";
+    if (!(this.weightDecay >= 0)) throw new ConfigError(`weightDecay must be >= 0, got ${this.weightDecay}`, ["weightDecay"]);
+  }
+
+  get method(): RoseMethod {
+    return this.selector?.method ?? "vanilla";
   }
 
   /** Number of updates made so far (restored by loadState). */
@@ -194,16 +147,16 @@ export class RoseAdamW {
 
   /** Whether the next step() will apply masks, i.e. whether the trainer must supply the KL gradients. */
   willApplyMask(): boolean {
-    return this.method !== "vanilla" && this.stepCount + 1 > this.numWarmupSteps;
+    return this.selector?.applies(this.stepCount + 1) ?? false;
   }
 
   /** Whether the next step() needs klGradNorms / klGrads (first-order or ensemble, masks applied). */
   needsKl(): boolean {
-    return this.useFirst && this.willApplyMask();
+    return (this.selector?.firstOrder ?? false) && this.willApplyMask();
   }
 
   isEligible(name: string): boolean {
-    return this.eligible(name);
+    return this.selector?.eligible(name) ?? false;
   }
 
   private orderFor(params: Map<string, Float32Array>, grads: Map<string, Float32Array>): { order: string[]; selected: string[] } {
@@ -213,102 +166,19 @@ export class RoseAdamW {
       return c;
     }
     const order = paramOrder([...params.keys()].filter((n) => grads.has(n)), this.noDecay);
-    const selected = this.method === "vanilla" ? [] : order.filter((n) => this.eligible(n));
+    const sel = this.selector;
+    const selected = !sel || sel.method === "vanilla" ? [] : order.filter((n) => sel.eligible(n));
     this.orderCache = { params, size: params.size, order, selected };
     return this.orderCache;
-  }
-
-  /** Tensor-granularity masks for `selected`, or null for vanilla. */
-  private tensorMasks(selected: string[], input: StepInput, info: StepInfo, applying: boolean): Float32Array | null {
-    if (this.method === "vanilla" || this.granularity !== "tensor" || selected.length === 0) return null;
-    let first: Float32Array | null = null;
-    if (this.useFirst) {
-      const kl = input.klGradNorms;
-      if (kl) {
-        const sal = new Float32Array(selected.length);
-        selected.forEach((n, i) => {
-          const v = kl.get(n);
-          if (v === undefined) throw new RoseError(`optimizer: klGradNorms has no entry for eligible tensor ${n}`);
-          sal[i] = v;
-        });
-        first = bandMask(sal, this.lower, this.upper);
-        info.firstMask = new Map(selected.map((n, i) => [n, first![i]!]));
-      } else if (applying) {
-        throw new RoseError(`optimizer: ${this.method} needs klGradNorms once warm-up is over (step ${info.step})`);
-      } else {
-        first = new Float32Array(selected.length).fill(1); // warm-up: not applied, nothing to select with
-      }
-    }
-    let second: Float32Array | null = null;
-    if (this.useSecond) {
-      const [b1] = this.betas;
-      let sal: Float32Array | null = new Float32Array(selected.length);
-      for (let i = 0; i < selected.length; i++) {
-        const n = selected[i]!;
-        const m = this.expAvg.get(n);
-        if (!m) {
-          sal = null; // no moments yet: all ones, as the reference
-          break;
-        }
-        sal[i] = secondSaliencyValue(torchNorm32(input.grads.get(n)!), torchNorm32(m), b1);
-      }
-      if (sal) {
-        second = bandMask(sal, this.lower, this.upper);
-        info.secondSaliency = new Map(selected.map((n, i) => [n, sal![i]!]));
-      } else {
-        second = new Float32Array(selected.length).fill(1);
-      }
-    }
-    const mask = first && second ? ensembleMask(first, second, this.gamma) : (first ?? second)!;
-    info.mask = new Map(selected.map((n, i) => [n, mask[i]!]));
-    return mask;
-  }
-
-  private ensureScratch(n: number): void {
-    if (this.salBuf.length >= n) return;
-    this.salBuf = new Float32Array(n);
-    this.firstBits = new Uint8Array(n);
-    this.secondBits = new Uint8Array(n);
-  }
-
-  /**
-   * Element masks for one eligible tensor into firstBits/secondBits (bits of unused orders are set to 1);
-   * returns [elements with a non-zero combined mask, mean combined mask].
-   */
-  private elementMasks(name: string, grad: Float32Array, ea: Float32Array | null, input: StepInput, table: Float64Array): [number, number] {
-    const n = grad.length;
-    this.ensureScratch(n);
-    const sal = this.salBuf.subarray(0, n);
-    const first = this.firstBits.subarray(0, n);
-    const second = this.secondBits.subarray(0, n);
-    if (this.useFirst) {
-      const kl = input.klGrads?.get(name);
-      if (!kl) throw new RoseError(`optimizer: ${this.method} with element granularity needs klGrads for ${name}`);
-      if (kl.length !== n) throw new ShapeError(`optimizer: klGrads for ${name} has ${kl.length} elements, the parameter has ${n}`);
-      elementFirstSaliency(kl, sal);
-      elementBandMask(sal, n, this.lower, this.upper, first);
-    } else first.fill(1);
-    if (this.useSecond && ea) {
-      elementSecondSaliency(grad, ea, this.betas[0], sal);
-      elementBandMask(sal, n, this.lower, this.upper, second);
-    } else second.fill(1);
-    let live = 0;
-    let sum = 0;
-    for (let i = 0; i < n; i++) {
-      const m = table[(second[i]! << 1) | first[i]!]!;
-      sum += m;
-      if (m > 0) live++;
-    }
-    return [live, sum / n];
   }
 
   /** One optimizer update, in place on params; moments are created on first sight of a parameter. */
   step(input: StepInput): StepInfo {
     const lr = input.lr ?? this.lr;
-    if (!(Number.isFinite(lr) && lr >= 0)) throw new ConfigError(`learning rate must be a finite number >= 0, got ${lr}`);
+    if (!(Number.isFinite(lr) && lr >= 0)) throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${lr}`);
     const { params, grads } = input;
     const scale = input.gradScale ?? 1;
-    if (!(Number.isFinite(scale) && scale > 0)) throw new ConfigError(`gradient scale must be a finite number > 0, got ${scale}`);
+    if (!(Number.isFinite(scale) && scale > 0)) throw new ConfigError(`gradScale (the gradient scale) must be a finite number > 0, got ${scale}`);
     const { order, selected } = this.orderFor(params, grads);
     for (const n of order) {
       const p = params.get(n)!;
@@ -319,11 +189,13 @@ export class RoseAdamW {
         throw new ShapeError(`optimizer: state for ${n} has ${m.length} elements, the parameter has ${p.length}`);
       }
     }
+    const sel = this.selector;
+    const [b1, b2] = this.betas;
 
     // Selection that reads the gradients themselves (second-order norms, element masks) sees them scaled, as
     // after torch's in-place clipping; everything else gets the scale inside the update.
     const scaledInPlace = new Set<string>();
-    if (scale !== 1 && this.method !== "vanilla" && (this.useSecond || this.granularity === "element")) {
+    if (scale !== 1 && sel?.readsGradients) {
       for (const n of selected) {
         const g = grads.get(n)!;
         for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
@@ -331,22 +203,19 @@ export class RoseAdamW {
       }
     }
     const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
-    const applying = this.willApplyMask();
-    const tensorMask = this.tensorMasks(selected, input, info, applying);
+    const tensorSel = input.masks ? null : sel?.tensors(selected, {
+      klGradNorms: input.klGradNorms, grads, expAvg: this.expAvg, beta1: b1, applying: this.willApplyMask(), step: info.step,
+    }) ?? null;
     const maskIndex = new Map<string, number>();
-    if (tensorMask) selected.forEach((n, i) => maskIndex.set(n, i));
-
-    const [b1, b2] = this.betas;
-    const k: AdamWConsts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
-    const negDecay = f32(-lr * this.weightDecay);
-    // Element mask value for index (second bit << 1 | first bit); bits of an unused order are always 1.
-    const table = new Float64Array(4);
-    for (let s = 0; s < 2; s++) {
-      for (let f = 0; f < 2; f++) {
-        table[(s << 1) | f] = this.useFirst && this.useSecond ? f32(f32(f32(1 - this.gamma) * s) + f32(f32(this.gamma) * f)) : s * f;
-      }
+    if (tensorSel) {
+      selected.forEach((n, i) => maskIndex.set(n, i));
+      if (tensorSel.firstMask) info.firstMask = new Map(selected.map((n, i) => [n, tensorSel.firstMask![i]!]));
+      if (tensorSel.secondSaliency) info.secondSaliency = new Map(selected.map((n, i) => [n, tensorSel.secondSaliency![i]!]));
+      info.mask = new Map(selected.map((n, i) => [n, tensorSel.mask[i]!]));
     }
 
+    const k: AdamWConsts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
+    const negDecay = f32(-lr * this.weightDecay);
     let total = 0;
     let live = 0;
     let maxStep = 0;
@@ -369,22 +238,27 @@ export class RoseAdamW {
       k.negDecay = this.noDecay(n) ? 0 : negDecay;
       total += p.length;
 
-      const apply = this.method !== "vanilla" && t > this.numWarmupSteps && this.eligible(n);
       const gs = scaledInPlace.has(n) ? 1 : scale;
-      if (!apply) {
+      const given = input.masks?.get(n);
+      if (given !== undefined) {
+        adamwUpdate(p, grad, ea, eas, given, gs, k);
+        if (given > 0) live += p.length;
+        info.mask.set(n, given);
+        info.maskApplied = true;
+      } else if (input.masks || !sel || !sel.applies(t) || !sel.eligible(n)) {
         adamwUpdate(p, grad, ea, eas, 1, gs, k);
         live += p.length;
-      } else if (this.granularity === "tensor") {
-        const m = tensorMask![maskIndex.get(n)!]!;
+      } else if (tensorSel) {
+        const m = tensorSel.mask[maskIndex.get(n)!]!;
         adamwUpdate(p, grad, ea, eas, m, gs, k);
         if (m > 0) live += p.length;
         info.maskApplied = true;
       } else {
         if (gs !== 1) for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! * gs;
-        const [kept, mean] = this.elementMasks(n, grad, hadState ? ea : null, input, table);
-        updateElementMask(p, grad, ea, eas, this.firstBits, this.secondBits, table, k);
-        live += kept;
-        info.mask.set(n, mean);
+        const e = sel.elements(n, { grad, expAvg: hadState ? ea : null, klGrad: input.klGrads?.get(n), beta1: b1 });
+        updateElementMask(p, grad, ea, eas, e.first, e.second, sel.table, k);
+        live += e.live;
+        info.mask.set(n, e.mean);
         info.maskApplied = true;
       }
     }
@@ -417,49 +291,11 @@ export class RoseAdamW {
   }
 }
 
-export interface PackedState {
-  /** `exp_avg/<name>` and `exp_avg_sq/<name>`, 1-D, ready for writeSafetensors. */
-  tensors: Map<string, { shape: number[]; data: Float32Array }>;
-  /** `optimizer_steps`: JSON object name -> step count. */
-  metadata: Record<string, string>;
-}
-
-/** Lays out a state as safetensors entries (no copies). */
-export function packState(s: OptimizerState): PackedState {
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [n, m] of s.expAvg) {
-    tensors.set(`exp_avg/${n}`, { shape: [m.length], data: m });
-    tensors.set(`exp_avg_sq/${n}`, { shape: [m.length], data: s.expAvgSq.get(n)! });
+/** AdamW with ROSE's selection built from its options (vanilla AdamW by default). */
+export class RoseAdamW extends AdamW {
+  readonly granularity: Granularity;
+  constructor(opts: RoseAdamWOptions) {
+    super(opts, new RoseSelector(opts));
+    this.granularity = this.selector!.options.granularity;
   }
-  return { tensors, metadata: { optimizer_steps: JSON.stringify(Object.fromEntries(s.steps)) } };
-}
-
-/** Inverse of packState for tensors read back by readSafetensors; `file` names the checkpoint in errors. */
-export function unpackState(
-  file: string,
-  tensors: Map<string, StTensor>,
-  metadata: Record<string, string>,
-): OptimizerState {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(metadata.optimizer_steps ?? "");
-  } catch {
-    throw new FormatError(file, "optimizer checkpoint has no valid optimizer_steps metadata");
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "optimizer_steps metadata is not an object");
-  const steps = new Map<string, number>();
-  const expAvg = new Map<string, Float32Array>();
-  const expAvgSq = new Map<string, Float32Array>();
-  for (const [n, t] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 1) throw new FormatError(file, `optimizer step count for ${n} is not a positive integer`);
-    const m = tensors.get(`exp_avg/${n}`);
-    const v = tensors.get(`exp_avg_sq/${n}`);
-    if (!m || !v) throw new FormatError(file, `optimizer state for ${n} is missing exp_avg or exp_avg_sq`);
-    if (!(m.data instanceof Float32Array) || !(v.data instanceof Float32Array)) throw new FormatError(file, `optimizer state for ${n} is not F32`);
-    if (m.data.length !== v.data.length) throw new FormatError(file, `optimizer state for ${n}: exp_avg and exp_avg_sq sizes differ`);
-    steps.set(n, t);
-    expAvg.set(n, m.data);
-    expAvgSq.set(n, v.data);
-  }
-  return { steps, expAvg, expAvgSq };
 }

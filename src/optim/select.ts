@@ -1,35 +1,9 @@
-// ROSE parameter selection: which tensors (or elements) an update is allowed to touch.
-// Everything that decides a mask follows torch's float32 arithmetic (quantile, lerp, saliency), so masks
-// agree with the reference implementation even where saliencies sit close to a quantile boundary.
+// The arithmetic under ROSE's band rule (rose.ts): quantiles, bands and L2 norms exactly as torch computes
+// them in float32, so masks agree with the reference implementation even where saliencies sit close to a
+// quantile boundary; and an O(n) element-wise band by radix selection.
 import { ConfigError } from "../errors.ts";
 
-export type Granularity = "tensor" | "element";
-export type NamePredicate = (name: string) => boolean;
-
 const f32 = Math.fround;
-
-/** The reference's eligibility rule: the name contains both "layer" and "weight" (case-sensitive). */
-export function defaultEligible(name: string): boolean {
-  return name.includes("layer") && name.includes("weight");
-}
-
-/** Turns a RegExp, a regex source string (the --rose-eligible flag) or a predicate into a predicate. */
-export function eligibleFrom(spec?: RegExp | string | NamePredicate): NamePredicate {
-  if (spec === undefined) return defaultEligible;
-  if (typeof spec === "function") return spec;
-  let re: RegExp;
-  if (typeof spec === "string") {
-    try {
-      re = new RegExp(spec);
-    } catch (e) {
-      throw new ConfigError(`--rose-eligible: invalid regular expression ${JSON.stringify(spec)} (${(e as Error).message})`);
-    }
-  } else {
-    // Drop g/y flags: a stateful lastIndex would make test() alternate between calls.
-    re = new RegExp(spec.source, spec.flags.replace(/[gy]/g, ""));
-  }
-  return (name: string) => re.test(name);
-}
 
 /** torch.lerp in float32, including its switch to the `end`-anchored form for weights >= 0.5. */
 function lerp32(a: number, b: number, w: number): number {
@@ -100,17 +74,6 @@ export function bandMask(saliency: ArrayLike<number>, lowerPct: number, upperPct
   return out;
 }
 
-/** First-order (tensor) mask: the band rule on the per-tensor L2 norms of the KL-loss gradient. */
-export function firstOrderMask(names: readonly string[], klGradNorms: Map<string, number>, lowerPct: number, upperPct: number): Float32Array {
-  const sal = new Float32Array(names.length);
-  names.forEach((n, i) => {
-    const v = klGradNorms.get(n);
-    if (v === undefined) throw new ConfigError(`first-order selection: no KL gradient norm for ${n}`);
-    sal[i] = v;
-  });
-  return bandMask(sal, lowerPct, upperPct);
-}
-
 /**
  * L2 norm exactly as torch's CPU float32 kernel computes it (AVX2 build): eight float32 lanes accumulated with
  * fused multiply-add, lanes summed left to right, the tail added one by one, then sqrt in float32. This
@@ -137,42 +100,6 @@ export function torchNorm32(a: Float32Array): number {
   let b = f32(f32(f32(f32(f32(f32(f32(s0 + s1) + s2) + s3) + s4) + s5) + s6) + s7);
   for (; d < a.length; d++) b = f32(b + a[d]! * a[d]!);
   return f32(Math.sqrt(b));
-}
-
-/** |(1-beta1) * gradNorm / expAvgNorm - 1| in float32 arithmetic, as the reference computes it on tensors. */
-export function secondSaliencyValue(gradNorm: number, expAvgNorm: number, beta1: number): number {
-  return Math.abs(f32(f32(f32(f32(1 - beta1) * f32(gradNorm)) / f32(expAvgNorm)) - 1));
-}
-
-/**
- * Second-order (tensor) saliency per name, from the gradients and the first moments before this step's
- * update; null when some tensor has no first moment yet (the mask is then all ones).
- */
-export function secondOrderSaliency(
-  names: readonly string[],
-  grads: Map<string, Float32Array>,
-  expAvg: Map<string, Float32Array>,
-  beta1: number,
-): Float32Array | null {
-  const sal = new Float32Array(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const n = names[i]!;
-    const m = expAvg.get(n);
-    const g = grads.get(n);
-    if (m === undefined) return null;
-    if (g === undefined) throw new ConfigError(`second-order selection: no gradient for ${n}`);
-    sal[i] = secondSaliencyValue(torchNorm32(g), torchNorm32(m), beta1);
-  }
-  return sal;
-}
-
-/** Ensemble soft mask (1-gamma)*second + gamma*first, in float32 as torch computes it. */
-export function ensembleMask(first: Float32Array, second: Float32Array, gamma: number): Float32Array {
-  const a = f32(1 - gamma);
-  const b = f32(gamma);
-  const out = new Float32Array(first.length);
-  for (let i = 0; i < first.length; i++) out[i] = f32(f32(a * second[i]!) + f32(b * first[i]!));
-  return out;
 }
 
 // ---- element granularity -------------------------------------------------------------------------------
@@ -265,20 +192,4 @@ export function elementBandMask(saliency: Float32Array, n: number, lowerPct: num
     kept += keep;
   }
   return kept;
-}
-
-/** Element-wise first-order saliency |klGrad[i]| into out. */
-export function elementFirstSaliency(klGrad: Float32Array, out: Float32Array): void {
-  for (let i = 0; i < klGrad.length; i++) out[i] = Math.abs(klGrad[i]!);
-}
-
-/**
- * Element-wise second-order saliency |(1-beta1)*|g[i]|/|expAvg[i]| - 1| into out (float32 arithmetic).
- * A zero moment gives +Infinity (or NaN for 0/0, which the band rule also treats as +Infinity).
- */
-export function elementSecondSaliency(grad: Float32Array, expAvg: Float32Array, beta1: number, out: Float32Array): void {
-  const c = f32(1 - beta1);
-  for (let i = 0; i < grad.length; i++) {
-    out[i] = Math.abs(f32(f32(f32(c * Math.abs(grad[i]!)) / Math.abs(expAvg[i]!)) - 1));
-  }
 }

@@ -7,7 +7,7 @@ import type { EncoderConfig } from "../io/config.ts";
 import type { Tokenizer } from "../io/tokenizer.ts";
 import { ParamScope } from "../models/index.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { frozenWeights, Predictor, type PredictOptions } from "../train/predict.ts";
+import { frozenWeights, Predictor, type PredictOptions } from "../infer/predictor.ts";
 import type { AttackInput, MaskedWordFiller, SentenceEncoder, TextClassifier } from "./types.ts";
 
 /** Longest input the position embeddings allow (RoBERTa's positions start after the pad id). */

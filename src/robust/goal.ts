@@ -4,6 +4,7 @@
 // stops at the query budget (a batch is cut where the budget runs out, as TextAttack does).
 
 import { RoseError } from "../errors.ts";
+import { argmax } from "../infer/predictor.ts";
 import type { StatsClock } from "./context.ts";
 import type { AttackInput, TextClassifier } from "./types.ts";
 
@@ -27,11 +28,6 @@ export function inputKey(input: AttackInput): string {
   return input.pair === undefined ? `0${input.text}` : `1${input.pair.length}:${input.pair}${input.text}`;
 }
 
-export function argmax(p: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < p.length; i++) if (p[i]! > p[best]!) best = i;
-  return best;
-}
 
 export class UntargetedClassification {
   /** Unique inputs sent to the model for this example. */

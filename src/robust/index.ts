@@ -1,7 +1,8 @@
 // Public surface of the robustness code: attacks (TextAttack-style recipes) and AdvGLUE scoring.
 
 export type * from "./types.ts";
-export { Attack, runAttack, type AttackSpec, type RunOptions } from "./attack.ts";
+// Named apart from the engine's RunOptions: `export *` in src/index.ts would drop one of the two silently.
+export { Attack, runAttack, type AttackSpec, type RunOptions as AttackRunOptions } from "./attack.ts";
 export { buildAttack, isRecipeName, RECIPES, RECIPE_NAMES, type RecipeName, type RecipeOptions } from "./recipes.ts";
 export { loadNeighbors, NeighborTable, type Neighbor } from "./neighbors.ts";
 export { WordNet, defaultWordNetDir } from "./wordnet.ts";

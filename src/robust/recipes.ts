@@ -88,13 +88,13 @@ function similarity(o: RecipeOptions, opt: SentenceSimilarityOptions): Constrain
 
 function needNeighbors(recipe: string, o: RecipeOptions): NeighborTable {
   if (o.neighbors === undefined) {
-    throw new ConfigError(`${recipe} needs counter-fitted embedding neighbours: pass a neighbour file (--neighbors FILE)`);
+    throw new ConfigError(`${recipe} needs counter-fitted embedding neighbours: pass a neighbour table (neighbors)`, ["neighbors"]);
   }
   return o.neighbors;
 }
 
 function needFiller(recipe: string, o: RecipeOptions): MaskedWordFiller {
-  if (o.filler === undefined) throw new ConfigError(`${recipe} needs a masked language model to propose words (--mlm MODEL)`);
+  if (o.filler === undefined) throw new ConfigError(`${recipe} needs a masked language model to propose words (filler)`, ["filler"]);
   return o.filler;
 }
 

@@ -3,6 +3,7 @@
 // until the goal is reached, the words run out or the query budget is spent. All candidates of one
 // position are evaluated in one model call.
 
+import { softmax } from "../infer/predictor.ts";
 import type { Candidate } from "./constraints.ts";
 import type { GoalResult, UntargetedClassification } from "./goal.ts";
 import type { AttackInput } from "./types.ts";
@@ -32,13 +33,6 @@ export interface SearchMethod {
 }
 
 export type WirMethod = "delete" | "unk" | "weighted-saliency";
-
-function softmax(xs: number[]): number[] {
-  const m = Math.max(...xs);
-  const e = xs.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
-}
 
 /** Indices sorted by descending score; ties keep text order. */
 function rank(indices: number[], scores: number[]): number[] {

@@ -7,9 +7,9 @@ import { customTask } from "../data/tasks.ts";
 import { FormatError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { attackModel } from "../robust/run.ts";
-import { predictLogits } from "../train/predict.ts";
-import { readData, taskByName } from "../train/run.ts";
+import { attackModel } from "../app/attack.ts";
+import { predictLogits } from "../infer/predictor.ts";
+import { readData, taskByName } from "../app/resolve.ts";
 
 export interface ExtraEvals {
   /** Mean validation cross-entropy (squared error for regression), as `loss`. */

@@ -5,7 +5,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ConfigError } from "../errors.ts";
-import { taskByName } from "../train/run.ts";
+import { taskByName } from "../app/resolve.ts";
 import { isRecipeName, RECIPE_NAMES } from "../robust/recipes.ts";
 import type { ExtraEvals } from "./extra-evals.ts";
 import { objectiveMode, promote, rungPlan, scoreOf } from "./halving.ts";

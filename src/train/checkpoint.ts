@@ -1,12 +1,14 @@
 // Atomic, resumable checkpoints: `checkpoint-<step>/` holds the weights, the optimizer moments and the
 // run state; `last_checkpoint.json` flips to it only once it is complete (atomic rename), and older
 // checkpoints are removed after that. A run killed at any moment leaves a complete checkpoint behind.
+// The optimizer's moments are stored as `exp_avg/<name>` and `exp_avg_sq/<name>` tensors, its per-tensor
+// step counts as `optimizer_steps` metadata.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
 import { readJsonFile } from "../io/json.ts";
-import { readSafetensors, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
-import { packState, type RoseAdamW, unpackState } from "../optim/adamw.ts";
+import { readSafetensors, type StTensor, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
+import type { AdamW, OptimizerState } from "../optim/adamw.ts";
 
 const POINTER = "last_checkpoint.json";
 
@@ -15,7 +17,7 @@ export interface Checkpointable {
   shapes: Map<string, number[]>;
 }
 
-export function saveCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: RoseAdamW, state: S): void {
+export function saveRunCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: AdamW, state: S): void {
   const name = `checkpoint-${step}`;
   const dir = join(outputDir, name);
   mkdirSync(dir, { recursive: true });
@@ -60,7 +62,7 @@ export interface StateCheck<S> {
    * A fresh state: the saved one must have each of its fields with the same JSON type. Numbers are counters
    * and sums (finite, >= 0); a null field may hold a number or null.
    */
-  template: S;
+  template: S | ((saved: Record<string, unknown>) => S);
   /** The optimizer step the state records, which must equal the checkpoint's. */
   step: (s: S) => number;
 }
@@ -73,7 +75,8 @@ function checkState<S>(file: string, raw: unknown, step: number, check: StateChe
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "the run state is not a JSON object");
   if (!check) return raw as S;
   const st = raw as Record<string, unknown>;
-  for (const [k, t] of Object.entries(check.template as Record<string, unknown>)) {
+  const template = typeof check.template === "function" ? (check.template as (saved: Record<string, unknown>) => S)(st) : check.template;
+  for (const [k, t] of Object.entries(template as Record<string, unknown>)) {
     if (!Object.hasOwn(st, k)) throw new FormatError(file, `the run state lacks "${k}"`);
     const v = st[k];
     const ok =
@@ -100,12 +103,18 @@ function orphanedCheckpoint(outputDir: string): string | null {
   return null;
 }
 
+/** The checkpoint a resume would start from (its directory name and step), or null when none was saved. */
+export function lastCheckpoint(outputDir: string): { dir: string; step: number } | null {
+  const pointer = join(outputDir, POINTER);
+  return existsSync(pointer) ? readPointer(pointer) : null;
+}
+
 /**
  * Restores weights and optimizer state in place; returns the saved run state, or null when the directory
  * has no checkpoint. Every file is validated against the model (names, shapes, dtypes, sizes) and `check`,
  * so a truncated or edited checkpoint is refused with the file named, never half-loaded or skipped.
  */
-export function loadCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: RoseAdamW, check?: StateCheck<S>): S | null {
+export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: AdamW, check?: StateCheck<S>): S | null {
   const pointer = join(outputDir, POINTER);
   if (!existsSync(pointer)) {
     const orphan = orphanedCheckpoint(outputDir);
@@ -147,4 +156,51 @@ export function loadCheckpoint<S>(outputDir: string, model: Checkpointable, opti
   for (const [n, d] of params) model.params.set(n, d);
   optimizer.loadState(state);
   return st;
+}
+
+export interface PackedState {
+  /** `exp_avg/<name>` and `exp_avg_sq/<name>`, 1-D, ready for writeSafetensors. */
+  tensors: Map<string, { shape: number[]; data: Float32Array }>;
+  /** `optimizer_steps`: JSON object name -> step count. */
+  metadata: Record<string, string>;
+}
+
+/** Lays out a state as safetensors entries (no copies). */
+export function packState(s: OptimizerState): PackedState {
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [n, m] of s.expAvg) {
+    tensors.set(`exp_avg/${n}`, { shape: [m.length], data: m });
+    tensors.set(`exp_avg_sq/${n}`, { shape: [m.length], data: s.expAvgSq.get(n)! });
+  }
+  return { tensors, metadata: { optimizer_steps: JSON.stringify(Object.fromEntries(s.steps)) } };
+}
+
+/** Inverse of packState for tensors read back by readSafetensors; `file` names the checkpoint in errors. */
+export function unpackState(
+  file: string,
+  tensors: Map<string, StTensor>,
+  metadata: Record<string, string>,
+): OptimizerState {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(metadata.optimizer_steps ?? "");
+  } catch {
+    throw new FormatError(file, "optimizer checkpoint has no valid optimizer_steps metadata");
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "optimizer_steps metadata is not an object");
+  const steps = new Map<string, number>();
+  const expAvg = new Map<string, Float32Array>();
+  const expAvgSq = new Map<string, Float32Array>();
+  for (const [n, t] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 1) throw new FormatError(file, `optimizer step count for ${n} is not a positive integer`);
+    const m = tensors.get(`exp_avg/${n}`);
+    const v = tensors.get(`exp_avg_sq/${n}`);
+    if (!m || !v) throw new FormatError(file, `optimizer state for ${n} is missing exp_avg or exp_avg_sq`);
+    if (!(m.data instanceof Float32Array) || !(v.data instanceof Float32Array)) throw new FormatError(file, `optimizer state for ${n} is not F32`);
+    if (m.data.length !== v.data.length) throw new FormatError(file, `optimizer state for ${n}: exp_avg and exp_avg_sq sizes differ`);
+    steps.set(n, t);
+    expAvg.set(n, m.data);
+    expAvgSq.set(n, v.data);
+  }
+  return { steps, expAvg, expAvgSq };
 }

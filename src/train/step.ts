@@ -6,8 +6,7 @@ import type { HostTensor } from "../engine/index.ts";
 import { type Architecture, type BuildContext, ParamScope } from "../models/index.ts";
 import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/adamw.ts";
-import type { NamePredicate } from "../optim/select.ts";
+import { type Granularity, type NamePredicate, type RoseMethod, stepNeeds } from "../optim/rose.ts";
 
 export interface StepOptions {
   method: RoseMethod;
@@ -16,7 +15,7 @@ export interface StepOptions {
   /** R-Drop: adds alpha * KL to the training loss. */
   rdropAlpha: number;
   eligible: NamePredicate;
-  granularity: "tensor" | "element";
+  granularity: Granularity;
   regression: boolean;
   /** Overrides the config's hidden/attention dropout in single-pass steps (pre-training without dropout: 0). */
   dropout?: number;
@@ -71,10 +70,6 @@ export function classification(regression: boolean): Objective {
   };
 }
 
-export function usesTwoPasses(o: Pick<StepOptions, "method" | "rdropAlpha">): boolean {
-  return o.method === "rose-first" || o.method === "rose-ensemble" || o.rdropAlpha > 0;
-}
-
 export class TrainStep {
   private constructor(
     private readonly program: Program,
@@ -95,7 +90,9 @@ export class TrainStep {
     const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { firstTokenOnly }));
     const outs: Record<string, Tensor> = {};
     let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
-    if (usesTwoPasses(opts)) {
+    // ROSE says what to compute: the passes, and which gradient of the KL term its selection reads.
+    const needs = stepNeeds(opts);
+    if (needs.twoPasses) {
       const ctx: BuildContext = { scope, train: true, dropoutOverride: opts.klDropout };
       const l1 = forward(ctx), l2 = forward(ctx);
       ce = ops.scale(ops.add(lossOf(l1), lossOf(l2)), 0.5);
@@ -121,10 +118,9 @@ export class TrainStep {
     });
     outs.grad_sq = squares.reduce((a, b) => ops.add(a, b), g.scalar(0));
     const eligibleNames = names.filter((n) => opts.eligible(n));
-    const firstOrder = opts.method === "rose-first" || opts.method === "rose-ensemble";
-    if (firstOrder && kl) {
+    if (needs.klGradient !== "none" && kl) {
       const klGrads = grad(kl, eligibleNames.map((n) => scope.tensors.get(n)!));
-      if (opts.granularity === "element") {
+      if (needs.klGradient === "elements") {
         eligibleNames.forEach((n, i) => (outs[`klgrad/${n}`] = klGrads[i] ?? ops.scale(scope.tensors.get(n)!, 0)));
       } else {
         const norms = eligibleNames.map((n, i) => ops.unsqueeze(klGrads[i] ? ops.l2norm(klGrads[i]!) : g.scalar(0), [0]));

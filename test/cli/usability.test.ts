@@ -167,7 +167,7 @@ test("option mistakes are reported before any model or data is loaded", async ()
   // The model and data do not exist: an error about them would mean the options were checked too late.
   const up = await rose("train", "--model", join(tmp, "no-model"), "--train-file", join(tmp, "no-data.tsv"), "--output-dir", join(tmp, "u"), "--method", "rose-first", "--upper", "150");
   assert.equal(up.code, 1);
-  assert.match(up.stderr, /^error: ROSE band must satisfy 0 <= --lower <= --upper <= 100, got 0\.\.150/);
+  assert.match(up.stderr, /^error: ROSE band: --upper percentile must be in \[0, 100\], got 150/);
   const pre = await rose("pretrain", "--corpus", join(tmp, "no-corpus.txt"), "--output-dir", join(tmp, "p"), "--config", "huge");
   assert.equal(pre.code, 1);
   assert.match(pre.stderr, /^error: unknown --config huge \(tiny, mini, small, base, or --config-file FILE\)/);

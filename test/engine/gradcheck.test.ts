@@ -151,3 +151,12 @@ for (const c of cases) {
     await check(c, "float32");
   });
 }
+
+test("grad: an op without a gradient rule on the path is an error naming it; stopGradient passes nothing", () => {
+  const g = new Graph();
+  const x = g.input("x", "float32", [3]);
+  assert.throws(() => grad(ops.reduceSum(ops.cumsum(x, 0)), [x]), /op CumSum .* has no gradient rule/);
+  const [dx] = grad(ops.reduceSum(ops.mul(x, ops.stopGradient(x))), [x]);
+  assert.ok(dx, "the un-stopped factor still has a gradient");
+  assert.equal(grad(ops.reduceSum(ops.stopGradient(x)), [x])[0], null);
+});

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
-import { exportModel, type ExportResult } from "../../src/export/export.ts";
+import { exportModel, type ExportResult } from "../../src/app/export.ts";
 import { assertFitsProtobuf, ExportError, exportOnnx, PROTOBUF_LIMIT } from "../../src/export/onnx.ts";
 import { readSafetensors } from "../../src/io/safetensors.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";

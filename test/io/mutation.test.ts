@@ -12,7 +12,7 @@ import { loadModelConfig, modelConfigJson, parseModelConfig, type EncoderConfig 
 import { parseSafetensors, type SafetensorsFile } from "../../src/io/safetensors.ts";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
 import { RoseAdamW } from "../../src/optim/adamw.ts";
-import { loadCheckpoint, saveCheckpoint, type Checkpointable } from "../../src/train/checkpoint.ts";
+import { loadRunCheckpoint, saveRunCheckpoint, type Checkpointable } from "../../src/train/checkpoint.ts";
 import { cutsAround, flip, jsonByteClasses, jsonEdits, outcome, positions, Rng } from "../helpers/mutate.ts";
 
 const BERT = new URL("../../../shared/golden/models/bert/", import.meta.url).pathname;
@@ -205,7 +205,7 @@ function freshModel(): Checkpointable {
 async function resumeView(outputDir: string): Promise<unknown> {
   const model = freshModel();
   const opt = new RoseAdamW({ lr: 0.01 });
-  const st = loadCheckpoint<RunState>(outputDir, model, opt, { template: FRESH, step: (s) => s.globalStep });
+  const st = loadRunCheckpoint<RunState>(outputDir, model, opt, { template: FRESH, step: (s) => s.globalStep });
   const o = opt.state();
   return {
     st,
@@ -225,7 +225,7 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
     const grads = new Map([...model.params].map(([n, d]) => [n, d.map(() => rng.normal())]));
     opt.step({ params: model.params, grads });
   }
-  saveCheckpoint<RunState>(out, 2, model, opt, { globalStep: 2, epoch: 1, lossSum: 1.25, bestMetric: -0.5, logHistory: [{ step: 1, loss: 0.5 }] });
+  saveRunCheckpoint<RunState>(out, 2, model, opt, { globalStep: 2, epoch: 1, lossSum: 1.25, bestMetric: -0.5, logHistory: [{ step: 1, loss: 0.5 }] });
   const original = await resumeView(out);
   const ckpt = join(out, "checkpoint-2");
   const files = {

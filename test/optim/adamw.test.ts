@@ -4,8 +4,10 @@ import { fileURLToPath } from "node:url";
 import { Rng } from "../../src/engine/rng.ts";
 import { ConfigError, FormatError, RoseError, ShapeError } from "../../src/errors.ts";
 import { parseSafetensors, readSafetensors, serializeSafetensors } from "../../src/io/safetensors.ts";
-import { RoseAdamW, defaultNoDecay, packState, paramOrder, unpackState, type RoseMethod } from "../../src/optim/adamw.ts";
-import { bandMask, elementSecondSaliency } from "../../src/optim/select.ts";
+import { AdamW, RoseAdamW, defaultNoDecay, paramOrder, type RoseMethod } from "../../src/optim/adamw.ts";
+import { packState, unpackState } from "../../src/train/checkpoint.ts";
+import { elementSecondSaliency } from "../../src/optim/rose.ts";
+import { bandMask } from "../../src/optim/select.ts";
 
 const GOLDEN = fileURLToPath(new URL("../../../shared/golden/rose/ensemble/", import.meta.url));
 
@@ -156,4 +158,18 @@ test("custom eligibility selects other tensors", () => {
   const info = opt.step({ params, grads, klGradNorms: new Map([["classifier.bias", 1]]) });
   assert.deepEqual([...info.mask.keys()], ["classifier.bias"]);
   assert.equal(info.mask.get("classifier.bias"), 1); // a single tensor is its own quantile
+});
+
+test("plain AdamW applies the tensor masks it is given", () => {
+  const { params, grads } = tiny();
+  const W = "encoder.layer.0.weight";
+  const before = params.get(W)!.slice();
+  const opt = new AdamW({ lr: 0.01 });
+  assert.equal(opt.selector, null);
+  const info = opt.step({ params, grads, masks: new Map([[W, 0]]) });
+  assert.deepEqual(params.get(W), before, "a zero mask leaves the tensor as it was");
+  assert.notDeepEqual(params.get("classifier.bias"), new Float32Array([0.5, -0.5]), "tensors without a mask update");
+  assert.deepEqual(info.mask, new Map([[W, 0]]));
+  assert.equal(info.maskApplied, true);
+  assert.equal(info.fractionUpdated, 2 / 12);
 });

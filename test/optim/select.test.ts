@@ -2,19 +2,16 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../../src/engine/rng.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { bandMask, elementBandMask, quantile, torchNorm32 } from "../../src/optim/select.ts";
 import {
-  bandMask,
   defaultEligible,
-  elementBandMask,
   elementSecondSaliency,
   eligibleFrom,
   ensembleMask,
   firstOrderMask,
-  quantile,
   secondOrderSaliency,
   secondSaliencyValue,
-  torchNorm32,
-} from "../../src/optim/select.ts";
+} from "../../src/optim/rose.ts";
 
 const f = Math.fround;
 

@@ -1,11 +1,11 @@
 // `rose pretrain` end to end on a small corpus: a BertForMaskedLM directory that fine-tuning loads.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
-import { pretrain } from "../../src/pretrain/pretrain.ts";
+import { pretrain } from "../../src/app/pretrain.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
@@ -39,6 +39,30 @@ test("pretrain with ROSE selection runs and resumes from its checkpoint", async 
   await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 5 });
   const r = await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 8, resume: true });
   assert.equal(r.steps, 8);
+});
+
+test("a resumed run rewrites metrics.jsonl from its checkpoint: no record is written twice", async () => {
+  const full = join(dir, "m-full"), killed = join(dir, "m-killed");
+  await pretrain({ ...opts, outputDir: full, loggingSteps: 2 });
+  // The state a kill after step 12's records (and before the final save) leaves: checkpoint-10, metrics to 12.
+  cpSync(full, killed, { recursive: true });
+  for (const f of ["model.safetensors", "config.json", "pretrain_result.json"]) rmSync(join(killed, f));
+  await pretrain({ ...opts, outputDir: killed, loggingSteps: 2, resume: true });
+  const records = (d: string) => readFileSync(join(d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const steps = (d: string) => records(d).map((r) => `${r.type as string}@${r.step as number}`);
+  assert.deepEqual(steps(killed), steps(full));
+  const strip = (d: string) => records(d).map(({ tokens_per_s: _, ...r }) => r);
+  assert.deepEqual(strip(killed), strip(full));
+  assert.deepEqual(readFileSync(join(killed, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
+});
+
+test("resuming a finished pre-training run returns its result without more steps", async () => {
+  const d = join(dir, "done");
+  const r = await pretrain({ ...opts, outputDir: d, maxSteps: 7 });
+  const metrics = readFileSync(join(d, "metrics.jsonl"), "utf8");
+  const again = await pretrain({ ...opts, outputDir: d, maxSteps: 7, resume: true });
+  assert.deepEqual(again, r);
+  assert.equal(readFileSync(join(d, "metrics.jsonl"), "utf8"), metrics);
 });
 
 test("pretrain's recipe options: masking rate, dropout off and the cosine schedule change the run; bad values are refused", async () => {

@@ -6,7 +6,7 @@ import { ConfigError, RoseError } from "../../src/errors.ts";
 import { ParamScope } from "../../src/models/index.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { MlmFiller, ModelClassifier, ModelSentenceEncoder, topIds } from "../../src/robust/adapters.ts";
-import { Predictor } from "../../src/train/predict.ts";
+import { Predictor } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
 const GOLDEN_DISTILBERT = new URL("../../../shared/golden/models/distilbert", import.meta.url).pathname;

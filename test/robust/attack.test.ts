@@ -232,7 +232,7 @@ test("part-of-speech and sentence-similarity constraints filter candidates", asy
 });
 
 test("recipes report missing resources and unknown names as ConfigError", () => {
-  assert.throws(() => buildAttack("textfooler"), (e: unknown) => e instanceof ConfigError && /--neighbors/.test(e.message));
+  assert.throws(() => buildAttack("textfooler"), (e: unknown) => e instanceof ConfigError && /neighbors/.test(e.message));
   assert.throws(() => buildAttack("textbugger"), ConfigError);
   assert.throws(() => buildAttack("bert-attack"), (e: unknown) => e instanceof ConfigError && /masked language model/.test(e.message));
   assert.throws(() => buildAttack("bae"), ConfigError);

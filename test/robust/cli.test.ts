@@ -9,7 +9,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ConfigError } from "../../src/errors.ts";
-import { attackModel, evalAdvGlue, robustness } from "../../src/robust/run.ts";
+import { attackModel } from "../../src/app/attack.ts";
+import { evalAdvGlue } from "../../src/app/eval.ts";
+import { robustness } from "../../src/app/robustness.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -155,7 +157,7 @@ test("library errors: missing MLM, bad sizes, label mismatch", async () => {
   await assert.rejects(attackModel({ ...base, recipe: "pwws", task: "sst2" }), (e: unknown) => e instanceof ConfigError && /2 labels .* model has 3/.test(e.message));
   await assert.rejects(robustness({ ...base, recipes: [] }), ConfigError);
   if (!existsSync(join(ROOT, "models/rose-mini/config.json"))) {
-    await assert.rejects(attackModel({ ...base, recipe: "bert-attack" }), (e: unknown) => e instanceof ConfigError && /--mlm DIR/.test(e.message));
+    await assert.rejects(attackModel({ ...base, recipe: "bert-attack" }), (e: unknown) => e instanceof ConfigError && /mlm DIR/.test(e.message));
   }
   // With an explicit masked LM (the golden BERT's new head: arbitrary words, but the mechanics run).
   const r = await attackModel({ ...base, recipe: "bert-attack", mlm: GOLDEN_BERT, numExamples: 2, queryBudget: 20 });

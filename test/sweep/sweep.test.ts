@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
 import { QueueError } from "../../src/errors.ts";
-import { fineTune } from "../../src/train/run.ts";
+import { fineTune } from "../../src/app/train.ts";
 import type { SweepResult } from "../../src/sweep/results.ts";
 import { type SweepEvent, type SweepOptions, sweep } from "../../src/sweep/sweep.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fineTune } from "../../src/train/run.ts";
+import { fineTune } from "../../src/app/train.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 
 test("rose eval --json prints the task metrics; --predictions writes one line per example", async () => {

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { parseModelConfig } from "../../src/io/config.ts";
-import { predictLogits, Predictor, rowsPerRun } from "../../src/train/predict.ts";
+import { predictLogits, Predictor, rowsPerRun } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
 const INPUTS = [{ text: "a fine film" }, { text: "dull and far too long, with nothing to say" }, { text: "yes", pair: "no" }];

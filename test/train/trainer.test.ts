@@ -1,12 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
 import { DivergenceError } from "../../src/errors.ts";
-import { fineTune } from "../../src/train/run.ts";
+import { fineTune } from "../../src/app/train.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 
 const data = writeSentimentData(64, 32);
@@ -71,7 +71,32 @@ test("a NaN loss stops training with an error naming the step", async () => {
   const w = st.get("bert.encoder.layer.0.output.dense.weight")!;
   (w.data as Float32Array)[0] = NaN;
   writeSafetensors(join(model, "model.safetensors"), [...st].map(([n, t]) => [n, { shape: t.shape, data: t.data }]));
-  await assert.rejects(fineTune({ ...base, model, outputDir: tmp(), maxSteps: 2 }), (e: Error) => e instanceof DivergenceError && /step 1/.test(e.message));
+  await assert.rejects(fineTune({ ...base, model, outputDir: tmp(), maxSteps: 2 }), (e: Error) => e instanceof DivergenceError && /step 1/.test(e.message) && /no checkpoint was saved/.test(e.message));
+});
+
+test("a NaN after a checkpoint names that checkpoint", async () => {
+  const out = tmp();
+  await fineTune({ ...base, outputDir: out, maxSteps: 4, saveSteps: 2, validationFile: undefined });
+  // Poison the weights the resumed run starts from, and make the run look unfinished.
+  rmSync(join(out, "trainer_state.json"));
+  const file = join(out, "checkpoint-4", "model.safetensors");
+  const st = readSafetensors(file).tensors;
+  (st.get("bert.encoder.layer.0.output.dense.weight")!.data as Float32Array)[0] = NaN;
+  writeSafetensors(file, [...st].map(([n, t]) => [n, { shape: t.shape, data: t.data }]));
+  await assert.rejects(fineTune({ ...base, outputDir: out, maxSteps: 6, saveSteps: 2, validationFile: undefined, resume: true }),
+    (e: Error) => e instanceof DivergenceError && /step 5/.test(e.message) && e.message.includes(`${join(out, "checkpoint-4")} (step 4)`));
+});
+
+test("--resume on a finished run returns its result and trains no further", async () => {
+  const out = tmp();
+  // Three steps end mid-epoch: the old loop resumed at the next batch and took a fourth step.
+  const opts = { ...base, outputDir: out, maxSteps: 3, saveSteps: 0 };
+  const r = await fineTune(opts);
+  const before = { metrics: readFileSync(join(out, "metrics.jsonl")), model: readFileSync(join(out, "model.safetensors")) };
+  const again = await fineTune({ ...opts, resume: true });
+  assert.deepEqual({ ...again, outputDir: r.outputDir }, r);
+  assert.deepEqual(readFileSync(join(out, "metrics.jsonl")), before.metrics);
+  assert.deepEqual(readFileSync(join(out, "model.safetensors")), before.model);
 });
 
 function runCli(args: string[]): { done: Promise<number>; kill: () => void } {

@@ -2,8 +2,8 @@
 import type { ResolveModelOptions } from "../io/hub.ts";
 import { seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { argmax, Predictor, softmax } from "../train/predict.ts";
-import { resolveModelDir } from "../train/run.ts";
+import { argmax, Predictor, softmax } from "../infer/predictor.ts";
+import { resolveModelDir } from "./resolve.ts";
 
 export interface PredictTextOptions {
   /** Model directory or Hub id; default: the shipped default model. */

@@ -7,7 +7,7 @@ import type { EncoderConfig } from "../io/config.ts";
 import { RoseError } from "../errors.ts";
 import { ParamScope } from "../models/index.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
+import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "../train/batches.ts";
 
 export interface PredictOptions {
   batchSize?: number;
@@ -131,7 +131,7 @@ export class Predictor {
 
   /** Class probabilities per example. */
   async probabilities(examples: readonly Pick<Example, "text" | "pair">[]): Promise<Float32Array[]> {
-    return (await this.logits(examples)).map(softmax);
+    return (await this.logits(examples)).map((l) => softmax(l));
   }
 
   /** Mean-pooled last hidden states (a sentence embedding). */
@@ -140,10 +140,14 @@ export class Predictor {
   }
 }
 
-export function softmax(logits: Float32Array): Float32Array {
+/**
+ * The library's one softmax: exponentials and their sum in float64 (max subtracted first); a Float32Array
+ * gives a Float32Array (each exponential rounded before the division), a number[] stays in float64.
+ */
+export function softmax<T extends Float32Array | number[]>(logits: T): T {
   let m = -Infinity;
   for (const v of logits) m = Math.max(m, v);
-  const out = new Float32Array(logits.length);
+  const out = (logits instanceof Float32Array ? new Float32Array(logits.length) : new Array<number>(logits.length)) as T;
   let s = 0;
   for (let i = 0; i < logits.length; i++) s += out[i] = Math.exp(logits[i]! - m);
   for (let i = 0; i < out.length; i++) out[i]! /= s;

@@ -10,10 +10,10 @@ import { splitExamples } from "../data/split.ts";
 import { customTask } from "../data/tasks.ts";
 import { prepareOutputDir, writeOutputFile } from "../io/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/adamw.ts";
-import { robustness } from "../robust/run.ts";
-import { argmax, predictLogits } from "../train/predict.ts";
-import { DEFAULT_MODEL } from "../train/run.ts";
+import type { RoseMethod } from "../optim/rose.ts";
+import { robustness } from "./robustness.ts";
+import { argmax, predictLogits } from "../infer/predictor.ts";
+import { DEFAULT_MODEL } from "./resolve.ts";
 import { createProgress, type Progress } from "../train/progress.ts";
 import { Trainer, type TrainOptions } from "../train/trainer.ts";
 

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import type { ResolveModelOptions } from "../io/hub.ts";
 import { prepareOutputDir } from "../io/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { resolveModelDir } from "../train/run.ts";
-import { exportOnnx } from "./onnx.ts";
+import { resolveModelDir } from "./resolve.ts";
+import { exportOnnx } from "../export/onnx.ts";
 
 export interface ExportOptions {
   /** Model directory or Hub id; default: the shipped default model. */

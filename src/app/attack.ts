@@ -1,25 +1,22 @@
-// Library entry points behind `rose attack`, `rose robustness` and `rose eval --advglue`: load the
-// model and data once, wrap the model in the attack interfaces, run recipes, summarise.
-
+// `rose attack`: load the model and data once, wrap the model in the attack interfaces (robust/), run a
+// recipe, summarise. The set-up here is shared with `rose robustness` (robustness.ts).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { computeMetrics } from "../data/metrics.ts";
 import { customTask, type Task } from "../data/tasks.ts";
 import { Rng } from "../engine/rng.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import type { ResolveModelOptions } from "../io/hub.ts";
 import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { argmax, predictLogits, Predictor } from "../train/predict.ts";
-import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName } from "../train/run.ts";
-import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "./adapters.ts";
-import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "./advglue.ts";
-import { runAttack } from "./attack.ts";
-import { loadNeighbors, NeighborTable } from "./neighbors.ts";
-import { buildAttack, isRecipeName, RECIPE_NAMES, type RecipeName } from "./recipes.ts";
-import { summarize, type AttackSummary } from "./report.ts";
-import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, SentenceEncoder } from "./types.ts";
-import { WordNet } from "./wordnet.ts";
+import { Predictor } from "../infer/predictor.ts";
+import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName } from "./resolve.ts";
+import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "../robust/adapters.ts";
+import { runAttack } from "../robust/attack.ts";
+import { loadNeighbors, NeighborTable } from "../robust/neighbors.ts";
+import { buildAttack, isRecipeName, RECIPE_NAMES, type RecipeName } from "../robust/recipes.ts";
+import { summarize, type AttackSummary } from "../robust/report.ts";
+import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, SentenceEncoder } from "../robust/types.ts";
+import { WordNet } from "../robust/wordnet.ts";
 
 /** Examples attacked when the caller does not say. */
 export const DEFAULT_NUM_EXAMPLES = 100;
@@ -108,14 +105,14 @@ interface Setup {
 }
 
 // Options are checked before the model and data load (seconds to minutes).
-function checkRecipes(names: readonly string[], o: AttackSetupOptions): RecipeName[] {
+export function checkRecipes(names: readonly string[], o: AttackSetupOptions): RecipeName[] {
   const n = o.numExamples ?? DEFAULT_NUM_EXAMPLES;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`number of examples must be a positive integer, got ${n}`);
   if (names.length === 0) throw new ConfigError(`no attack recipe given; known: ${RECIPE_NAMES.join(", ")}`);
   return names.map((n) => {
     if (!isRecipeName(n)) throw new ConfigError(`unknown attack recipe "${n}"; known: ${RECIPE_NAMES.join(", ")}`);
     if (NEEDS_NEIGHBORS.has(n) && o.neighbors === undefined) {
-      throw new ConfigError(`${n} needs counter-fitted embedding neighbours: pass a neighbour file (--neighbors FILE)`);
+      throw new ConfigError(`${n} needs counter-fitted embedding neighbours: pass a neighbour file (neighbors FILE)`, ["neighbors"]);
     }
     return n;
   });
@@ -128,7 +125,7 @@ async function loadFiller(o: AttackSetupOptions, maxLength: number): Promise<Mas
   if (o.mlm === undefined) {
     if (!existsSync(join(DEFAULT_MODEL, "config.json"))) {
       throw new ConfigError(
-        `bert-attack and bae need a masked language model and the default model ${DEFAULT_MODEL} is missing: pass --mlm DIR (a BERT or RoBERTa checkpoint with a masked-LM head)`,
+        `bert-attack and bae need a masked language model and the default model ${DEFAULT_MODEL} is missing: pass mlm DIR (a BERT or RoBERTa checkpoint with a masked-LM head)`, ["mlm"],
       );
     }
     dir = DEFAULT_MODEL;
@@ -145,7 +142,7 @@ function sample<T>(xs: readonly T[], n: number, shuffle: boolean, seed: number):
   return new Rng(seed, 0x5a3b1e).shuffle([...xs]).slice(0, n);
 }
 
-async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Promise<Setup> {
+export async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Promise<Setup> {
   const model = typeof o.model === "object" ? o.model : await loadAttacked(o);
   if (!model.tokenizer) throw new ConfigError("the model has no tokenizer: attacks work on text");
   const cfg = model.cfg;
@@ -213,13 +210,13 @@ async function loadAttacked(o: AttackSetupOptions): Promise<PretrainedModel> {
   const model = await PretrainedModel.load(dir);
   const untrained = untrainedHeadWarning(model, dir);
   if (untrained && !o.allowUntrainedHead) {
-    throw new ConfigError(`refusing to attack: ${untrained}; or pass --allow-untrained-head to attack it anyway`);
+    throw new ConfigError(`refusing to attack: ${untrained}; or pass allowUntrainedHead to attack it anyway`, ["allowUntrainedHead"]);
   }
   if (untrained) o.log?.(`warning: ${untrained}`);
   return model;
 }
 
-async function attackWith(
+export async function attackWith(
   s: Setup,
   recipe: RecipeName,
   o: AttackSetupOptions,
@@ -261,54 +258,6 @@ export async function attackModel(o: AttackModelOptions): Promise<AttackModelRes
   }
 }
 
-export interface RobustnessOptions extends AttackSetupOptions {
-  recipes: readonly string[];
-  /** Called before each recipe's run. */
-  onStart?: (info: AttackStart) => void;
-  /** Called after each example of each recipe. */
-  onProgress?: (recipe: RecipeName, done: number, total: number, result: AttackResult) => void;
-}
-
-export interface RobustnessRow extends AttackSummary {
-  recipe: RecipeName;
-  /** Wall time of the recipe's run, seconds. */
-  seconds: number;
-}
-
-/** The same examples under several recipes (model, data and resources loaded once): one row each. */
-export async function robustness(o: RobustnessOptions): Promise<{ task: string; rows: RobustnessRow[] }> {
-  const recipes = checkRecipes(o.recipes, o);
-  const s = await setup(o, recipes);
-  const rows: RobustnessRow[] = [];
-  try {
-    for (const recipe of recipes) {
-      const r = await attackWith(s, recipe, o, o.onStart, o.onProgress && ((d, t, res) => o.onProgress!(recipe, d, t, res)));
-      rows.push({ recipe, ...r.summary, seconds: r.stats.totalMs / 1000 });
-    }
-  } finally {
-    await s.release();
-  }
-  return { task: s.task.name, rows };
-}
-
-/** The robustness rows as one plain-text table. */
-export function formatRobustnessTable(rows: readonly RobustnessRow[]): string {
-  const head = ["recipe", "n", "original acc %", "acc under attack %", "success rate %", "perturbed words %", "avg queries"];
-  const body = rows.map((r) => [
-    r.recipe,
-    String(r.n),
-    r.original_accuracy.toFixed(2),
-    r.accuracy_under_attack.toFixed(2),
-    r.attack_success_rate.toFixed(2),
-    r.avg_perturbed_word_pct.toFixed(2),
-    r.avg_queries.toFixed(1),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = `+${widths.map((w) => "-".repeat(w + 2)).join("+")}+`;
-  const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
-  return [line, fmt(head), line, ...body.map(fmt), line].join("\n");
-}
-
 /** One attack result as a JSON-able record (for --output JSONL). */
 export function resultRecord(r: AttackResult, index: number, labelNames: readonly string[]): Record<string, unknown> {
   const name = (l: number) => labelNames[l] ?? String(l);
@@ -328,58 +277,5 @@ export function resultRecord(r: AttackResult, index: number, labelNames: readonl
     num_words: r.numWords,
     perturbed_word_pct: r.perturbedWordPct,
     changes: r.changes,
-  };
-}
-
-export interface AdvGlueEvalOptions extends ModelSource {
-  /** AdvGLUE dev.json. */
-  file: string;
-  /** sst2, qqp, qnli, rte, mnli or mnli-mm. */
-  task: string;
-  batchSize?: number;
-  maxSeqLength?: number;
-  threads?: number;
-}
-
-export interface AdvGlueEvalResult {
-  task: string;
-  n: number;
-  /** The GLUE task's metrics, as `rose eval` reports them (fractions). */
-  metrics: Record<string, number>;
-  /** The AdvGLUE task score: the mean of its GLUE metrics (QQP: accuracy and F1), as a fraction. */
-  score: number;
-  predictions: { idx: number; label: number; prediction: number }[];
-  /** Why the score may mean little: a newly initialised head, labels unlike the model's. */
-  warnings: string[];
-}
-
-/** Scores a classifier on one task of the AdvGLUE dev set. */
-export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalResult> {
-  if (!isAdvGlueTask(o.task)) throw new ConfigError(`--advglue needs --task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${o.task}"`);
-  const set = await loadAdvGlue(o.file, o.task);
-  const dir = typeof o.model === "object" ? null : await resolveModelDir({ model: o.model, hub: o.hub });
-  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(dir!);
-  const task = taskByName(o.task);
-  const warnings = [
-    dir === null ? null : untrainedHeadWarning(model, dir),
-    labelMismatchWarning(o.task, set.labelNames, model.cfg.id2label),
-  ].filter((w): w is string => w !== null);
-  if (model.cfg.numLabels !== set.numLabels) {
-    throw new ConfigError(
-      `AdvGLUE task ${o.task} has ${set.numLabels} labels (${set.labelNames.join(", ")}) but the model has ${model.cfg.numLabels} (${model.cfg.id2label.join(", ")})`,
-    );
-  }
-  if (set.examples.length === 0) throw new DataError(o.file, null, `task "${o.task}" has no examples`);
-  const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(model.cfg));
-  const logits = await predictLogits(model, set.examples.map((e) => e.input), { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });
-  const preds = logits.map(argmax);
-  const labels = set.examples.map((e) => e.label);
-  return {
-    task: o.task,
-    n: labels.length,
-    metrics: computeMetrics(task, preds, labels),
-    score: scoreAdvGlue(o.task, preds, labels).score / 100,
-    predictions: set.examples.map((e, i) => ({ idx: e.idx, label: e.label, prediction: preds[i]! })),
-    warnings,
   };
 }
