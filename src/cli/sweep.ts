@@ -1,9 +1,19 @@
 import type { Command } from "commander";
 import { ConfigError } from "../errors.ts";
-import { DEFAULT_QUEUE_NAME, startWorker } from "../sweep/queue.ts";
+import { DEFAULT_QUEUE_NAME, startWorker, type WorkerOptions } from "../sweep/queue.ts";
 import { SweepReporter } from "../sweep/report.ts";
-import { type Strategy, sweep } from "../sweep/sweep.ts";
-import { int, num } from "./flags.ts";
+import { sweep, type SweepOptions } from "../sweep/sweep.ts";
+import { choice, int, num, pick } from "./flags.ts";
+
+/** Sweep flags whose attribute names are the library's option names: a renamed option fails to compile here. */
+const SWEEP_SAME_NAMED = [
+  "outputDir", "space", "strategy", "trials", "objective", "robustExamples", "seeds", "seed", "eta", "rungs", "workers", "threads",
+  "queue", "queueName",
+] as const satisfies readonly (keyof SweepOptions)[];
+type SweepFlags = Pick<SweepOptions, (typeof SWEEP_SAME_NAMED)[number]> & { plain?: boolean };
+
+const WORKER_SAME_NAMED = ["queue", "queueName", "threads", "outputDir", "stallSeconds"] as const satisfies readonly (keyof WorkerOptions)[];
+type WorkerFlags = Pick<WorkerOptions, (typeof WORKER_SAME_NAMED)[number]>;
 
 function intList(v: string): number[] {
   const xs = v.split(",").map((s) => Number(s.trim()));
@@ -18,7 +28,7 @@ export function registerSweep(program: Command): void {
     .usage("--output-dir DIR --space FILE.json [options] -- <rose train flags>")
     .requiredOption("--output-dir <dir>", "the sweep's directory (re-run with the same one to resume)")
     .requiredOption("--space <file>", 'JSON: {"upper": [60, 70, 80], "gamma": {"choice": [0.3, 0.5]}, "learning-rate": {"range": [1e-5, 1e-4], "log": true}}')
-    .option("--strategy <s>", "grid | random | halving (default: grid, or random for a continuous space)")
+    .option("--strategy <s>", "grid | random | halving (default: grid, or random for a continuous space)", choice(["grid", "random", "halving"] as const))
     .option("--trials <n>", "configurations to sample (random; halving over a continuous space)", int)
     .option("--objective <metric>", "validation metric to optimise (default: the task's main metric), loss, or robust:RECIPE (accuracy under attack)")
     .option("--robust-examples <n>", "validation examples attacked at each rung for robust:RECIPE", int, 50)
@@ -32,26 +42,9 @@ export function registerSweep(program: Command): void {
     .option("--queue-name <name>", "the queue's name in Redis", DEFAULT_QUEUE_NAME)
     .option("--plain", "plain progress lines even on a terminal")
     .argument("[train-flags...]", "rose train flags shared by every trial (after --)")
-    .action(async (trainArgs: string[], f: Record<string, unknown>) => {
+    .action(async (trainArgs: string[], f: SweepFlags) => {
       const reporter = new SweepReporter(process.stderr, Boolean(process.stderr.isTTY) && !f.plain);
-      const r = await sweep({
-        outputDir: f.outputDir as string,
-        space: f.space as string,
-        trainArgs,
-        strategy: f.strategy as Strategy | undefined,
-        trials: f.trials as number | undefined,
-        objective: f.objective as string | undefined,
-        robustExamples: f.robustExamples as number,
-        seeds: f.seeds as number[] | undefined,
-        seed: f.seed as number,
-        eta: f.eta as number,
-        rungs: f.rungs as number[] | undefined,
-        workers: f.workers as number,
-        threads: f.threads as number | undefined,
-        queue: f.queue as string | undefined,
-        queueName: f.queueName as string,
-        onEvent: (e) => reporter.handle(e),
-      });
+      const r = await sweep({ ...pick(f, SWEEP_SAME_NAMED), trainArgs, onEvent: (e) => reporter.handle(e) });
       process.stdout.write(`${JSON.stringify({ best: r.best, epochs_run: r.epochsRun, full_grid_epochs: r.fullGridEpochs, wall_seconds: +r.wallSeconds.toFixed(1), results: r.files })}\n`);
     });
 
@@ -63,13 +56,10 @@ export function registerSweep(program: Command): void {
     .option("--threads <n>", "compute threads per trial (default: all cores)", int)
     .option("--output-dir <dir>", "train here, not in the sweep's directory (when it is not shared)")
     .option("--stall-seconds <s>", "seconds before a dead worker's trial is handed to another worker", num, 30)
-    .action(async (f: Record<string, unknown>) => {
+    .action(async (f: WorkerFlags) => {
       const log = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
-      const w = await startWorker({
-        queue: f.queue as string, queueName: f.queueName as string, threads: f.threads as number | undefined,
-        outputDir: f.outputDir as string | undefined, stallSeconds: f.stallSeconds as number, log,
-      });
-      log(`waiting for trials on ${f.queue as string} (queue ${f.queueName as string})`);
+      const w = await startWorker({ ...pick(f, WORKER_SAME_NAMED), log });
+      log(`waiting for trials on ${f.queue} (queue ${f.queueName})`);
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once("SIGINT", stop);
