@@ -22,6 +22,8 @@ const optional: [string, string][] = [
   ["./pretrain.ts", "registerPretrain"],
   ["./attack.ts", "registerAttack"],
   ["./demo.ts", "registerDemo"],
+  ["./landscape.ts", "registerLandscape"],
+  ["./report.ts", "registerReport"],
 ];
 for (const [mod, fn] of optional) {
   if (!existsSync(new URL(mod, import.meta.url))) continue;
