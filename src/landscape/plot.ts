@@ -82,7 +82,9 @@ export function contourSvg(l: Landscape, m: ModelSurface, extent = lossExtent(l)
   const path = geoPath(geoTransform({ point(x, y) { this.stream.point(gx(x), gy(y)); } }));
   const polys = contours().size([nx, ny]).thresholds(thresholds)(values);
   let s = svgOpen(W, H, `${m.name}: log loss, 2-D`);
-  s += `<defs><clipPath id="plot"><rect x="${x0}" y="${y0}" width="${pw}" height="${ph}"/></clipPath></defs><g clip-path="url(#plot)">`;
+  // A clip id per model: several of these SVGs are inlined into one report page.
+  const clip = `clip-${m.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+  s += `<defs><clipPath id="${clip}"><rect x="${x0}" y="${y0}" width="${pw}" height="${ph}"/></clipPath></defs><g clip-path="url(#${clip})">`;
   for (const p of polys) {
     const d = path(p);
     if (d) s += `<path class="level" d="${d}" fill="${color(p.value)}" stroke="#ffffff" stroke-opacity="0.35" stroke-width="0.6"/>`;
