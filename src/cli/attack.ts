@@ -126,6 +126,7 @@ export function registerAttack(program: Command): void {
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
+    .option("--output <file>", "also write the table as JSON (save it as RUN_DIR/robustness.json for rose report)")
     .action(async (f: Flags) => {
       const recipes = String(f.recipes).split(",").map((x) => x.trim()).filter((x) => x.length > 0);
       let progress: Progress | null = null;
@@ -139,7 +140,7 @@ export function registerAttack(program: Command): void {
         onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
       });
       (progress as Progress | null)?.stop();
-      if (f.json) {
+      if (f.json || f.output) {
         const rows = r.rows.map((x) => ({
           recipe: x.recipe,
           n: x.n,
@@ -153,8 +154,11 @@ export function registerAttack(program: Command): void {
           avg_queries: round(x.avg_queries),
           seconds: round(x.seconds, 3),
         }));
-        process.stdout.write(`${JSON.stringify({ task: r.task, rows })}\n`);
-      } else {
+        const record = `${JSON.stringify({ task: r.task, rows })}\n`;
+        if (f.output) writeFileSync(f.output as string, record);
+        if (f.json) process.stdout.write(record);
+      }
+      if (!f.json) {
         process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
       }
     });

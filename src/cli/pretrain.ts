@@ -36,5 +36,6 @@ export function registerPretrain(program: Command): void {
     .action(async (f: Record<string, unknown>) => {
       const r = await pretrain({ ...(f as object), corpus: f.corpus as string[], outputDir: f.outputDir as string, heldout: (f.heldout as string[] | undefined) ?? [], resume: Boolean(f.resume), quiet: Boolean(f.quiet), method: f.method as never });
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
+      if (!f.quiet) process.stderr.write(`see the run: rose report ${f.outputDir as string} --out ${f.outputDir as string}/report.html\n`);
     });
 }
