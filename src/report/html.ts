@@ -161,14 +161,14 @@ h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:
 table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{border:1px solid #ddd;padding:3px 7px;text-align:right}th{background:#f6f6f6}
 table.options th:first-child,table.options td:first-child{text-align:left}tr.differs td,tr.differs th{background:#fff3cd}
 .note{color:#666;font-size:13px}.plots{display:flex;flex-wrap:wrap;gap:10px}figure.plot{margin:0}figure.plot svg{max-width:100%;height:auto}
-canvas.masks{border:1px solid #eee;max-width:100%}ul.defs{font-size:13px;color:#444}
+canvas.masks{border:1px solid #eee;max-width:100%}.key{display:inline-block;width:12px;height:12px;border:1px solid #ccc;vertical-align:middle}ul.defs{font-size:13px;color:#444}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <p class="runs">${legend}</p>
 <p class="note">Generated ${esc(opts.generatedAt ?? new Date().toISOString())} by <code>rose report</code> from the runs' metrics.jsonl, rose_masks.jsonl, trainer_state.json / pretrain_result.json, robustness.json and landscape.json.</p>
 ${section("training", "Training", trainKeys.length ? `<div class="charts" id="train-charts"></div>` : "<p>No training records (metrics.jsonl).</p>")}
 ${section("evaluation", `Evaluation per ${evalX}`, evalKeys.length ? `<div class="charts" id="eval-charts"></div>` : "<p>No evaluation records (train with --validation-file).</p>")}
-${maskRuns.length ? section("masks", "ROSE: which tensors were updated at each step", `<p class="note">Rows: tensors eligible for selection; columns: optimizer steps${maskRuns.some((r) => r.masks!.steps.length < (runs[r.id]!.masks.length)) ? " (binned: colour = mean mask over the bin)" : ""}. Dark: updated (mask 1; 0.5 for the ensemble's half weight), light: frozen this step; faded columns: warm-up, masks computed but not applied.</p>${maskRuns.map((r) => `<h3>${esc(r.name)}</h3><canvas class="masks" id="masks-${r.id}" width="10" height="10"></canvas>`).join("")}`) : ""}
+${maskRuns.length ? section("masks", "ROSE: which tensors were updated at each step", `<p class="note">Rows: tensors eligible for selection; columns: optimizer steps${maskRuns.some((r) => r.masks!.steps.length < (runs[r.id]!.masks.length)) ? " (binned: colour = mean mask over the bin)" : ""}. Colour = the tensor's mask that step: <span class="key" style="background:rgb(40,40,150)"></span> 1 (updated), <span class="key" style="background:rgb(140,140,195)"></span> 0.5 (ensemble: one of the two orders kept it, weight gamma or 1 - gamma), <span class="key" style="background:rgb(240,240,240)"></span> 0 (frozen this step); faded columns: warm-up, masks computed but not applied.</p>${maskRuns.map((r) => `<h3>${esc(r.name)}</h3><canvas class="masks" id="masks-${r.id}" width="10" height="10"></canvas>`).join("")}`) : ""}
 ${robustness ? section("robustness", "Robustness", robustness) : ""}
 ${landscapes.length ? section("landscape", "Loss landscape", landscapes.map(landscapeSection).join("")) : ""}
 ${section("options", "Options", optionsTable(runs))}
