@@ -96,6 +96,15 @@ function robustnessSection(runs: readonly RunRecords[]): string {
   return parts.length ? parts.join("") : "";
 }
 
+/** Plots in the landscape's model order (contour before surface), then any others. */
+function ordered(svgs: LandscapeFiles["svgs"], models: readonly string[]): LandscapeFiles["svgs"] {
+  const rank = (name: string) => {
+    const i = models.findIndex((m) => name.startsWith(`${m}.`));
+    return i < 0 ? models.length : i;
+  };
+  return [...svgs].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
 function landscapeSection(l: LandscapeFiles): string {
   const j = l.json;
   const models = Array.isArray(j.models) ? (j.models as JsonRecord[]) : [];
@@ -110,7 +119,7 @@ function landscapeSection(l: LandscapeFiles): string {
   const defs = (j.sharpness_definitions ?? {}) as Record<string, string>;
   const norm = ((j.directions as JsonRecord | undefined)?.normalisation as JsonRecord | undefined)?.description;
   const info = `${fmtCell(j.dims)}-D, ${fmtCell(j.points)} points per direction over [${(j.range as number[] | undefined)?.join(", ") ?? "?"}], seed ${fmtCell(j.seed)}, ${fmtCell(j.examples)} examples, loss: ${esc(String(j.loss ?? "?"))}`;
-  return `<div class="landscape"><p class="note">${esc(l.dir)}: ${info}.</p>${table(head, rows)}<ul class="defs">${Object.values(defs).map((d) => `<li>${esc(d)}</li>`).join("")}${norm ? `<li>directions: ${esc(String(norm))}</li>` : ""}</ul><div class="plots">${l.svgs.map((s) => `<figure class="plot" data-name="${esc(s.name)}">${s.svg.replace(/^<\?xml[^>]*>\s*/, "")}</figure>`).join("")}</div></div>`;
+  return `<div class="landscape"><p class="note">${esc(l.dir)}: ${info}.</p>${table(head, rows)}<ul class="defs">${Object.values(defs).map((d) => `<li>${esc(d)}</li>`).join("")}${norm ? `<li>directions: ${esc(String(norm))}</li>` : ""}</ul><div class="plots">${ordered(l.svgs, models.map((m) => String(m.name))).map((s) => `<figure class="plot" data-name="${esc(s.name)}">${s.svg.replace(/^<\?xml[^>]*>\s*/, "")}</figure>`).join("")}</div></div>`;
 }
 
 /** Distinct display names for the runs (directory base names, numbered when repeated). */
