@@ -82,3 +82,12 @@ export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
 
 // Demo.
 export { runDemo } from "./app/demo.ts";
+// Loss landscapes and HTML reports.
+export { computeLandscape, GRID_DEFAULTS, lossAndAccuracy, type Landscape, type ModelSurface, type GridOptions } from "./landscape/landscape.ts";
+export { randomDirection, filterNormalise, modelDirections, NORMALISATION, type Direction } from "./landscape/directions.ts";
+export { sharpness, circleMean, SHARPNESS_DEFINITIONS, type Sharpness, type Grid as LandscapeGrid } from "./landscape/sharpness.ts";
+export { runLandscape, writeLandscape, type LandscapeOptions, type LandscapeRun } from "./landscape/run.ts";
+export { contourSvg, surfaceSvg, curvesSvg, svgToPng, landscapePlots } from "./landscape/plot.ts";
+export { writeReport } from "./report/run.ts";
+export { buildReport } from "./report/html.ts";
+export { readRun, type RunRecords } from "./report/read.ts";

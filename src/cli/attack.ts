@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
 import { attackModel, DEFAULT_NUM_EXAMPLES, resultRecord, type AttackSetupOptions } from "../app/attack.ts";
 import { formatRobustnessTable, robustness } from "../app/robustness.ts";
-import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
+import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../io/outputs.ts";
 import { createProgress } from "../train/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, withFlags } from "./flags.ts";
@@ -127,8 +127,10 @@ export function registerAttack(program: Command): void {
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
-    .action(withFlags(rob, {}, async (f: Flags & { recipes: string }) => {
+    .option("--output <file>", "also write the table as JSON (save it as RUN_DIR/robustness.json for rose report)")
+    .action(withFlags(rob, {}, async (f: Flags & { recipes: string; output?: string }) => {
       onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
+      if (f.output) prepareOutputFile(f.output, "--output");
       const recipes = f.recipes.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
       let progress: Progress | null = null;
       const r = await robustness({
@@ -141,7 +143,7 @@ export function registerAttack(program: Command): void {
         onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
       });
       (progress as Progress | null)?.stop();
-      if (f.json) {
+      if (f.json || f.output) {
         const rows = r.rows.map((x) => ({
           recipe: x.recipe,
           n: x.n,
@@ -155,8 +157,11 @@ export function registerAttack(program: Command): void {
           avg_queries: round(x.avg_queries),
           seconds: round(x.seconds, 3),
         }));
-        process.stdout.write(`${JSON.stringify({ task: r.task, rows })}\n`);
-      } else {
+        const record = `${JSON.stringify({ task: r.task, rows })}\n`;
+        if (f.output) writeOutputFile(f.output, record);
+        if (f.json) process.stdout.write(record);
+      }
+      if (!f.json) {
         process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
       }
     }));

@@ -7,8 +7,10 @@ import { registerBaseline } from "./baseline.ts";
 import { registerDemo } from "./demo.ts";
 import { registerEval } from "./eval.ts";
 import { registerExport } from "./export.ts";
+import { registerLandscape } from "./landscape.ts";
 import { registerPredict } from "./predict.ts";
 import { registerPretrain } from "./pretrain.ts";
+import { registerReport } from "./report.ts";
 import { registerSweep } from "./sweep.ts";
 import { registerTrain } from "./train.ts";
 
@@ -27,6 +29,8 @@ registerAttack(program);
 registerDemo(program);
 registerBaseline(program);
 registerSweep(program);
+registerLandscape(program);
+registerReport(program);
 
 // A usage error prints its one line and where to read more, not the whole help; --help marks required options.
 for (const cmd of [program, ...program.commands]) {

@@ -40,6 +40,8 @@ export function registerPretrain(program: Command): void {
       onInterrupt(() => runSavedMessage(f.outputDir));
       const r = await pretrain(pretrainOptions(f));
       process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
+      // On stderr: stdout stays one JSON line for scripts.
+      if (!f.quiet) process.stderr.write(`see the run: rose report ${f.outputDir} --out ${f.outputDir}/report.html\n`);
     }));
 }
 

@@ -50,6 +50,8 @@ export function registerTrain(program: Command): void {
       process.stdout.write(
         `${JSON.stringify({ output_dir: r.outputDir, global_step: r.globalStep, train_loss: +r.trainLoss.toFixed(6), best_metric: r.bestMetric, train_samples_per_second: +r.samplesPerSecond.toFixed(2), ...(last ? { eval: last } : {}) })}\n`,
       );
+      // On stderr: stdout stays one JSON line for scripts.
+      if (!f.quiet) process.stderr.write(`see the run: rose report ${r.outputDir} --out ${r.outputDir}/report.html\n`);
     }));
 }
 
