@@ -1,23 +1,15 @@
 // Data files as users really have them: each class of broken input is refused with the file, the line and
 // the problem, or skipped and counted with skipBadRows; no row is ever dropped or altered without a word.
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { readExamples } from "../../src/data/readers.ts";
 import { customTask, getGlueTask } from "../../src/data/tasks.ts";
 import { ConfigError, DataError, FormatError, RoseError } from "../../src/errors.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
 import { parquetBytes } from "./parquet-writer.ts";
 
-const dir = mkdtempSync(path.join(tmpdir(), "rose-bad-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function fixture(ext: string, content: string | Uint8Array): string {
-  const f = path.join(dir, `f${n++}.${ext}`);
-  writeFileSync(f, content);
-  return f;
-}
+const { dir, fixture } = fixtureDir("rose-bad-");
 const sst2 = getGlueTask("sst2")!;
 
 /** Asserts a DataError/FormatError naming `file` (and `line` when given) whose message matches `re`. */

@@ -1,23 +1,16 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { readExamples } from "../../src/data/readers.ts";
 import { customTask, getGlueTask } from "../../src/data/tasks.ts";
 import { ConfigError, DataError, FormatError } from "../../src/errors.ts";
+import { fixtureDir } from "../helpers/fixtures.ts";
 import { parquetBytes } from "./parquet-writer.ts";
 
 const shared = fileURLToPath(new URL("../../../shared/data/", import.meta.url));
-const dir = mkdtempSync(path.join(tmpdir(), "rose-data-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
-function fixture(ext: string, content: string | Uint8Array): string {
-  const f = path.join(dir, `f${n++}.${ext}`);
-  writeFileSync(f, content);
-  return f;
-}
+const { dir, fixture } = fixtureDir("rose-data-");
 const task = (name: string) => getGlueTask(name)!;
 
 function dataLines(file: string): number {
