@@ -2,11 +2,11 @@
 // Writes <out>/train.txt and <out>/heldout.txt (one line per paragraph or sentence group) and prints counts.
 // The Debian sources need their packages: --install runs `apt-get install -y` for the missing ones (as root).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
-import { buildCorpus, CORPUS_SOURCES, type CorpusSource, defaultSourceDir, type SourceStats } from "../src/pretrain/corpus.ts";
-import { DEBIAN_SOURCES, type DebianSource } from "../src/pretrain/debian-text.ts";
+import { buildCorpus, CORPUS_SOURCES, type CorpusSource, type SourceStats } from "../src/pretrain/corpus.ts";
+import { DEBIAN_SOURCES, type DebianSource, debianSourceInstalled } from "../src/pretrain/debian-text.ts";
 import { writeFileAtomic } from "../src/io/safetensors.ts";
 
 const program = new Command()
@@ -24,7 +24,10 @@ const program = new Command()
 
 const opts = program.parse().opts<{ out: string; maxMb?: number; heldout: number; sources: string; install?: boolean }>();
 const sources = opts.sources.split(",").map((s) => s.trim()).filter(Boolean) as CorpusSource[];
-const missing = sources.filter((s) => s in DEBIAN_SOURCES && !existsSync(defaultSourceDir(s))).map((s) => DEBIAN_SOURCES[s as DebianSource].aptPackage);
+const missing = sources
+  .filter((s): s is DebianSource => s in DEBIAN_SOURCES)
+  .filter((s) => !debianSourceInstalled(s))
+  .map((s) => DEBIAN_SOURCES[s].aptPackage);
 if (missing.length && opts.install) {
   console.error(`installing Debian packages: apt-get install -y ${missing.join(" ")}`);
   execFileSync("apt-get", ["install", "-y", "-q", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });

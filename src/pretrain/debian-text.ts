@@ -14,8 +14,9 @@ import type { CorpusDocument } from "./corpus.ts";
 export type DebianSource = "bible" | "gcide" | "foldoc" | "jargon" | "devil" | "fortunes" | "debian-reference" | "python-docs";
 
 /** Where each source's files are after `apt-get install <package>`. */
-export const DEBIAN_SOURCES: Record<DebianSource, { aptPackage: string; dir: string }> = {
-  bible: { aptPackage: "bible-kjv", dir: "/usr/bin" },
+export const DEBIAN_SOURCES: Record<DebianSource, { aptPackage: string; dir: string; installed?: string }> = {
+  // /usr/bin exists everywhere: the program itself says whether bible-kjv is installed.
+  bible: { aptPackage: "bible-kjv", dir: "/usr/bin", installed: "/usr/bin/bible" },
   gcide: { aptPackage: "dict-gcide", dir: "/usr/share/dictd" },
   foldoc: { aptPackage: "dict-foldoc", dir: "/usr/share/dictd" },
   jargon: { aptPackage: "dict-jargon", dir: "/usr/share/dictd" },
@@ -24,6 +25,12 @@ export const DEBIAN_SOURCES: Record<DebianSource, { aptPackage: string; dir: str
   "debian-reference": { aptPackage: "debian-reference-en", dir: "/usr/share/debian-reference" },
   "python-docs": { aptPackage: "python3.11-doc", dir: "/usr/share/doc/python3.11/html" },
 };
+
+/** Whether a Debian source's package is installed (its data folder, or the one file that says so). */
+export function debianSourceInstalled(source: DebianSource): boolean {
+  const { dir, installed } = DEBIAN_SOURCES[source];
+  return existsSync(installed ?? dir);
+}
 
 function readFile(file: string, source: DebianSource): Buffer {
   if (!existsSync(file)) {
