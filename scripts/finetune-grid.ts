@@ -2,7 +2,7 @@
 // batch size on a validation split carved from the demo's TRAINING part (the demo's held-out messages are never
 // seen). Usage:
 //   node --import tsx scripts/finetune-grid.ts --model models/rose-mini --out /tmp/grid [--threads N] [--workers K]
-// Rerun with the same --out to resume. The best flags are in OUT/sweep/best_flags.txt and results.csv.
+// Rerun with the same --out to resume. OUT/data also gets the demo's train.tsv / test.tsv. The best flags are in OUT/sweep/best_flags.txt and results.csv.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,7 +26,10 @@ const o = program.parse().opts<{ model: string; out: string; validationFraction:
 
 const data = join(o.out, "data");
 mkdirSync(data, { recursive: true });
-const { train } = await demoSplit(DEMO_DEFAULTS);
+const { train, test } = await demoSplit(DEMO_DEFAULTS);
+// The demo's own files too (what `npm run demo` writes), for scripts/pretraining-gain-spam.sh.
+writeDemoTsv(join(data, "train.tsv"), train);
+writeDemoTsv(join(data, "test.tsv"), test);
 // A seed of its own so the validation carve is not the demo's test carve replayed.
 const { train: fit, validation } = splitExamples(train, { validationFraction: o.validationFraction, seed: DEMO_DEFAULTS.seed + 1, stratify: true });
 writeDemoTsv(join(data, "fit.tsv"), fit);
