@@ -1,48 +1,67 @@
 // The fine-tuning settings grid of the shipped model (issue 12): `rose sweep` over learning rate, epochs and
-// batch size on a validation split carved from the demo's TRAINING part (the demo's held-out messages are never
-// seen). Usage:
-//   node --import tsx scripts/finetune-grid.ts --model models/rose-mini --out /tmp/grid [--threads N] [--workers K]
-// Rerun with the same --out to resume. OUT/data also gets the demo's train.tsv / test.tsv. The best flags are in OUT/sweep/best_flags.txt and results.csv.
+// batch size on a validation split carved from TRAINING data only (evaluation splits are never seen). Usage:
+//   node --import tsx scripts/finetune-grid.ts --data demo --model models/rose-mini --out /tmp/grid-demo
+//   node --import tsx scripts/finetune-grid.ts --data sst2 --train-file ../shared/data/glue/sst2/train.tsv \
+//     --max-train-samples 12000 --model models/rose-mini --out /tmp/grid-sst2
+// demo: the demo's training part (SpamAssassin, `npm run demo`'s split) is carved 80/20; OUT/data also gets the
+// demo's own train.tsv / test.tsv (for scripts/pretraining-gain-spam.sh). sst2: 10% of the training file's rows
+// are held out for validation, the grid trains on the first --max-train-samples of the rest.
+// Rerun with the same --out to resume. The best flags are in OUT/sweep/best_flags.txt, all trials in results.csv.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { DEMO_DEFAULTS, demoSplit, writeDemoTsv } from "../src/app/demo.ts";
 import { splitExamples } from "../src/data/split.ts";
 
-const SPACE = {
-  "learning-rate": [1e-4, 3e-4, 6e-4],
-  "num-train-epochs": [3, 6],
-  "per-device-train-batch-size": [16, 32],
+const SPACES: Record<string, Record<string, number[]>> = {
+  demo: { "learning-rate": [1e-4, 3e-4, 6e-4], "num-train-epochs": [3, 6], "per-device-train-batch-size": [16, 32] },
+  sst2: { "learning-rate": [1e-4, 3e-4], "num-train-epochs": [1, 3], "per-device-train-batch-size": [32] },
 };
 
 const program = new Command()
+  .requiredOption("--data <name>", "demo | sst2")
   .requiredOption("--model <dir>", "pre-trained model to fine-tune")
   .requiredOption("--out <dir>", "the grid's directory (data, sweep)")
-  .option("--validation-fraction <f>", "share of the demo's training part held out for validation", Number, 0.2)
+  .option("--train-file <file>", "sst2: the GLUE training file (sentence<TAB>label)")
+  .option("--max-train-samples <n>", "sst2: rows the grid trains on", Number, 12000)
   .option("--threads <n>", "threads for the sweep", Number)
   .option("--workers <k>", "local workers", Number, 1);
-const o = program.parse().opts<{ model: string; out: string; validationFraction: number; threads?: number; workers: number }>();
+const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; threads?: number; workers: number }>();
+const space = SPACES[o.data];
+if (!space) throw new Error(`--data must be one of ${Object.keys(SPACES).join(", ")}, got ${o.data}`);
 
 const data = join(o.out, "data");
 mkdirSync(data, { recursive: true });
-const { train, test } = await demoSplit(DEMO_DEFAULTS);
-// The demo's own files too (what `npm run demo` writes), for scripts/pretraining-gain-spam.sh.
-writeDemoTsv(join(data, "train.tsv"), train);
-writeDemoTsv(join(data, "test.tsv"), test);
-// A seed of its own so the validation carve is not the demo's test carve replayed.
-const { train: fit, validation } = splitExamples(train, { validationFraction: o.validationFraction, seed: DEMO_DEFAULTS.seed + 1, stratify: true });
-writeDemoTsv(join(data, "fit.tsv"), fit);
-writeDemoTsv(join(data, "validation.tsv"), validation);
+const fitFile = join(data, "fit.tsv"), validationFile = join(data, "validation.tsv");
+let taskFlags: string[];
+if (o.data === "demo") {
+  const { train, test } = await demoSplit(DEMO_DEFAULTS);
+  writeDemoTsv(join(data, "train.tsv"), train);
+  writeDemoTsv(join(data, "test.tsv"), test);
+  // A seed of its own so the validation carve is not the demo's test carve replayed.
+  const { train: fit, validation } = splitExamples(train, { validationFraction: 0.2, seed: DEMO_DEFAULTS.seed + 1, stratify: true });
+  writeDemoTsv(fitFile, fit);
+  writeDemoTsv(validationFile, validation);
+  console.error(`demo training part: ${fit.length} fit / ${validation.length} validation messages (${data})`);
+  taskFlags = ["--task", "custom", "--max-seq-length", String(DEMO_DEFAULTS.maxSeqLength), "--warmup-ratio", "0.1"];
+} else {
+  if (!o.trainFile) throw new Error("--data sst2 needs --train-file");
+  const [header, ...rows] = readFileSync(o.trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const { train, validation } = splitExamples(rows.map((line) => ({ line, label: null })), { validationFraction: 0.1, seed: 7 });
+  const write = (file: string, r: { line: string }[]) => writeFileSync(file, `${header}\n${r.map((x) => x.line).join("\n")}\n`);
+  write(fitFile, train.slice(0, o.maxTrainSamples));
+  write(validationFile, validation);
+  console.error(`${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows (${data})`);
+  taskFlags = ["--task", "sst2", "--max-seq-length", "64", "--warmup-ratio", "0.06"];
+}
 const spaceFile = join(o.out, "space.json");
-if (!existsSync(spaceFile)) writeFileSync(spaceFile, `${JSON.stringify(SPACE, null, 2)}\n`);
-console.error(`demo training part: ${fit.length} fit / ${validation.length} validation messages (${data})`);
+if (!existsSync(spaceFile)) writeFileSync(spaceFile, `${JSON.stringify(space, null, 2)}\n`);
 
 const args = [
   "bin/rose.js", "sweep", "--output-dir", join(o.out, "sweep"), "--space", spaceFile, "--strategy", "grid",
   "--workers", String(o.workers), "--plain", ...(o.threads ? ["--threads", String(o.threads)] : []), "--",
-  "--model", o.model, "--task", "custom", "--train-file", join(data, "fit.tsv"), "--validation-file", join(data, "validation.tsv"),
-  "--max-seq-length", String(DEMO_DEFAULTS.maxSeqLength), "--warmup-ratio", "0.1", "--weight-decay", "0.01",
-  "--adam-beta2", "0.98", "--seed", String(DEMO_DEFAULTS.seed), "--save-steps", "0",
+  "--model", o.model, "--train-file", fitFile, "--validation-file", validationFile, ...taskFlags,
+  "--weight-decay", "0.01", "--adam-beta2", "0.98", "--seed", String(DEMO_DEFAULTS.seed), "--save-steps", "0",
 ];
 execFileSync(process.execPath, args, { stdio: "inherit" });
