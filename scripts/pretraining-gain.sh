@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What pre-training brings: SST-2 dev accuracy of rose-mini fine-tuned from its pre-trained weights vs the
 # same architecture and tokenizer from random initialisation (--from-scratch), same budget, several training
-# set sizes and seeds. Prints one line per run: size seed init accuracy.
+# set sizes and seeds. Prints one line per run: size seed init accuracy (after the last epoch: the dev set
+# picks nothing).
 # MODEL (default models/rose-mini), SIZES (rows; "all" for the whole training set), SEEDS, INITS ("pretrained scratch"),
 # FT (fine-tuning flags; default 1 epoch, batch 32, lr 1e-4, warm-up 6%).
 set -euo pipefail
@@ -25,7 +26,7 @@ for n in $SIZES; do
         --max-seq-length 64 --weight-decay 0.01 --adam-beta2 0.98 --seed "$seed" ${THREADS:+--threads $THREADS} \
         --save-steps 0 --quiet > "$dir.json"
       rm -rf "$dir"
-      echo "$n $seed $init $(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")).best_metric)' "$dir.json")"
+      echo "$n $seed $init $(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));console.log(r.eval?.accuracy??r.best_metric)' "$dir.json")"
     done
   done
 done
