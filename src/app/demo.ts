@@ -41,9 +41,11 @@ export const DEMO_DEFAULTS: DemoOptions = {
   model: DEFAULT_MODEL,
   perClass: 500,
   testFraction: 0.3,
-  epochs: 2,
+  // Chosen for the shipped rose-mini by scripts/finetune-grid.ts --data demo (validation split carved from the
+  // demo's training part; models/rose-mini/README.md has the grid).
+  epochs: 6,
   batchSize: 16,
-  learningRate: 1e-4,
+  learningRate: 6e-4,
   maxSeqLength: 64,
   attackExamples: 40,
   recipes: ["deepwordbug", "pwws"],
