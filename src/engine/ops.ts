@@ -808,34 +808,16 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps: number):
 }
 
 // ------------------------------------------------------------------------------------------------
-// Dropout. The mask is a slice of a random table the runtime feeds, holding 0 or 1/(1-p), at offsets
-// drawn per run from a counter-based generator (session.ts): reproducible, resumable, and nearly free
-// (a memcpy), unlike onnxruntime's Dropout whose generator state cannot be saved. Applying it is one
-// same-shape Mul forward and one backward (a Where with a broadcast zero is several times slower).
-
-export const DropoutMaskOp = def<{ site: number }>({
-  name: "DropoutMask",
-  noGradient: "zero", // a random mask; reads x's shape only
-  infer([, , x]) {
-    return [{ dtype: "float32", shape: x!.shape }];
-  },
-  emit(e, [table, slices, x], o, { site }) {
-    const row = e.tmp("row"), start = e.tmp("start"), end = e.tmp("end"), flat = e.tmp("flat"), shape = e.tmp("shape");
-    e.node("Gather", [slices!, e.constI64([site], true)], [row], { axis: 0 });
-    e.node("Slice", [row, e.constI64([0]), e.constI64([1])], [start]);
-    e.node("Slice", [row, e.constI64([1]), e.constI64([2])], [end]);
-    e.node("Slice", [table!, start, end, e.constI64([0])], [flat]);
-    e.node("Shape", [x!], [shape]);
-    e.node("Reshape", [flat, shape], o);
-  },
-});
+// Dropout. The mask is a graph input the runtime feeds: a view of a random table holding 0 or 1/(1-p),
+// at an offset drawn per run from a counter-based generator (session.ts): reproducible, resumable, and
+// free (no copy, no graph node), unlike onnxruntime's Dropout whose generator state cannot be saved.
+// Applying it is one same-shape Mul forward and one backward (a Where with a broadcast zero is several
+// times slower).
 
 /** A fresh mask shaped like `x` with 0 (dropped) or 1/(1-p) (kept); each call draws an independent mask. */
 export function dropoutMask(x: Tensor, p: number): Tensor {
   if (!(p > 0 && p < 1)) throw new ShapeError(`Dropout: probability must be in (0, 1), got ${p}`);
-  const g = x.graph;
-  const site = g.registerDropout(p, x.shape);
-  return cast(apply(DropoutMaskOp, [g.dropoutTable(p), g.dropoutSlices(), x], { site }), x.dtype);
+  return cast(x.graph.dropoutMask(p, x.shape), x.dtype);
 }
 
 /** Inverted dropout in training mode; each call draws an independent mask. */
