@@ -768,6 +768,57 @@ const LogSoftmaxOp = def<{ axis: number }>({
 export const softmax = (x: Tensor, axis = -1): Tensor => apply(SoftmaxOp, [x], { axis });
 export const logSoftmax = (x: Tensor, axis = -1): Tensor => apply(LogSoftmaxOp, [x], { axis });
 
+// Cross-entropy per row: -log softmax(logits)[label], logits [rows, classes], labels [rows] (int64).
+// One op with its own gradient instead of logSoftmax x oneHot: the forward picks one value per row
+// (GatherElements) instead of building and multiplying a [rows, classes] one-hot, and the gradient,
+// g * (softmax - onehot), takes three passes over [rows, classes] (Exp, Mul, ScatterElements) where the
+// composed ops took seven (OneHot, two Muls, ReduceSum, Exp, Mul, Sub). Same values: the one-hot
+// products only added zeros.
+const SoftmaxCrossEntropyOp = def({
+  name: "SoftmaxCrossEntropy",
+  infer([logits, labels]) {
+    requireFloat("SoftmaxCrossEntropy", logits!);
+    if (logits!.rank !== 2 || labels!.rank !== 1 || (labels!.dtype !== "int64" && labels!.dtype !== "int32")) {
+      throw new ShapeError(`SoftmaxCrossEntropy: expects logits [rows, classes] and integer labels [rows], got ${fmt(logits!.shape)} and ${labels!.dtype} ${fmt(labels!.shape)}`);
+    }
+    // Second output: the log-probabilities, which the gradient reuses.
+    return [{ dtype: logits!.dtype, shape: [logits!.shape[0]!] }, { dtype: logits!.dtype, shape: logits!.shape }];
+  },
+  emit(e, [logits, labels], [nll, logp]) {
+    const idx = e.tmp("idx"), picked = e.tmp("picked");
+    e.node("LogSoftmax", [logits!], [logp!], { axis: -1 });
+    e.node("Unsqueeze", [labels!, e.constI64([1])], [idx]);
+    e.node("GatherElements", [logp!, idx], [picked], { axis: 1 });
+    const flat = e.tmp("flat");
+    e.node("Reshape", [picked, e.constI64([-1])], [flat]);
+    e.node("Neg", [flat], [nll!]);
+  },
+  vjp(n, [g]) {
+    // The log-probabilities are not returned by `softmaxCrossEntropy`, so only the loss has a cotangent.
+    return [g && apply(SoftmaxCrossEntropyGradOp, [g, n.outputs[1]!, n.inputs[1]!], {}), null];
+  },
+});
+// d loss / d logits = g[:, None] * (exp(logp) - onehot(labels)): scale the probabilities, then subtract
+// g at each row's label (ScatterElements with "add": one update per row, so no two updates collide).
+const SoftmaxCrossEntropyGradOp = def({
+  name: "SoftmaxCrossEntropyGrad",
+  noGradient: "none", // second order through the loss: not needed
+  infer([, logp]) {
+    return [{ dtype: logp!.dtype, shape: logp!.shape }];
+  },
+  emit(e, [g, logp, labels], o) {
+    const p = e.tmp("p"), gcol = e.tmp("gcol"), scaled = e.tmp("scaled"), idx = e.tmp("idx"), minus = e.tmp("minus");
+    e.node("Exp", [logp!], [p]);
+    e.node("Unsqueeze", [g!, e.constI64([1])], [gcol]);
+    e.node("Mul", [p, gcol], [scaled]);
+    e.node("Unsqueeze", [labels!, e.constI64([1])], [idx]);
+    e.node("Neg", [gcol], [minus]);
+    e.node("ScatterElements", [scaled, idx, minus], o, { axis: 1, reduction: "add" });
+  },
+});
+/** Per-row cross-entropy of logits [rows, classes] against integer labels [rows] (which must lie in [0, classes)). */
+export const softmaxCrossEntropy = (logits: Tensor, labels: Tensor): Tensor => apply(SoftmaxCrossEntropyOp, [logits, labels], {});
+
 // ------------------------------------------------------------------------------------------------
 // LayerNorm over the last axis. The forward is onnxruntime's fused kernel; it also returns the
 // per-row mean and 1/std, which the gradient reuses instead of recomputing the statistics.

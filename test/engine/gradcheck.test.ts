@@ -74,6 +74,7 @@ const cases: Case[] = [
     inputs: [{ shape: [3, 4] }, { shape: [3], int: 4 }],
     fn: (logits, labels) => ops.neg(ops.reduceMean(ops.reduceSum(ops.mul(ops.oneHot(labels, 4, logits.dtype), ops.logSoftmax(logits)), [-1]))),
   },
+  { name: "softmax cross-entropy (fused)", inputs: [{ shape: [3, 5] }, { shape: [3], int: 5 }], fn: (logits, labels) => ops.softmaxCrossEntropy(logits, labels) },
   {
     name: "KL divergence",
     inputs: [{ shape: [3, 4] }, { shape: [3, 4] }],
