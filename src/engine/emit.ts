@@ -1,8 +1,7 @@
 // Lowers the part of a graph that the requested outputs need to an ONNX model.
 import type { AttrValue, NodeProtoData, TensorProtoData, ValueInfoData, OnnxDTypeName } from "./proto.ts";
 import { encodeModel } from "./proto.ts";
-import { type DType, type Emitter, type Graph, type InputInfo, isNodeOf, type Node, type Tensor } from "./graph.ts";
-import { DropoutMaskOp } from "./ops.ts";
+import type { DType, Emitter, Graph, InputInfo, Node, Tensor } from "./graph.ts";
 
 export const OPSET = 18;
 export const IR_VERSION = 8;
@@ -11,8 +10,6 @@ export interface EmittedModel {
   bytes: Uint8Array;
   /** Graph inputs the model reads, in declaration order. */
   inputs: InputInfo[];
-  /** Dropout sites whose masks the model reads. */
-  dropoutSites: number[];
   /** Node name -> description, to explain onnxruntime errors. */
   nodeInfo: Map<string, string>;
 }
@@ -108,12 +105,10 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
   };
 
   const ordered = [...needed].sort((a, b) => a.id - b.id);
-  const dropoutSites: number[] = [];
   for (const n of ordered) {
     currentNode = `${n.op.name}_${n.id}`;
     const desc = `${n.op.name} (inputs ${n.inputs.map((t) => `${t.dtype}[${t.shape.join(",")}]`).join(", ")})`;
     nodeInfo.set(currentNode, desc);
-    if (isNodeOf(n, DropoutMaskOp)) dropoutSites.push(n.attrs.site);
     n.op.emit(emitter, n.inputs.map(nameOf), n.outputs.map(nameOf), n.attrs, n);
   }
 
@@ -145,5 +140,5 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
     ],
     graph: { name: opts.name ?? "rose", nodes, initializers, inputs: graphInputs, outputs: graphOutputs },
   });
-  return { bytes, inputs: runtimeInputs, dropoutSites, nodeInfo };
+  return { bytes, inputs: runtimeInputs, nodeInfo };
 }

@@ -8,7 +8,7 @@ export type Dim = number | string;
 export type Shape = readonly Dim[];
 
 /** Where a graph value comes from when it is not computed by a node. */
-export type InputKind = "data" | "param" | "dropout-table" | "dropout-slices";
+export type InputKind = "data" | "param" | "dropout-mask";
 
 export class Tensor {
   constructor(
@@ -88,8 +88,8 @@ export interface InputInfo {
   tensor: Tensor;
   name: string;
   kind: InputKind;
-  /** Drop probability, for dropout tables. */
-  p?: number;
+  /** Dropout masks: the site (numbered in creation order, which seeds its mask) and the drop probability. */
+  dropout?: { site: number; p: number };
 }
 
 export interface ConstInfo {
@@ -97,24 +97,15 @@ export interface ConstInfo {
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
-/** Metadata the runtime needs to fill a dropout node's random mask. */
-export interface DropoutSite {
-  index: number;
-  p: number;
-  shape: Shape;
-}
-
 export class Graph {
   readonly nodes: Node<unknown>[] = [];
   readonly inputs: InputInfo[] = [];
   readonly consts: ConstInfo[] = [];
-  readonly dropouts: DropoutSite[] = [];
   private nextId = 0;
   private names = new Set<string>();
   /** Named dims and where their value can be read: (input name, axis). */
   readonly dimSources = new Map<string, { input: string; axis: number }>();
-  private dropoutTables = new Map<number, Tensor>();
-  private dropoutSlicesT: Tensor | null = null;
+  private dropoutSites = 0;
 
   private newTensor(dtype: DType, shape: Shape, node: Node | null, index: number): Tensor {
     return new Tensor(this, this.nextId++, dtype, shape, node, index);
@@ -160,28 +151,15 @@ export class Graph {
     }
   }
 
-  /** The random keep-table for drop probability p that dropout masks are sliced from (see session.ts). */
-  dropoutTable(p: number): Tensor {
-    let t = this.dropoutTables.get(p);
-    if (!t) {
-      const k = this.dropoutTables.size;
-      t = this.addInput(`rose_dropout_table_${k}`, "float32", [`rose_table_len_${k}`], "dropout-table");
-      this.inputs[this.inputs.length - 1]!.p = p;
-      this.dropoutTables.set(p, t);
-    }
+  /**
+   * A fresh dropout mask shaped like `shape`: 0 (dropped) or 1/(1-p) (kept), fed by the runtime at every
+   * run (session.ts), a new mask per (seed, counter, site).
+   */
+  dropoutMask(p: number, shape: Shape): Tensor {
+    const site = this.dropoutSites++;
+    const t = this.addInput(`rose_dropout_mask_${site}`, "float32", shape, "dropout-mask");
+    this.inputs[this.inputs.length - 1]!.dropout = { site, p };
     return t;
-  }
-
-  /** [sites, 2] int64 (start, end) into the dropout table, one row per dropout site. */
-  dropoutSlices(): Tensor {
-    this.dropoutSlicesT ??= this.addInput("rose_dropout_slices", "int64", ["rose_dropout_sites", 2], "dropout-slices");
-    return this.dropoutSlicesT;
-  }
-
-  registerDropout(p: number, shape: Shape): number {
-    const index = this.dropouts.length;
-    this.dropouts.push({ index, p, shape });
-    return index;
   }
 
   /** Appends a node; ops call this (via `apply` in ops.ts). */

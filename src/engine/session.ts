@@ -75,9 +75,7 @@ function tableLength(n: number): number {
 export class Program {
   private constructor(
     private readonly session: ort.InferenceSession,
-    private readonly graph: Graph,
     readonly inputs: InputInfo[],
-    private readonly dropoutSites: number[],
     private readonly nodeInfo: Map<string, string>,
     readonly outputNames: string[],
   ) {}
@@ -104,7 +102,7 @@ export class Program {
     } catch (e) {
       throw new EngineError(`onnxruntime rejected the graph: ${explain((e as Error).message, emitted.nodeInfo)}`);
     }
-    return new Program(session, graph, emitted.inputs, emitted.dropoutSites, emitted.nodeInfo, Object.keys(outputs));
+    return new Program(session, emitted.inputs, emitted.nodeInfo, Object.keys(outputs));
   }
 
   /** Names of the parameter inputs this program reads. */
@@ -145,7 +143,7 @@ export class Program {
       if (t.data.length !== n) throw new ShapeError(`input ${inp.name}: ${t.data.length} values for dims ${fmt(t.dims)}`);
       ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.tensor.dtype], t.data as ort.Tensor.DataType, t.dims);
     }
-    if (this.dropoutSites.length > 0) this.feedDropout(ortFeeds, bound, opts);
+    this.feedDropout(ortFeeds, bound, opts);
     let results: ort.InferenceSession.ReturnType;
     try {
       if (into) {
@@ -174,42 +172,30 @@ export class Program {
     return out;
   }
 
+  /** Feeds each dropout mask: a view of the keep-table (no copy) at an offset drawn from (seed, counter, site, size). */
   private feedDropout(ortFeeds: Record<string, ort.Tensor>, bound: Map<string, number>, opts: RunOptions): void {
+    const masks = this.inputs.filter((i) => i.kind === "dropout-mask");
+    if (masks.length === 0) return;
     if (opts.seed === undefined || opts.counter === undefined) {
       throw new EngineError("this graph has dropout: run it with { seed, counter } so its masks are reproducible");
     }
-    const sites = this.graph.dropouts;
-    const slices = new BigInt64Array(sites.length * 2);
+    const dimsOf = masks.map((inp) => inp.tensor.shape.map((d) => {
+      const v = resolveDim(d, bound);
+      if (v === undefined) throw new EngineError(`dropout site ${inp.dropout!.site}: cannot resolve dim ${d} of ${fmt(inp.tensor.shape)} from the inputs`);
+      return v;
+    }));
+    const sizes = dimsOf.map((dims) => dims.reduce((a, d) => a * d, 1));
+    // One table per drop probability, long enough for its largest mask (a longer table extends a shorter one).
     const needByP = new Map<number, number>();
-    const sizes = new Map<number, number>();
-    for (const s of this.dropoutSites) {
-      const site = sites[s]!;
-      const n = site.shape.reduce<number>((a, d) => {
-        const v = resolveDim(d, bound);
-        if (v === undefined) throw new EngineError(`dropout site ${s}: cannot resolve dim ${d} of ${fmt(site.shape)} from the inputs`);
-        return a * v;
-      }, 1);
-      sizes.set(s, n);
-      needByP.set(site.p, Math.max(needByP.get(site.p) ?? 0, n));
-    }
-    for (const s of this.dropoutSites) {
-      const site = sites[s]!;
-      const n = sizes.get(s)!;
+    masks.forEach((inp, k) => needByP.set(inp.dropout!.p, Math.max(needByP.get(inp.dropout!.p) ?? 0, sizes[k]!)));
+    masks.forEach((inp, k) => {
+      const { site, p } = inp.dropout!;
+      const n = sizes[k]!;
+      const table = keepTable(p, tableLength(needByP.get(p)!));
       const range = tableLength(n) - n + 1;
-      const key = mixKey(opts.seed, opts.counter, s, n);
-      const start = Math.floor((hash32(key) / 4294967296) * range);
-      slices[2 * s] = BigInt(start);
-      slices[2 * s + 1] = BigInt(start + n);
-      void site;
-    }
-    for (const inp of this.inputs) {
-      if (inp.kind === "dropout-slices") ortFeeds[inp.name] = new ort.Tensor("int64", slices, [sites.length, 2]);
-      if (inp.kind === "dropout-table") {
-        const p = inp.p!;
-        const table = keepTable(p, tableLength(needByP.get(p) ?? 0));
-        ortFeeds[inp.name] = new ort.Tensor("float32", table, [table.length]);
-      }
-    }
+      const start = Math.floor((hash32(mixKey(opts.seed!, opts.counter!, site, n)) / 4294967296) * range);
+      ortFeeds[inp.name] = new ort.Tensor("float32", table.subarray(start, start + n), dimsOf[k]!);
+    });
   }
 
   /** Stops profiling and writes the profile file (when compiled with `profilePrefix`). */

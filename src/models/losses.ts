@@ -4,9 +4,7 @@ import { ops } from "../engine/index.ts";
 
 /** Mean cross-entropy of logits [batch, classes] against integer labels [batch]. */
 export function crossEntropy(logits: Tensor, labels: Tensor): Tensor {
-  const classes = logits.shape[logits.rank - 1] as number;
-  const picked = ops.reduceSum(ops.mul(ops.oneHot(labels, classes, logits.dtype), ops.logSoftmax(logits, -1)), [-1]);
-  return ops.neg(ops.reduceMean(picked));
+  return ops.reduceMean(ops.softmaxCrossEntropy(logits, labels));
 }
 
 /**
@@ -17,11 +15,11 @@ export function maskedCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex =
   const g = logits.graph;
   const vocab = logits.shape[logits.rank - 1] as number;
   const valid = ops.not(ops.equal(labels, g.scalar(ignoreIndex, "int64")));
-  const safe = ops.where(valid, labels, g.scalar(0, "int64"));
-  const picked = ops.reduceSum(ops.mul(ops.oneHot(safe, vocab, logits.dtype), ops.logSoftmax(logits, -1)), [-1]);
+  const safe = ops.reshape(ops.where(valid, labels, g.scalar(0, "int64")), [-1]);
+  const nll = ops.reshapeAs(ops.softmaxCrossEntropy(ops.reshape(logits, [-1, vocab]), safe), labels);
   const w = ops.cast(valid, logits.dtype);
   const count = ops.reduceSum(w);
-  return ops.neg(ops.div(ops.reduceSum(ops.mul(picked, w)), ops.add(count, g.scalar(1e-12, logits.dtype))));
+  return ops.div(ops.reduceSum(ops.mul(nll, w)), ops.add(count, g.scalar(1e-12, logits.dtype)));
 }
 
 /** Mean squared error for a single-output regression head: logits [batch, 1], targets [batch]. */

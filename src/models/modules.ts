@@ -41,11 +41,16 @@ export function dropProb(ctx: BuildContext, p: number): number {
 /** nn.Linear: y = x W^T + b with W stored [out, in] as PyTorch stores it. */
 export class Linear {
   constructor(readonly prefix: string, readonly inFeatures: number, readonly outFeatures: number) {}
-  /** With `dropoutP`: dropout(linear(x)), the pattern of every residual branch. */
-  forward(ctx: BuildContext, x: Tensor, dropoutP = 0): Tensor {
+  /**
+   * With `dropoutP`: dropout(linear(x)), the pattern of every residual branch: a dropout site, whose
+   * probability the context may override. Without it there is no site, override or not (q/k/v, the
+   * intermediate dense, heads: Hugging Face has no dropout there).
+   */
+  forward(ctx: BuildContext, x: Tensor, dropoutP?: number): Tensor {
     const w = ctx.scope.get(`${this.prefix}.weight`, [this.outFeatures, this.inFeatures]);
     const b = ctx.scope.get(`${this.prefix}.bias`, [this.outFeatures]);
-    return dropout(ctx, ops.linear(x, w, b), dropoutP);
+    const y = ops.linear(x, w, b);
+    return dropoutP === undefined ? y : dropout(ctx, y, dropoutP);
   }
 }
 

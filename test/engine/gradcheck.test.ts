@@ -74,6 +74,7 @@ const cases: Case[] = [
     inputs: [{ shape: [3, 4] }, { shape: [3], int: 4 }],
     fn: (logits, labels) => ops.neg(ops.reduceMean(ops.reduceSum(ops.mul(ops.oneHot(labels, 4, logits.dtype), ops.logSoftmax(logits)), [-1]))),
   },
+  { name: "softmax cross-entropy (fused)", inputs: [{ shape: [3, 5] }, { shape: [3], int: 5 }], fn: (logits, labels) => ops.softmaxCrossEntropy(logits, labels) },
   {
     name: "KL divergence",
     inputs: [{ shape: [3, 4] }, { shape: [3, 4] }],
@@ -159,4 +160,30 @@ test("grad: an op without a gradient rule on the path is an error naming it; sto
   const [dx] = grad(ops.reduceSum(ops.mul(x, ops.stopGradient(x))), [x]);
   assert.ok(dx, "the un-stopped factor still has a gradient");
   assert.equal(grad(ops.reduceSum(ops.stopGradient(x)), [x])[0], null);
+});
+
+test("gelu gradient: the exact derivative to float32 precision, also where exp(x^2/2) overflows", async () => {
+  const xs = [0, 1e-30, -1e-8, 1e-3, ...Array.from({ length: 801 }, (_, i) => -20 + i * 0.05), 13.4, -30, 100, -100];
+  const g = new Graph();
+  const x = g.input("x", "float32", [xs.length]);
+  const [dx] = grad(ops.gelu(x), [x], g.constant(new Float32Array(xs.length).fill(1), [xs.length], "float32"));
+  const prog = await Program.compile(g, { dx: dx! }, { threads: 1 });
+  const got = (await prog.run({ x: Float32Array.from(xs) })).dx!.data as Float32Array;
+  // erf in float64: Taylor series below 3, the erfc continued fraction above.
+  const erf = (z: number): number => {
+    const a = Math.abs(z);
+    if (a >= 3) {
+      let f = 0;
+      for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
+      return Math.sign(z) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
+    }
+    let s = 0, t = a;
+    for (let k = 0; k < 200 && Math.abs(t) > 1e-18; ) s += t / (2 * k + 1), k++, t *= (-a * a) / k;
+    return (Math.sign(z) * 2 * s) / Math.sqrt(Math.PI);
+  };
+  xs.forEach((v, i) => {
+    const xf = Math.fround(v);
+    const exact = 0.5 * (1 + erf(xf / Math.SQRT2)) + (xf * Math.exp((-xf * xf) / 2)) / Math.sqrt(2 * Math.PI);
+    assert.ok(Math.abs(got[i]! - exact) < 3e-7, `gelu'(${v}) = ${got[i]}, exact ${exact}`);
+  });
 });
