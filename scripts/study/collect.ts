@@ -2,6 +2,7 @@
 // the report, so the report can be rewritten from the committed raw outputs alone.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AttackSummary } from "../../src/robust/report.ts";
 import type { SpaceSpec } from "../../src/sweep/space.ts";
 import type { BestConfig } from "../../src/sweep/results.ts";
 import { METHODS, type StudyConfig, type StudyMethod, type StudyTask } from "./config.ts";
@@ -9,19 +10,9 @@ import type { DataInfo } from "./data.ts";
 import type { StepRecord } from "./runner.ts";
 import { taskPaths } from "./steps.ts";
 
-/** `rose attack --json`. */
-export interface AttackSummaryJson {
+/** `rose attack --json`: the summary (percentages, as TextAttack prints them) with the recipe and its time. */
+export interface AttackSummaryJson extends AttackSummary {
   recipe: string;
-  n: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  /** Percentages, as TextAttack prints them. */
-  original_accuracy: number;
-  accuracy_under_attack: number;
-  attack_success_rate: number;
-  avg_perturbed_word_pct: number;
-  avg_queries: number;
   seconds: number;
 }
 

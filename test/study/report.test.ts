@@ -14,7 +14,7 @@ const vec = (n: number, ones: number) => Array.from({ length: n }, (_, i) => (i 
 const summary = (recipe: string, under: number[]) => ({
   recipe, n: under.length, succeeded: under.length - under.reduce((a, b) => a + b, 0), failed: under.reduce((a, b) => a + b, 0), skipped: 0,
   original_accuracy: 100, accuracy_under_attack: (100 * under.reduce((a, b) => a + b, 0)) / under.length, attack_success_rate: 50,
-  avg_perturbed_word_pct: 10, avg_queries: 40, seconds: 1,
+  avg_perturbed_word_pct: 10, avg_num_words: 12, avg_queries: 40, seconds: 1,
 });
 
 /** Runs of one method: clean right on `clean[s]` of 200 dev examples per seed, right under pwws on `pwws` of 100. */
