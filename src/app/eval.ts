@@ -26,7 +26,12 @@ export interface EvaluateResult {
   metrics: Record<string, number>;
   /** Why the metrics may mean little (also given to `warn`). */
   warnings: string[];
-  predictions: { label: string; prediction: number; probabilities: number[] }[];
+  /**
+   * One per example, in file order: the predicted class name and id (regression: the value), the class
+   * probabilities, and `gold`, the example's own label id or target (null when unlabelled), so per-example
+   * correctness can be scored without re-reading the data.
+   */
+  predictions: { label: string; prediction: number; probabilities: number[]; gold: number | null }[];
 }
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
@@ -56,7 +61,8 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     warnings,
     predictions: logits.map((l, i) => {
       const probs = task.isRegression ? [l[0]!] : softmax([...l]);
-      return { label: task.isRegression ? String(l[0]) : model.cfg.id2label[preds[i]!] ?? String(preds[i]), prediction: preds[i]!, probabilities: probs };
+      const label = task.isRegression ? String(l[0]) : model.cfg.id2label[preds[i]!] ?? String(preds[i]);
+      return { label, prediction: preds[i]!, probabilities: probs, gold: examples[i]!.label };
     }),
   };
 }

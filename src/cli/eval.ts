@@ -27,7 +27,7 @@ export function registerEval(program: Command): void {
     .option("--advglue <file>", "score on this AdvGLUE dev.json instead of --data (--task sst2, qqp, qnli, rte, mnli or mnli-mm)")
     .option("--batch-size <n>", "batch size", int, 64)
     .option("--max-seq-length <n>", "truncate inputs to this many tokens (default 128, or the model's limit if smaller)", int)
-    .option("--predictions <file>", "write per-example predictions (JSON lines)")
+    .option("--predictions <file>", "write per-example predictions with the gold label id (JSON lines)")
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
     .action(withFlags(cmd, {}, async (f: EvalFlags) => {

@@ -17,10 +17,14 @@ test("rose eval --json prints the task metrics; --predictions writes one line pe
   assert.equal(r.task, "custom");
   assert.equal(r.n, 16);
   assert.ok(r.accuracy >= 0 && r.accuracy <= 1 && r.f1 >= 0 && r.f1 <= 1);
-  const lines = readFileSync(preds, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { label: string; probabilities: number[] });
+  const lines = readFileSync(preds, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { label: string; prediction: number; gold: number; probabilities: number[] });
   assert.equal(lines.length, 16);
   for (const l of lines) {
     assert.ok(["neg", "pos"].includes(l.label));
     assert.ok(Math.abs(l.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   }
+  // Each line carries the example's gold label id (file order), so the lines alone give the accuracy.
+  const gold = readFileSync(data.dev, "utf8").trim().split("\n").slice(1).map((l) => (l.split("\t")[1] === "pos" ? 1 : 0));
+  assert.deepEqual(lines.map((l) => l.gold), gold);
+  assert.equal(lines.filter((l) => l.prediction === l.gold).length / lines.length, r.accuracy);
 });
