@@ -1,8 +1,9 @@
-// npm run bench -- <engine|gemm|infer|train|pretrain|attack> [flags] [--json]
+// npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape> [flags] [--json]
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
 import { benchGemm } from "./gemm.ts";
 import { benchInfer } from "./infer.ts";
+import { benchLandscape } from "./landscape.ts";
 import { benchPretrain } from "./pretrain.ts";
 import { benchTrain } from "./train.ts";
 
@@ -13,6 +14,7 @@ const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown
   train: benchTrain,
   pretrain: benchPretrain,
   attack: benchAttack,
+  landscape: benchLandscape,
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -6,10 +6,12 @@ import type { Example } from "../data/readers.ts";
 import type { EncoderConfig } from "../io/config.ts";
 import { RoseError } from "../errors.ts";
 import { ParamScope } from "../models/index.ts";
+import { lengthBuckets } from "./buckets.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "../train/batches.ts";
+import { collate, encodeExamples, type EncodedExample, maxInputLength } from "../train/batches.ts";
 
 export interface PredictOptions {
+  /** At most this many rows per run (fewer where length buckets or rowsPerRun say so). */
   batchSize?: number;
   maxLength?: number;
   threads?: number;
@@ -88,28 +90,27 @@ export class Predictor {
   private async runBatches(kind: "logits" | "embed", encoded: EncodedExample[]): Promise<Float32Array[]> {
     const prog = kind === "logits" ? (this.program ??= await this.compile("logits")) : (this.embedProgram ??= await this.compile("embed"));
     const bs = this.opts.batchSize ?? 64;
-    // Sorting by length keeps padding small; results go back in input order.
+    // Rows sorted by length, run in length buckets each padded to its own longest row (attention masks
+    // the padding, so every row's result is what it would be alone); results go back in input order.
     const order = encoded.map((_, i) => i).sort((a, b) => encoded[a]!.ids.length - encoded[b]!.ids.length);
+    const maxRows = (seq: number) => Math.min(bs, rowsPerRun(this.model.cfg, seq), this.opts.maxRowsPerRun ?? Infinity);
     const out = new Array<Float32Array>(encoded.length);
     let done = 0;
-    for (const batchIdx of chunks(order, bs)) {
-      const seq = Math.max(...batchIdx.map((i) => encoded[i]!.ids.length));
-      const rows = Math.min(rowsPerRun(this.model.cfg, seq), this.opts.maxRowsPerRun ?? Infinity);
-      for (const idx of chunks(batchIdx, Math.max(1, rows))) {
-        const b = collate(idx.map((i) => encoded[i]!), this.tokenizer.specialIds.pad);
-        const dims = [b.batch, b.seq];
-        const feeds: Record<string, HostTensor | Float32Array> = {
-          input_ids: { data: b.inputIds, dims },
-          attention_mask: { data: b.attentionMask, dims },
-        };
-        if (this.model.arch.usesTokenTypes) feeds.token_type_ids = { data: b.tokenTypeIds, dims };
-        for (const inp of prog.inputs) if (inp.kind === "param") feeds[inp.name] = this.model.params.get(inp.name)!;
-        const r = (await prog.run(feeds)).out!;
-        const width = r.dims[1]!;
-        const data = r.data as Float32Array;
-        idx.forEach((i, k) => (out[i] = data.slice(k * width, (k + 1) * width)));
-      }
-      done += batchIdx.length;
+    for (const [start, end] of lengthBuckets(order.map((i) => encoded[i]!.ids.length), maxRows)) {
+      const idx = order.slice(start, end);
+      const b = collate(idx.map((i) => encoded[i]!), this.tokenizer.specialIds.pad);
+      const dims = [b.batch, b.seq];
+      const feeds: Record<string, HostTensor | Float32Array> = {
+        input_ids: { data: b.inputIds, dims },
+        attention_mask: { data: b.attentionMask, dims },
+      };
+      if (this.model.arch.usesTokenTypes) feeds.token_type_ids = { data: b.tokenTypeIds, dims };
+      for (const inp of prog.inputs) if (inp.kind === "param") feeds[inp.name] = this.model.params.get(inp.name)!;
+      const r = (await prog.run(feeds)).out!;
+      const width = r.dims[1]!;
+      const data = r.data as Float32Array;
+      idx.forEach((i, k) => (out[i] = data.slice(k * width, (k + 1) * width)));
+      done += idx.length;
       this.opts.onProgress?.(done, encoded.length);
     }
     return out;

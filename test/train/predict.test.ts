@@ -2,7 +2,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { parseModelConfig } from "../../src/io/config.ts";
-import { predictLogits, Predictor, rowsPerRun } from "../../src/infer/predictor.ts";
+import { frozenWeights, predictLogits, Predictor, rowsPerRun } from "../../src/infer/predictor.ts";
+import { lengthBuckets } from "../../src/infer/buckets.ts";
+import { Graph, Program, Rng } from "../../src/engine/index.ts";
+import { ParamScope } from "../../src/models/index.ts";
+import { collate, type EncodedExample } from "../../src/train/batches.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
 const INPUTS = [{ text: "a fine film" }, { text: "dull and far too long, with nothing to say" }, { text: "yes", pair: "no" }];
@@ -50,4 +54,62 @@ test("Predictor: batches run in parts sized to the model give the same logits", 
   assert.ok(maxDiff(a, b) < 1e-5, `differ by ${maxDiff(a, b)}`);
   await whole.release();
   await parts.release();
+});
+
+/** Cost of a split under lengthBuckets' model: per run, the overhead plus rows x longest row. */
+const splitCost = (sorted: number[], runs: [number, number][], overhead: number) =>
+  runs.reduce((c, [s, e]) => c + overhead + (e - s) * sorted[e - 1]!, 0);
+
+test("length buckets: consecutive runs under the row cap, of the least cost of every possible split", () => {
+  const rng = new Rng(5);
+  for (let trial = 0; trial < 200; trial++) {
+    const n = 1 + rng.int(10);
+    const sorted = Array.from({ length: n }, () => 2 + rng.int(60)).sort((a, b) => a - b);
+    const overhead = rng.int(80);
+    const cap = (len: number) => 1 + (len % 4);
+    const runs = lengthBuckets(sorted, cap, overhead);
+    runs.forEach(([s], i) => assert.equal(s, i === 0 ? 0 : runs[i - 1]![1], "each run starts where the last ended"));
+    assert.equal(runs.at(-1)![1], n);
+    for (const [s, e] of runs) assert.ok(e > s && e - s <= cap(sorted[e - 1]!), `run [${s}, ${e}) over its cap`);
+    // Every split into runs under the caps (2^(n-1) of them, from the gaps cut).
+    let best = Infinity;
+    for (let cuts = 0; cuts < 1 << (n - 1); cuts++) {
+      const split: [number, number][] = [];
+      let start = 0;
+      for (let i = 1; i <= n; i++) if (i === n || cuts & (1 << (i - 1))) (split.push([start, i]), (start = i));
+      if (split.every(([s, e]) => e - s <= cap(sorted[e - 1]!))) best = Math.min(best, splitCost(sorted, split, overhead));
+    }
+    assert.equal(splitCost(sorted, runs, overhead), best, `lengths ${sorted}, overhead ${overhead}`);
+  }
+  // Short rows and a few long ones: the long ones run apart instead of padding the short ones.
+  const skewed = [...Array<number>(30).fill(8), 60, 62, 64];
+  assert.deepEqual(lengthBuckets(skewed, () => 128), [[0, 30], [30, 33]]);
+  assert.throws(() => lengthBuckets([5, 3], () => 8), /ascending/);
+});
+
+test("Predictor: rows run in length buckets give the logits of one batch padded to the longest row", async () => {
+  const model = await PretrainedModel.load(GOLDEN_BERT);
+  // Lengths 2..24 (the model's positions), token types of a pair for some rows.
+  const rng = new Rng(9);
+  const encoded: EncodedExample[] = Array.from({ length: 40 }, () => {
+    const len = 2 + rng.int(23);
+    const split = rng.next() < 0.3 ? 1 + rng.int(len - 1) : len;
+    return { ids: Int32Array.from({ length: len }, () => 5 + rng.int(56)), typeIds: Uint8Array.from({ length: len }, (_, t) => (t < split ? 0 : 1)), label: 0 };
+  });
+  const g = new Graph();
+  const inputs = model.arch.inputs(g);
+  const prog = await Program.compile(g, { out: model.arch.logits({ scope: new ParamScope(g), train: false }, inputs) }, frozenWeights(model, 1));
+  const b = collate(encoded, 0, { padTo: 24 });
+  const dims = [b.batch, b.seq];
+  const r = (await prog.run({ input_ids: { data: b.inputIds, dims }, attention_mask: { data: b.attentionMask, dims }, token_type_ids: { data: b.tokenTypeIds, dims } })).out!;
+  const padded = encoded.map((_, i) => (r.data as Float32Array).slice(i * 3, (i + 1) * 3));
+  await prog.release();
+  for (const frozen of [true, false]) {
+    let runs = 0;
+    const pred = new Predictor(model, { threads: 1, frozenWeights: frozen, onProgress: () => runs++ });
+    const bucketed = await pred.logitsEncoded(encoded);
+    await pred.release();
+    assert.ok(runs > 1, `the rows ran in ${runs} run(s)`);
+    assert.ok(maxDiff(bucketed, padded) < 1e-5, `frozen ${frozen}: differ by ${maxDiff(bucketed, padded)}`);
+  }
 });
