@@ -165,7 +165,8 @@ export class MaskedLMHead {
     const act = this.cfg.modelType === "roberta" ? "gelu" : this.cfg.hiddenAct;
     const t = this.layerNorm.forward(ctx, activation(act, this.dense.forward(ctx, h)));
     const bias = ctx.scope.get(this.names.bias, [this.cfg.vocabSize]);
-    return ops.add(ops.matmul(t, wordEmbeddings, { transB: true }), bias);
+    // The tied decoder as a Linear: one Gemm with the bias inside, not a matmul and a [rows, vocab] Add.
+    return ops.linear(t, wordEmbeddings, bias);
   }
 }
 
