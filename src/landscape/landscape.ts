@@ -4,6 +4,7 @@
 // perturbed weights into reused buffers.
 import { performance } from "node:perf_hooks";
 import type { Task } from "../data/tasks.ts";
+import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import type { EncodedExample } from "../train/batches.ts";
@@ -86,12 +87,17 @@ export function lossAndAccuracy(logits: readonly Float32Array[], labels: readonl
   return { loss: loss / logits.length, accuracy: regression ? null : correct / logits.length };
 }
 
-function validateGrid(o: GridOptions): void {
-  if (o.dims !== 1 && o.dims !== 2) throw new ConfigError(`--dims must be 1 or 2, got ${o.dims}`);
-  if (!(Number.isInteger(o.points) && o.points >= 2)) throw new ConfigError(`--points must be an integer >= 2, got ${o.points}`);
-  const [lo, hi] = o.range;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ConfigError(`--range must be two numbers lo,hi with lo < hi, got ${o.range.join(",")}`);
-  if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new ConfigError(`batch size must be a positive integer, got ${o.batchSize}`);
+/** Checks the grid options (named as the library names them), so callers can check before loading models. */
+export function validateGridOptions(o: Partial<GridOptions>): void {
+  const v: GridOptions = withDefaults<GridOptions>(GRID_DEFAULTS, o);
+  if (v.dims !== 1 && v.dims !== 2) throw new ConfigError(`dims must be 1 or 2, got ${v.dims}`, ["dims"]);
+  if (!(Number.isInteger(v.points) && v.points >= 2)) throw new ConfigError(`points must be an integer >= 2, got ${v.points}`, ["points"]);
+  const [lo, hi] = v.range;
+  if (!(v.range.length === 2 && Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ConfigError(`range must be two numbers lo,hi with lo < hi, got ${v.range.join(",")}`, ["range"]);
+  if (!(v.radii.length > 0 && v.radii.every((r) => Number.isFinite(r) && r > 0))) throw new ConfigError(`radii must be positive numbers, got ${v.radii.join(",")}`, ["radii"]);
+  if (!Number.isInteger(v.seed)) throw new ConfigError(`seed must be an integer, got ${v.seed}`, ["seed"]);
+  if (!(Number.isInteger(v.batchSize) && v.batchSize > 0)) throw new ConfigError(`batchSize must be a positive integer, got ${v.batchSize}`, ["batchSize"]);
+  if (v.threads !== undefined && !(Number.isInteger(v.threads) && v.threads > 0)) throw new ConfigError(`threads must be a positive integer, got ${v.threads}`, ["threads"]);
 }
 
 /** Throws unless every model has the first one's parameters (names and shapes) and output size. */
@@ -116,8 +122,8 @@ export async function computeLandscape(
   task: Pick<Task, "isRegression">,
   opts: Partial<GridOptions> = {},
 ): Promise<Landscape> {
-  const o: GridOptions = { ...GRID_DEFAULTS, ...opts };
-  validateGrid(o);
+  validateGridOptions(opts);
+  const o = withDefaults<GridOptions>(GRID_DEFAULTS, opts);
   if (models.length === 0) throw new ConfigError("no model to evaluate");
   if (encoded.length === 0) throw new ConfigError("no examples to evaluate the landscape on");
   checkSameArchitecture(models);
