@@ -88,6 +88,6 @@ export { randomDirection, filterNormalise, modelDirections, NORMALISATION, type 
 export { sharpness, circleMean, SHARPNESS_DEFINITIONS, type Sharpness, type Grid as LandscapeGrid } from "./landscape/sharpness.ts";
 export { runLandscape, writeLandscape, type LandscapeOptions, type LandscapeRun } from "./landscape/run.ts";
 export { contourSvg, surfaceSvg, curvesSvg, svgToPng, landscapePlots } from "./landscape/plot.ts";
-export { writeReport } from "./report/run.ts";
+export { writeReport, type ReportOptions } from "./report/run.ts";
 export { buildReport } from "./report/html.ts";
 export { readRun, type RunRecords } from "./report/read.ts";

@@ -1,14 +1,15 @@
 // `rose landscape` as a library call: load the models, read and encode the data, compute the grid,
 // write landscape.json and the plots (SVG and PNG).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { customTask, type Task } from "../data/tasks.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, DataError } from "../errors.ts";
+import { prepareOutputDir } from "../io/outputs.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { encodeExamples, maxInputLength } from "../train/batches.ts";
 import { type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "../app/resolve.ts";
-import { computeLandscape, type GridOptions, type Landscape } from "./landscape.ts";
+import { computeLandscape, type GridOptions, type Landscape, validateGridOptions } from "./landscape.ts";
 import { landscapePlots, svgToPng } from "./plot.ts";
 
 export interface LandscapeOptions extends ModelRef, DataOptions, Partial<GridOptions> {
@@ -42,7 +43,21 @@ export function modelNames(dirs: readonly string[]): string[] {
   });
 }
 
+/** Checks the options that need no model or data, so that a mistake is reported before the slow loading. */
+export function validateLandscapeOptions(opts: LandscapeOptions): void {
+  validateGridOptions(opts);
+  for (const name of ["maxSamples", "maxSeqLength"] as const) {
+    const v = opts[name];
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ConfigError(`${name} must be a positive integer, got ${v}`, [name]);
+  }
+  // As the reader would say it, but before the models load.
+  if (!existsSync(opts.data)) throw new DataError(opts.data, null, "no such file");
+}
+
 export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun> {
+  validateLandscapeOptions(opts);
+  const outputDir = opts.outputDir ?? "landscape";
+  prepareOutputDir(outputDir, "--output-dir");
   const dirs = [await resolveModelDir(opts), ...(await Promise.all((opts.compare ?? []).map((m) => resolveModelDir({ model: m, hub: opts.hub }))))];
   const names = modelNames(dirs);
   const models = await Promise.all(dirs.map(async (d, i) => ({ name: names[i]!, model: await PretrainedModel.load(d) })));
@@ -57,7 +72,6 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
   if (!first.tokenizer) throw new ConfigError(`${dirs[0]}: the model has no tokenizer`);
   const encoded = await encodeExamples(first.tokenizer, rows, maxInputLength(first.cfg, opts.maxSeqLength ?? 128));
   const landscape = await computeLandscape(models, encoded, task, opts);
-  const outputDir = opts.outputDir ?? "landscape";
   const files = writeLandscape(landscape, outputDir, { png: !opts.noPng, extra: { data: opts.data, task: task.name, model_dirs: dirs, max_seq_length: opts.maxSeqLength ?? 128 } });
   return { landscape, outputDir, files };
 }

@@ -194,3 +194,36 @@ test("column names match case-insensitively; a wrong name gets a hint listing th
     return true;
   });
 });
+
+test("rose landscape and rose report: typed flags, short usage errors, option mistakes before any loading", async () => {
+  // The model and data do not exist: an error about them would mean the options were checked too late.
+  const land = (...extra: string[]) => rose("landscape", "--model", join(tmp, "no-model"), "--data", join(tmp, "no-data.tsv"), "--quiet", ...extra);
+  const usage = [
+    [["--range", "0.25,-0.25"], "error: option '--range <lo,hi>' argument '0.25,-0.25' is invalid. expected lo < hi, got 0.25,-0.25"],
+    [["--range", "0.1"], "error: option '--range <lo,hi>' argument '0.1' is invalid. expected lo,hi (e.g. -0.25,0.25), got 0.1"],
+    [["--points", "1"], "error: option '--points <n>' argument '1' is invalid. expected at least 2 points, got 1"],
+    [["--dims", "3"], "error: option '--dims <n>' argument '3' is invalid. expected 1 or 2, got 3"],
+  ] as const;
+  for (const [args, line] of usage) {
+    const r = await land(...args);
+    assert.equal(r.code, 1);
+    assert.deepEqual(r.stderr.trimEnd().split("\n"), [line, "(see: rose landscape --help)"]);
+  }
+  // Checked by the library, named by the flags; a negative range start is read as the value, not a flag.
+  const bs = await land("--range", "-0.1,0.1", "--batch-size", "0");
+  assert.equal(bs.code, 1);
+  assert.deepEqual(bs.stderr.trimEnd().split("\n"), ["error: --batch-size must be a positive integer, got 0"]);
+  const ms = await land("--max-samples", "0");
+  assert.match(ms.stderr, /^error: --max-samples must be a positive integer, got 0\n$/);
+  const data = await land();
+  assert.match(data.stderr, /^error: .*no-data\.tsv: no such file\n$/);
+  assert.match((await rose("landscape", "--help")).stdout.replace(/\s+/g, " "), /--data <file> labelled examples [^(]*\(required\)/);
+
+  const onFolder = await rose("report", join(tmp, "no-run"), "--out", tmp);
+  assert.equal(onFolder.code, 1);
+  assert.match(onFolder.stderr, /^error: --out .* is a folder; give a file name/);
+  const noRun = await rose("report", join(tmp, "no-run"), "--out", join(tmp, "r.html"));
+  assert.match(noRun.stderr, /^error: run directory .*no-run does not exist\n$/);
+  const none = await rose("report");
+  assert.deepEqual(none.stderr.trimEnd().split("\n"), ["error: missing required argument 'run-dirs'", "(see: rose report --help)"]);
+});

@@ -7,7 +7,8 @@ import { readExamples } from "../../src/data/readers.ts";
 import { customTask } from "../../src/data/tasks.ts";
 import { filterNormalise, modelDirections, randomDirection } from "../../src/landscape/directions.ts";
 import { computeLandscape, linspace, lossAndAccuracy } from "../../src/landscape/landscape.ts";
-import { runLandscape } from "../../src/landscape/run.ts";
+import { type LandscapeOptions, runLandscape } from "../../src/landscape/run.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { circleMean, type Grid, sharpness } from "../../src/landscape/sharpness.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { encodeExamples } from "../../src/train/batches.ts";
@@ -163,6 +164,19 @@ test("runLandscape writes landscape.json, SVG and PNG plots", async () => {
     }
   }
   assert.equal(r.files.length, 9);
-  await assert.rejects(runLandscape({ model: GOLDEN_BERT, data: data.dev, dims: 3 as never, outputDir: out }), /--dims must be 1 or 2/);
-  await assert.rejects(runLandscape({ model: GOLDEN_BERT, data: data.dev, points: 1, outputDir: out }), /--points/);
+  // Option mistakes name the library's options (the CLI maps them to its flags) and come before any loading.
+  const refused = (opts: Partial<LandscapeOptions>, option: string, message: RegExp) =>
+    assert.rejects(runLandscape({ model: join(out, "no-model"), data: data.dev, outputDir: out, ...opts }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      assert.deepEqual(e.options, [option]);
+      assert.match(e.message, message);
+      return true;
+    });
+  await refused({ dims: 3 as never }, "dims", /^dims must be 1 or 2, got 3/);
+  await refused({ points: 1 }, "points", /^points must be an integer >= 2, got 1/);
+  await refused({ range: [0.25, -0.25] }, "range", /^range must be two numbers lo,hi with lo < hi, got 0.25,-0.25/);
+  await refused({ radii: [0.1, 0] }, "radii", /^radii must be positive/);
+  await refused({ batchSize: 0 }, "batchSize", /^batchSize must be a positive integer/);
+  await refused({ maxSamples: 2.5 }, "maxSamples", /^maxSamples must be a positive integer, got 2.5/);
+  await assert.rejects(runLandscape({ model: join(out, "no-model"), data: join(out, "no-data.tsv") }), /no-data.tsv: no such file/);
 });

@@ -49,7 +49,7 @@ test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors
   await runLandscape({ model: rose, data: data.dev, maxSamples: 12, points: 5, dims: 1, seed: 1, outputDir: join(rose, "landscape-1d"), threads: 1, maxSeqLength: 32, noPng: true });
 
   const out = join(root, "report.html");
-  await writeReport([vanilla, rose], out);
+  await writeReport({ runDirs: [vanilla, rose], out });
   const html = readFileSync(out, "utf8");
   assert.doesNotMatch(html, /(src|href)=["']?(https?:)?\/\//, "no external scripts, styles or links");
 
