@@ -191,6 +191,7 @@ export async function runSteps(steps: readonly Step[], o: RunOptions): Promise<R
     state.set(s.id, done ? "done" : "waiting");
     if (done) out.skipped.push(s.id);
   }
+  o.log(`${out.skipped.length} of ${steps.length} steps already done; ${steps.length - out.skipped.length} to run`);
   const running = new Map<string, Promise<void>>();
   for (;;) {
     // Block what can no longer run; start what can.

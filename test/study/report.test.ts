@@ -102,10 +102,14 @@ test("analyseTask: when ROSE changes nothing, the answers say no", () => {
 });
 
 test("analyseTask: missing parts are reported as not measured", () => {
-  const t: TaskResults = { ...task(), runs: runs("vanilla", [150], 10), landscape: null, baseline: null };
+  // Runs not evaluated yet are collected without metrics or attacks.
+  const pending = (["rose-first", "rose-second", "rose-ensemble", "rdrop", "rdrop-rose-ensemble"] as const).map((method): RunResult => ({ method, seed: 1, metrics: null, correct: null, attacks: {}, train: null }));
+  const t: TaskResults = { ...task(), runs: [...runs("vanilla", [150], 10), ...pending], landscape: null, baseline: null };
   const a = analyseTask(t, opts);
   assert.equal(a.comparisons.length, 0);
   assert.match(a.answers.underAttack, /^Not measured/);
+  assert.match(a.answers.ensemble, /^Not measured/);
+  assert.match(a.answers.rdrop, /^Not measured/);
   assert.match(a.answers.flatness, /^Not measured/);
   assert.match(a.answers.baseline, /^Not measured/);
 });
