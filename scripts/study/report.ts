@@ -347,10 +347,14 @@ export function renderReport(s: StudyResults, o: ReportOptions = {}): string {
 export const BEGIN = "<!-- study:begin -->";
 export const END = "<!-- study:end -->";
 
-/** Replaces the block between the study markers of a markdown file with `report` (appends one when it has none). */
+/**
+ * Replaces the block between the study markers of a markdown file with `report` (appends one when it has
+ * none), its headings one level down so that they sit under the page's own title.
+ */
 export function updateDoc(file: string, report: string): void {
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const block = `${BEGIN}\n${report.trimEnd()}\n${END}`;
+  const demoted = report.trimEnd().split("\n").map((l) => (/^#{1,5} /.test(l) ? `#${l}` : l)).join("\n");
+  const block = `${BEGIN}\n${demoted}\n${END}`;
   const i = old.indexOf(BEGIN), j = old.indexOf(END);
   const next = i >= 0 && j > i ? `${old.slice(0, i)}${block}${old.slice(j + END.length)}` : `${old.trimEnd()}${old ? "\n\n" : ""}${block}\n`;
   writeWhole(file, next);

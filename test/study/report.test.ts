@@ -137,12 +137,12 @@ test("renderReport: tables with mean ± std over seeds, the comparisons, compute
   assert.match(md, /\| rose-ensemble-seed1 .* beyond the grid \|/);
 });
 
-test("updateDoc replaces the marked block and keeps the rest; appends one when there is none", () => {
+test("updateDoc replaces the marked block (headings one level down) and keeps the rest; appends one when there is none", () => {
   const dir = mkdtempSync(join(tmpdir(), "study-doc-"));
   const file = join(dir, "RESULTS.md");
   writeFileSync(file, "# Results\n\nintro\n");
-  updateDoc(file, "first report\n");
-  assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\nfirst report\n${END}\n`);
+  updateDoc(file, "# Report\n\nfirst report\n## Part\n");
+  assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\n## Report\n\nfirst report\n### Part\n${END}\n`);
   writeFileSync(file, readFileSync(file, "utf8") + "\n## Later section\n");
   updateDoc(file, "second report");
   assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\nsecond report\n${END}\n\n## Later section\n`);
