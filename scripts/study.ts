@@ -15,7 +15,7 @@ import { ConfigError, RoseError } from "../src/errors.ts";
 import { parseConfig, RESULT_KEYS, type StudyConfig, usage } from "./study/config.ts";
 import { collectStudy, type Invocation, type StudyRecord } from "./study/collect.ts";
 import { renderReport, updateDoc } from "./study/report.ts";
-import { gitState, type GitState, runSteps, writeWhole } from "./study/runner.ts";
+import { gitState, type GitState, interrupted, runSteps, writeWhole } from "./study/runner.ts";
 import { planSteps } from "./study/steps.ts";
 
 function modelFingerprint(dir: string): { dir: string; sha256: string } {
@@ -70,12 +70,13 @@ async function main(): Promise<number> {
     const finished = new Date();
     const inv: Invocation = {
       started: started.toISOString(), finished: finished.toISOString(), elapsed_s: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
-      commit: git.commit, dirty: git.dirty, ran: r.ran.length, skipped: r.skipped.length, failed: r.failed.length,
+      commit: git.commit, dirty: git.dirty, ran: r.ran.length, skipped: r.skipped.length, failed: r.failed.length, interrupted: interrupted(),
     };
     appendFileSync(join(c.outputDir, "invocations.jsonl"), `${JSON.stringify(inv)}\n`);
-    log(`study: ${r.ran.length} step(s) run, ${r.skipped.length} already done, ${r.failed.length} failed, ${r.blocked.length} blocked`);
+    log(`study: ${r.ran.length} step(s) run, ${r.skipped.length} already done, ${r.failed.length} failed, ${r.blocked.length} blocked, ${r.interrupted.length} stopped`);
     for (const f of r.failed) log(`failed: ${f.id}`);
     failed = r.failed.length;
+    if (interrupted()) return 130;
   }
   const report = renderReport(collectStudy(c), { bootstrapSamples: c.bootstrapSamples });
   const file = join(c.outputDir, "RESULTS.md");

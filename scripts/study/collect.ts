@@ -96,6 +96,8 @@ export interface Invocation {
   ran: number;
   skipped: number;
   failed: number;
+  /** Stopped by a signal. */
+  interrupted?: boolean;
 }
 
 export interface StudyResults {

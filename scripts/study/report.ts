@@ -89,8 +89,9 @@ function describe(c: Comparison, alpha: number): string {
   return `${c.a} vs ${c.b} ${metricName(c.metric)}: ${signed(c.delta)} points (95% CI ${signed(c.ci[0])} to ${signed(c.ci[1])}), ${fmtP(c.p)} (paired bootstrap over ${c.examples} examples, ${c.seeds.length} seed${c.seeds.length === 1 ? "" : "s"}; Holm ${fmtP(c.pHolm)}; sign test ${c.sign.wins}-${c.sign.losses}-${c.sign.ties}, ${fmtP(c.sign.p)}): ${sig}`;
 }
 
-function methodsOf(t: TaskResults): StudyMethod[] {
-  return [...new Set(t.runs.map((r) => r.method))];
+/** The methods of the task's runs; with `measured`, only those with an evaluation or an attack so far. */
+function methodsOf(t: TaskResults, measured = false): StudyMethod[] {
+  return [...new Set(t.runs.filter((r) => !measured || r.metrics || Object.keys(r.attacks).length).map((r) => r.method))];
 }
 
 function recipesOf(t: TaskResults): string[] {
@@ -113,7 +114,7 @@ export function flatnessVerdicts(l: LandscapeResult, vanilla: string, other: str
 
 export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis {
   const alpha = o.alpha ?? 0.05;
-  const methods = methodsOf(t), recipes = recipesOf(t);
+  const methods = methodsOf(t, true), recipes = recipesOf(t);
   const raw = comparisonPairs(methods).flatMap(([a, b]) => ["clean", ...recipes].map((m) => compare(t.runs, a, b, m, o))).filter((c) => c !== null);
   const adjusted = holm(raw.map((c) => c.p));
   const comparisons: Comparison[] = raw.map((c, i) => ({ ...c, pHolm: adjusted[i]! }));
@@ -155,7 +156,8 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
     const both = metrics.filter((m) => singles.every((v) => { const c = find("rose-ensemble", v, m); return sig(c) && c!.delta > 0; }));
     const worse = metrics.filter((m) => singles.some((v) => { const c = find("rose-ensemble", v, m); return sig(c) && c!.delta < 0; }));
     const lines = singles.flatMap((v) => metrics.map((m) => find("rose-ensemble", v, m)).filter((c) => c !== undefined).map((c) => `- ${describe(c, alpha)}.`));
-    ensemble = `${both.length ? `**Yes** ${both.map(metricName).join(", ")}: significantly above ${singles.join(" and ")}.` : `**No**: on no metric is the ensemble significantly above ${singles.join(" and ")}.`}` +
+    if (lines.length === 0) ensemble = "Not measured (no seed of the ensemble and a variant on the same examples).";
+    else ensemble = `${both.length ? `**Yes** ${both.map(metricName).join(", ")}: significantly above ${singles.join(" and ")}.` : `**No**: on no metric is the ensemble significantly above ${singles.join(" and ")}.`}` +
       `${worse.length ? ` It is significantly below at least one of them ${worse.map(metricName).join(", ")}.` : ""}\n\n${lines.join("\n")}`;
   }
 
@@ -188,7 +190,8 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
     const cs = metrics.map((m) => find("rdrop-rose-ensemble", "rdrop", m)).filter((c) => c !== undefined);
     const up = cs.filter((c) => sig(c) && c.delta > 0).map((c) => metricName(c.metric));
     const down = cs.filter((c) => sig(c) && c.delta < 0).map((c) => metricName(c.metric));
-    rdrop = `${up.length ? `**Yes** ${up.join(", ")}: R-Drop with ROSE-ensemble is significantly above R-Drop alone.` : "**No**: R-Drop with ROSE-ensemble is significantly above R-Drop alone on no metric."}` +
+    if (cs.length === 0) rdrop = "Not measured (no seed of both on the same examples).";
+    else rdrop = `${up.length ? `**Yes** ${up.join(", ")}: R-Drop with ROSE-ensemble is significantly above R-Drop alone.` : "**No**: R-Drop with ROSE-ensemble is significantly above R-Drop alone on no metric."}` +
       `${down.length ? ` It is significantly below ${down.join(", ")}.` : ""}\n\n${cs.map((c) => `- ${describe(c, alpha)}.`).join("\n")}`;
   }
 
@@ -232,10 +235,10 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 function taskSection(t: TaskResults, a: TaskAnalysis, o: ReportOptions): string {
   const out: string[] = [];
   const methods = methodsOf(t), recipes = recipesOf(t);
-  out.push(`## ${t.task === "sst2" ? "SST-2" : "SMS spam"} (\`${t.task}\`)`);
+  out.push(`## ${t.task === "sst2" ? "SST-2" : "SMS spam"} (\`${t.task}\`)`, "");
   if (t.data) {
     const d = t.data;
-    out.push(`Data: ${d.recipe}. Training ${d.train.rows} rows, validation ${d.validation.rows}, dev ${d.dev.rows}, attacked ${d.attacked} (the first dev examples, the same for every model).`);
+    out.push(`Data: ${d.recipe}. Training ${d.train.rows} rows, validation ${d.validation.rows}, dev ${d.dev.rows}, attacked ${d.attacked} (the first dev examples, the same for every model).`, "");
   }
   out.push("### Answers", "",
     `**At equal tuning effort, does any ROSE variant beat vanilla under attack at a clean accuracy within 1 point?** ${a.answers.underAttack}`, "",
@@ -318,7 +321,8 @@ function computeSection(s: StudyResults): string {
 
 function setupSection(s: StudyResults): string {
   const c = s.study.config;
-  const rows: [string, string][] = Object.entries(c).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : String(v)]);
+  const flag = (k: string) => `--${k.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)}`;
+  const rows: [string, string][] = Object.entries(c).map(([k, v]) => [flag(k), Array.isArray(v) ? v.join(", ") : v === null ? "none" : String(v)]);
   return [
     "## Setup", "",
     `Model \`${s.study.model.dir}\` (model.safetensors sha256 \`${s.study.model.sha256.slice(0, 16)}…\`). Every method is tuned by \`rose sweep\` on the validation split with the same trial budget and trained with its best flags once per seed; the dev set is used only for the final numbers. ` +
@@ -343,10 +347,14 @@ export function renderReport(s: StudyResults, o: ReportOptions = {}): string {
 export const BEGIN = "<!-- study:begin -->";
 export const END = "<!-- study:end -->";
 
-/** Replaces the block between the study markers of a markdown file with `report` (appends one when it has none). */
+/**
+ * Replaces the block between the study markers of a markdown file with `report` (appends one when it has
+ * none), its headings one level down so that they sit under the page's own title.
+ */
 export function updateDoc(file: string, report: string): void {
   const old = existsSync(file) ? readFileSync(file, "utf8") : "";
-  const block = `${BEGIN}\n${report.trimEnd()}\n${END}`;
+  const demoted = report.trimEnd().split("\n").map((l) => (/^#{1,5} /.test(l) ? `#${l}` : l)).join("\n");
+  const block = `${BEGIN}\n${demoted}\n${END}`;
   const i = old.indexOf(BEGIN), j = old.indexOf(END);
   const next = i >= 0 && j > i ? `${old.slice(0, i)}${block}${old.slice(j + END.length)}` : `${old.trimEnd()}${old ? "\n\n" : ""}${block}\n`;
   writeWhole(file, next);

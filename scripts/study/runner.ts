@@ -74,7 +74,8 @@ function onSignal(sig: NodeJS.Signals): void {
   stopping = true;
   for (const c of active) if (c.pid) try { process.kill(-c.pid, sig); } catch { /* already gone */ }
   process.stderr.write(`\nstudy: ${sig}: stopping the running steps; rerun the same command to continue\n`);
-  setTimeout(() => process.exit(sig === "SIGINT" ? 130 : 143), 2000).unref();
+  // The study ends once its steps have; this is for a step that does not.
+  setTimeout(() => process.exit(sig === "SIGINT" ? 130 : 143), 30_000).unref();
 }
 
 export interface Timed {
@@ -137,6 +138,8 @@ export interface RunSummary {
   failed: { id: string; message: string }[];
   /** Not run because a step they need failed. */
   blocked: string[];
+  /** Stopped by a signal (not failed: a rerun continues them). */
+  interrupted: string[];
 }
 
 async function runOne(s: Step, o: RunOptions): Promise<void> {
@@ -172,19 +175,23 @@ export function writeWhole(file: string, data: string): void {
   writeOutputFile(file, data);
 }
 
+/** Whether a signal stopped the run. */
+export const interrupted = () => stopping;
+
 /** Runs the steps not yet done, dependencies first, `workers` at a time. */
 export async function runSteps(steps: readonly Step[], o: RunOptions): Promise<RunSummary> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   for (const s of steps) for (const d of s.deps) if (!byId.has(d)) throw new RoseError(`step ${s.id} needs ${d}, which is not in the plan`);
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const out: RunSummary = { ran: [], skipped: [], failed: [], blocked: [] };
+  const out: RunSummary = { ran: [], skipped: [], failed: [], blocked: [], interrupted: [] };
   const state = new Map<string, "done" | "failed" | "blocked" | "running" | "waiting">();
   for (const s of steps) {
     const done = s.isDone ? s.isDone() : existsSync(s.record);
     state.set(s.id, done ? "done" : "waiting");
     if (done) out.skipped.push(s.id);
   }
+  o.log(`${out.skipped.length} of ${steps.length} steps already done; ${steps.length - out.skipped.length} to run`);
   const running = new Map<string, Promise<void>>();
   for (;;) {
     // Block what can no longer run; start what can.
@@ -214,6 +221,11 @@ export async function runSteps(steps: readonly Step[], o: RunOptions): Promise<R
         },
         (e: unknown) => {
           state.set(s.id, "failed");
+          if (stopping) {
+            out.interrupted.push(s.id);
+            o.log(`stopped ${s.id}`);
+            return;
+          }
           const message = e instanceof Error ? e.message : String(e);
           out.failed.push({ id: s.id, message });
           o.log(`FAILED ${s.id}: ${message}`);

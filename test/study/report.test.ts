@@ -102,10 +102,14 @@ test("analyseTask: when ROSE changes nothing, the answers say no", () => {
 });
 
 test("analyseTask: missing parts are reported as not measured", () => {
-  const t: TaskResults = { ...task(), runs: runs("vanilla", [150], 10), landscape: null, baseline: null };
+  // Runs not evaluated yet are collected without metrics or attacks.
+  const pending = (["rose-first", "rose-second", "rose-ensemble", "rdrop", "rdrop-rose-ensemble"] as const).map((method): RunResult => ({ method, seed: 1, metrics: null, correct: null, attacks: {}, train: null }));
+  const t: TaskResults = { ...task(), runs: [...runs("vanilla", [150], 10), ...pending], landscape: null, baseline: null };
   const a = analyseTask(t, opts);
   assert.equal(a.comparisons.length, 0);
   assert.match(a.answers.underAttack, /^Not measured/);
+  assert.match(a.answers.ensemble, /^Not measured/);
+  assert.match(a.answers.rdrop, /^Not measured/);
   assert.match(a.answers.flatness, /^Not measured/);
   assert.match(a.answers.baseline, /^Not measured/);
 });
@@ -133,12 +137,12 @@ test("renderReport: tables with mean ± std over seeds, the comparisons, compute
   assert.match(md, /\| rose-ensemble-seed1 .* beyond the grid \|/);
 });
 
-test("updateDoc replaces the marked block and keeps the rest; appends one when there is none", () => {
+test("updateDoc replaces the marked block (headings one level down) and keeps the rest; appends one when there is none", () => {
   const dir = mkdtempSync(join(tmpdir(), "study-doc-"));
   const file = join(dir, "RESULTS.md");
   writeFileSync(file, "# Results\n\nintro\n");
-  updateDoc(file, "first report\n");
-  assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\nfirst report\n${END}\n`);
+  updateDoc(file, "# Report\n\nfirst report\n## Part\n");
+  assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\n## Report\n\nfirst report\n### Part\n${END}\n`);
   writeFileSync(file, readFileSync(file, "utf8") + "\n## Later section\n");
   updateDoc(file, "second report");
   assert.equal(readFileSync(file, "utf8"), `# Results\n\nintro\n\n${BEGIN}\nsecond report\n${END}\n\n## Later section\n`);
