@@ -1,6 +1,6 @@
 // `rose landscape`: flags -> runLandscape (landscape/run.ts): loss surfaces along filter-normalised random
 // directions (Li et al. 2018), with sharpness numbers; --compare puts several models on the same directions.
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { GRID_DEFAULTS as D } from "../landscape/landscape.ts";
 import { type LandscapeOptions, runLandscape } from "../landscape/run.ts";
 import { createProgress, type Progress } from "../train/progress.ts";
@@ -44,10 +44,10 @@ export function registerLandscape(program: Command): void {
     .requiredOption("--data <file>", "labelled examples the loss is measured on")
     .option("--max-samples <n>", "use the first N rows of --data", int)
     .option("--dims <n>", "1 (curve) or 2 (surface) random directions", dims, D.dims)
-    .option("--range <lo,hi>", "step range along each direction", range, D.range)
+    .addOption(new Option("--range <lo,hi>", "step range along each direction").argParser(range).default(D.range, D.range.join(",")))
     .option("--points <n>", "grid points per direction (at least 2)", points, D.points)
     .option("--seed <n>", "seed of the random directions (the same for every compared model)", int, D.seed)
-    .option("--radii <list>", "radii of the rise@r sharpness numbers", radii, D.radii)
+    .addOption(new Option("--radii <list>", "radii of the rise@r sharpness numbers").argParser(radii).default(D.radii, D.radii.join(",")))
     .option("--compare <dirs...>", "more models (same architecture) on the same directions")
     .option("--output-dir <dir>", "where landscape.json and the plots go", "landscape")
     .option("--batch-size <n>", "at most this many rows per forward pass", int, D.batchSize)
