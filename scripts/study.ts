@@ -12,7 +12,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, RoseError } from "../src/errors.ts";
-import { parseConfig, RESULT_KEYS, type StudyConfig, usage } from "./study/config.ts";
+import { flagName, parseConfig, RESULT_KEYS, type StudyConfig, usage } from "./study/config.ts";
 import { collectStudy, type Invocation, type StudyRecord } from "./study/collect.ts";
 import { renderReport, updateDoc } from "./study/report.ts";
 import { gitState, type GitState, interrupted, runSteps, writeWhole } from "./study/runner.ts";
@@ -31,8 +31,8 @@ function openStudy(c: StudyConfig, git: GitState): StudyRecord {
   const model = modelFingerprint(c.model);
   if (existsSync(file)) {
     const old = JSON.parse(readFileSync(file, "utf8")) as StudyRecord;
-    const differ = RESULT_KEYS.filter((k) => JSON.stringify(old.config[k]) !== JSON.stringify(config[k]));
-    if (old.model.sha256 !== model.sha256) differ.unshift("model" as never);
+    const differ: string[] = RESULT_KEYS.filter((k) => JSON.stringify(old.config[k]) !== JSON.stringify(config[k])).map(flagName);
+    if (old.model.sha256 !== model.sha256) differ.unshift("--model (its weights)");
     if (differ.length) {
       throw new ConfigError(`${file}: this output directory holds a study with other ${differ.join(", ")}; use another --output-dir and --work-dir, or the same settings`);
     }
@@ -78,7 +78,7 @@ async function main(): Promise<number> {
     failed = r.failed.length;
     if (interrupted()) return 130;
   }
-  const report = renderReport(collectStudy(c), { bootstrapSamples: c.bootstrapSamples });
+  const report = renderReport(collectStudy(c), { bootstrapSamples: c.bootstrapSamples, source: c.outputDir });
   const file = join(c.outputDir, "RESULTS.md");
   writeWhole(file, report);
   log(`report: ${file}`);

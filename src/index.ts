@@ -1,7 +1,7 @@
 // rose: Robust Selective Fine-tuning (ROSE) for pre-trained transformer classifiers — the library API.
 // Layers, bottom up: engine/ (graphs, typed ops, autodiff, onnxruntime), io/, models/, data/, optim/
 // (ROSE's whole rule is optim/rose.ts; adamw.ts applies its masks), train/ (the one training loop,
-// loop.ts), infer/ (the Predictor), pretrain/, robust/, export/; then app/, one module per command over
+// loop.ts), infer/ (the Predictor), pretrain/, robust/, export/, stats/; then app/, one module per command over
 // the library; the CLI (cli/) maps its flags to those calls.
 
 export * from "./errors.ts";
@@ -28,6 +28,9 @@ export { decodeText, type TextEncoding } from "./io/text.ts";
 export { getGlueTask, customTask, GLUE_TASK_NAMES, type Task } from "./data/tasks.ts";
 export { computeMetrics, accuracy, f1, matthewsCorrelation, pearson, spearmanr } from "./data/metrics.ts";
 export { splitExamples } from "./data/split.ts";
+
+// Significance of differences between models on the same examples (paired bootstrap, sign test, Holm).
+export { pairedBootstrap, signTest, signTestFloor, holm, meanStd, type BootstrapOptions, type BootstrapResult, type SignTestResult } from "./stats/significance.ts";
 export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin.ts";
 
 // ROSE optimizer.

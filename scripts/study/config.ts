@@ -126,6 +126,9 @@ export const KNOBS: Record<string, Knob> = {
   "dry-run": { help: "print the steps and their commands; run nothing", def: null, bool: true },
 };
 
+/** The flag of a config key: trainRows -> --train-rows. */
+export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (x) => `-${x.toLowerCase()}`)}`;
+
 export const envName = (flag: string) => `STUDY_${flag.replace(/-/g, "_").toUpperCase()}`;
 
 export function usage(): string {

@@ -8,7 +8,7 @@ import { type ExtraEvals, measureExtras, type TrainFlags } from "./extra-evals.t
 // A SIGKILLed parent cannot kill us; its IPC channel closing tells us instead. The listener is attached
 // only once the imports above have loaded (seconds on a busy machine): a parent gone by then is seen here.
 process.on("disconnect", () => process.exit(130));
-if (!process.connected) process.exit(130);
+if (process.send !== undefined && !process.connected) process.exit(130);
 
 const [first, ...args] = process.argv.slice(2);
 const extra = JSON.parse(first!.replace(/^--sweep-extra=/, "")) as ExtraEvals;

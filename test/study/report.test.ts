@@ -125,8 +125,9 @@ test("renderReport: tables with mean ± std over seeds, the comparisons, compute
     invocations: [{ started: "", finished: "", elapsed_s: 20, commit: "abcdef1234567", dirty: false, ran: 2, skipped: 0, failed: 0 }],
     tasks: [t],
   };
-  const md = renderReport(s, opts);
+  const md = renderReport(s, { ...opts, source: "docs/study" });
   assert.match(md, /^# Does ROSE deliver\?/);
+  assert.match(md, /from the raw outputs in `docs\/study`/);
   assert.match(md, /\| vanilla \| 1, 2, 3 \| 75\.00 ± 1\.00 \| 10\.00 ± 0\.00 \|/);
   assert.match(md, /\| rose-ensemble \| vanilla \| under pwws \| \+25\.00 \|/);
   assert.match(md, /Bag-of-words baseline .*clean dev accuracy 80\.00%/);
