@@ -12,7 +12,7 @@ import { PretrainedModel } from "../src/models/pretrained.ts";
 import { RoseAdamW } from "../src/optim/adamw.ts";
 import { clipCoefficient } from "../src/optim/clip.ts";
 import { eligibleFrom } from "../src/optim/rose.ts";
-import { maskedLm, PRESETS } from "../src/pretrain/masked-lm.ts";
+import { maskedLm, mlmFeeds, PRESETS } from "../src/pretrain/masked-lm.ts";
 import { type Batch, TrainStep } from "../src/train/step.ts";
 import { peakRssMib } from "./models.ts";
 import { median, parseFlags, timeSteps } from "./util.ts";
@@ -37,13 +37,12 @@ export async function benchPretrain(argv: string[]): Promise<Record<string, unkn
   const rng = new Rng(0, 0x31a);
   const n = f.batch * f.seq;
   const inputIds = BigInt64Array.from({ length: n }, () => BigInt(5 + rng.int(f.vocab - 5)));
-  const pos: bigint[] = [];
-  for (let i = 0; i < n; i++) if (rng.next() < 0.15) pos.push(BigInt(i));
-  if (pos.length === 0) pos.push(0n);
-  const positions = BigInt64Array.from(pos);
-  const labels = BigInt64Array.from(pos, (p) => inputIds[Number(p)]!);
+  const positions: number[] = [];
+  for (let i = 0; i < n; i++) if (rng.next() < 0.15) positions.push(i);
+  if (positions.length === 0) positions.push(0);
+  const labels = BigInt64Array.from(positions, (p) => inputIds[p]!);
   const batch: Batch = { batch: f.batch, seq: f.seq, inputIds, attentionMask: new BigInt64Array(n).fill(1n), tokenTypeIds: new BigInt64Array(n) };
-  const extra = { mlm_positions: { data: positions, dims: [positions.length] }, mlm_labels: { data: labels, dims: [labels.length] } };
+  const extra = mlmFeeds(f.batch, f.seq, positions, labels);
 
   let counter = 0;
   let loss = NaN;

@@ -15,7 +15,7 @@ import { Tokenizer } from "../io/tokenizer.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { ROSE_DEFAULTS, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
-import { maskedAccuracy, maskedLm, predictedPositions, PRESETS } from "../pretrain/masked-lm.ts";
+import { maskedAccuracy, maskedLm, mlmFeeds, predictedPositions, PRESETS } from "../pretrain/masked-lm.ts";
 import { MlmBatcher, packSequences, tokenizeLines } from "../pretrain/mlm-data.ts";
 import { BERT_SPECIAL_TOKENS, trainWordPiece, writeVocabDir } from "../pretrain/wordpiece.ts";
 import { buildTraining, runLoop } from "../train/loop.ts";
@@ -192,7 +192,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     batch: (_, i) => {
       const b = batcher.batchAt(i);
       const { positions, labels } = predictedPositions(b);
-      return { batch: b, extra: { mlm_positions: { data: positions, dims: [positions.length] }, mlm_labels: { data: labels, dims: [labels.length] } } };
+      return { batch: b, extra: mlmFeeds(b.batch, b.seq, positions, labels) };
     },
   }, {
     label: "pretrain", outputDir: o.outputDir, totalSteps: o.maxSteps, gradientAccumulationSteps: 1, maxGradNorm: o.maxGradNorm,

@@ -3,7 +3,7 @@
 import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
-import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstPosition, firstToken, LayerNorm, Linear } from "./modules.ts";
+import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, type LastLayerQueries, LayerNorm, Linear, queryRows } from "./modules.ts";
 
 export class BertEmbeddings {
   readonly wordEmbeddings: Embedding;
@@ -101,9 +101,9 @@ export class BertLayer {
     this.intermediate = new Linear(`${prefix}.intermediate.dense`, cfg.hiddenSize, cfg.intermediateSize);
     this.output = new BertResidualOutput(`${prefix}.output`, cfg.intermediateSize, cfg);
   }
-  /** With `firstTokenOnly`, only position 0 attends and goes on: [batch, 1, hidden] (see Architecture.logits). */
-  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, firstTokenOnly = false): Tensor {
-    const a = this.attention.forward(ctx, x, addMask, firstTokenOnly ? firstPosition(x) : x);
+  /** With `queries`, only those positions attend and go on (see LastLayerQueries). */
+  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, queries?: LastLayerQueries): Tensor {
+    const a = this.attention.forward(ctx, x, addMask, queries ? queryRows(x, queries) : x);
     return this.output.forward(ctx, activation(this.cfg.hiddenAct, this.intermediate.forward(ctx, a)), a);
   }
 }
@@ -115,11 +115,11 @@ export class BertModel {
     this.embeddings = new BertEmbeddings(`${prefix}.embeddings`, cfg);
     this.layers = Array.from({ length: cfg.numLayers }, (_, i) => new BertLayer(`${prefix}.encoder.layer.${i}`, cfg));
   }
-  /** The last hidden state [batch, seq, hidden], or with `firstTokenOnly` its first position [batch, 1, hidden]. */
-  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, tokenTypeIds?: Tensor, firstTokenOnly = false): Tensor {
+  /** The last hidden state [batch, seq, hidden], or with `queries` the last layer's query rows only. */
+  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, tokenTypeIds?: Tensor, queries?: LastLayerQueries): Tensor {
     const addMask = extendedAttentionMask(attentionMask);
     let h = this.embeddings.forward(ctx, inputIds, tokenTypeIds);
-    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, firstTokenOnly && i === this.layers.length - 1)));
+    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined)));
     return h;
   }
 }

@@ -3,7 +3,7 @@ import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
 import { SelfAttention } from "./bert.ts";
-import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstPosition, firstToken, LayerNorm, Linear } from "./modules.ts";
+import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, type LastLayerQueries, LayerNorm, Linear, queryRows } from "./modules.ts";
 
 export class DistilEmbeddings {
   readonly wordEmbeddings: Embedding;
@@ -35,9 +35,9 @@ export class TransformerBlock {
     this.lin2 = new Linear(`${prefix}.ffn.lin2`, cfg.intermediateSize, cfg.hiddenSize);
     this.outputLayerNorm = new LayerNorm(`${prefix}.output_layer_norm`, cfg.hiddenSize, cfg.layerNormEps);
   }
-  /** With `firstTokenOnly`, only position 0 attends and goes on: [batch, 1, hidden] (see Architecture.logits). */
-  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, firstTokenOnly = false): Tensor {
-    const xq = firstTokenOnly ? firstPosition(x) : x;
+  /** With `queries`, only those positions attend and go on (see LastLayerQueries). */
+  forward(ctx: BuildContext, x: Tensor, addMask: Tensor, queries?: LastLayerQueries): Tensor {
+    const xq = queries ? queryRows(x, queries) : x;
     const a = this.saLayerNorm.forward(ctx, ops.add(this.outLin.forward(ctx, this.attention.forward(ctx, x, addMask, xq)), xq));
     const f = this.lin2.forward(ctx, activation(this.cfg.hiddenAct, this.lin1.forward(ctx, a)), this.cfg.hiddenDropout);
     return this.outputLayerNorm.forward(ctx, ops.add(f, a));
@@ -51,10 +51,10 @@ export class DistilBertModel {
     this.embeddings = new DistilEmbeddings(`${prefix}.embeddings`, cfg);
     this.layers = Array.from({ length: cfg.numLayers }, (_, i) => new TransformerBlock(`${prefix}.transformer.layer.${i}`, cfg));
   }
-  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, firstTokenOnly = false): Tensor {
+  forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, queries?: LastLayerQueries): Tensor {
     const addMask = extendedAttentionMask(attentionMask);
     let h = this.embeddings.forward(ctx, inputIds);
-    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, firstTokenOnly && i === this.layers.length - 1)));
+    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined)));
     return h;
   }
 }

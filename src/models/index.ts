@@ -3,10 +3,10 @@ import { Graph, type Tensor } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
 import { BertClassificationHead, BertModel, bertMlmHead, type MaskedLMHead, RobertaClassificationHead } from "./bert.ts";
 import { DistilBertClassificationHead, DistilBertModel } from "./distilbert.ts";
-import { type BuildContext, ParamScope } from "./modules.ts";
+import { type BuildContext, type LastLayerQueries, ParamScope } from "./modules.ts";
 
 export { ParamScope } from "./modules.ts";
-export type { BuildContext } from "./modules.ts";
+export type { BuildContext, LastLayerQueries } from "./modules.ts";
 
 export interface EncoderInputs {
   inputIds: Tensor;
@@ -49,13 +49,12 @@ export class Architecture {
   }
 
   /**
-   * Last hidden state [batch, seq, hidden]. With `firstTokenOnly`, the last layer computes position 0 alone
-   * (keys and values still come from every position) and the result is [batch, 1, hidden].
+   * Last hidden state [batch, seq, hidden]. With `queries`, the last layer computes only those positions
+   * (keys and values still come from every position) and returns [batch, 1 or slots, hidden].
    */
-  encode(ctx: BuildContext, x: EncoderInputs, opts: { firstTokenOnly?: boolean } = {}): Tensor {
-    const first = opts.firstTokenOnly ?? false;
-    if (this.distil) return this.distil.forward(ctx, x.inputIds, x.attentionMask, first);
-    return this.bert!.forward(ctx, x.inputIds, x.attentionMask, this.usesTokenTypes ? x.tokenTypeIds : undefined, first);
+  encode(ctx: BuildContext, x: EncoderInputs, opts: { queries?: LastLayerQueries } = {}): Tensor {
+    if (this.distil) return this.distil.forward(ctx, x.inputIds, x.attentionMask, opts.queries);
+    return this.bert!.forward(ctx, x.inputIds, x.attentionMask, this.usesTokenTypes ? x.tokenTypeIds : undefined, opts.queries);
   }
 
   /**
@@ -64,7 +63,7 @@ export class Architecture {
    * logits and gradients as classify(encode(...)) for about (L-1)/L of the work.
    */
   logits(ctx: BuildContext, x: EncoderInputs): Tensor {
-    return this.classify(ctx, this.encode(ctx, x, { firstTokenOnly: true }));
+    return this.classify(ctx, this.encode(ctx, x, { queries: "first" }));
   }
 
   /** Sequence-classification logits [batch, num_labels] from the last hidden state. */

@@ -98,6 +98,19 @@ export function firstPosition(x: Tensor): Tensor {
   return ops.slice(x, 1, 0, 1);
 }
 
+/**
+ * The positions the last layer computes, when its head reads only some (keys and values still come from
+ * every position): "first" (classification heads read the first token) or rows, an int64 [batch, slots]
+ * tensor of flat indices into [batch * seq] whose row b holds positions of sequence b (masked LM: the
+ * predicted positions, padded by repeating one of them). Its output is then [batch, 1 or slots, hidden].
+ */
+export type LastLayerQueries = "first" | Tensor;
+
+/** The query rows of `x` [batch, seq, hidden] that `queries` selects. */
+export function queryRows(x: Tensor, queries: LastLayerQueries): Tensor {
+  return queries === "first" ? firstPosition(x) : ops.gather(ops.reshape(x, [-1, x.shape[x.rank - 1] as number]), queries);
+}
+
 /** The hidden state of the first token: [batch, seq, hidden] -> [batch, hidden]. */
 export function firstToken(x: Tensor): Tensor {
   return ops.squeeze(firstPosition(x), [1]);

@@ -1,6 +1,7 @@
 // The masked-LM objective of pre-training: architecture presets, the loss on the predicted positions
 // only, and held-out masked-token accuracy. `rose pretrain` (app/pretrain.ts) trains with it.
-import { Graph, ops, Program, type Tensor } from "../engine/index.ts";
+import { Graph, type HostTensor, ops, Program, type Tensor } from "../engine/index.ts";
+import { ShapeError } from "../errors.ts";
 import { ParamScope } from "../models/index.ts";
 import { crossEntropy } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
@@ -15,35 +16,73 @@ export const PRESETS: Record<string, { hidden_size: number; num_hidden_layers: n
   base: { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
 };
 
-/** The masked-LM objective on the predicted positions only: their rows are gathered before the decoder. */
+/**
+ * The masked-LM objective on the predicted positions only. The last encoder layer computes just those
+ * positions (`mlm_rows`: per sequence, its predicted positions, padded; see mlmFeeds), and their rows
+ * (`mlm_positions`, into the [batch * slots] rows it returns) go through the decoder: the loss and every
+ * gradient are those of the full last layer, for about a sixth of its work at 15% masking.
+ */
 export const maskedLm: Objective = (g, arch) => {
+  const rows = g.input("mlm_rows", "int64", ["batch", "mlm_slots"]);
   const positions = g.input("mlm_positions", "int64", ["predicted"]);
   const labels = g.input("mlm_labels", "int64", ["predicted"]);
   return {
     head: (ctx, h) => {
-      const rows = ops.gather(ops.reshape(h, [-1, arch.cfg.hiddenSize]), positions);
-      return arch.mlmLogits(ctx, rows);
+      if (h.shape[1] !== rows.shape[1]) throw new ShapeError(`maskedLm: the head reads the mlm_rows of the last layer; encode with the objective's queries (got hidden ${h.shape})`);
+      return arch.mlmLogits(ctx, ops.gather(ops.reshape(h, [-1, arch.cfg.hiddenSize]), positions));
     },
+    queries: rows,
     loss: (logits: Tensor) => crossEntropy(logits, labels),
   };
 };
 
-/** Flat positions and labels of the predicted tokens of a masked batch. */
-export function predictedPositions(b: MlmBatch): { positions: BigInt64Array; labels: BigInt64Array } {
-  const pos: bigint[] = [];
+/** Flat positions (into [batch * seq], ascending) and labels of the predicted tokens of a masked batch. */
+export function predictedPositions(b: MlmBatch): { positions: number[]; labels: BigInt64Array } {
+  const pos: number[] = [];
   const lab: bigint[] = [];
   for (let i = 0; i < b.labels.length; i++) {
     if (b.labels[i] !== BigInt(IGNORE_INDEX)) {
-      pos.push(BigInt(i));
+      pos.push(i);
       lab.push(b.labels[i]!);
     }
   }
   // A batch where nothing was chosen still needs one row: predict position 0 ([CLS]) against itself.
   if (pos.length === 0) {
-    pos.push(0n);
+    pos.push(0);
     lab.push(b.inputIds[0]!);
   }
-  return { positions: BigInt64Array.from(pos), labels: BigInt64Array.from(lab) };
+  return { positions: pos, labels: BigInt64Array.from(lab) };
+}
+
+/**
+ * The maskedLm objective's feeds for predicted tokens at flat `positions` of a [batch, seq] batch:
+ * mlm_rows [batch, slots] (slots = the most predictions in one sequence; a sequence with fewer repeats its
+ * first one, or position 0, in the rest: those rows are computed and never read), mlm_positions (each
+ * prediction's row in mlm_rows, flattened, in the order of `positions`) and mlm_labels.
+ */
+export function mlmFeeds(batch: number, seq: number, positions: readonly number[], labels: BigInt64Array): Record<string, HostTensor> {
+  const counts = new Array<number>(batch).fill(0);
+  for (const p of positions) {
+    if (!(Number.isInteger(p) && p >= 0 && p < batch * seq)) throw new ShapeError(`mlmFeeds: position ${p} outside [0, ${batch * seq})`);
+    counts[Math.floor(p / seq)]!++;
+  }
+  const slots = Math.max(1, ...counts);
+  const rows = BigInt64Array.from({ length: batch * slots }, (_, i) => BigInt(Math.floor(i / slots) * seq));
+  const index = new BigInt64Array(positions.length);
+  counts.fill(0);
+  positions.forEach((p, i) => {
+    const b = Math.floor(p / seq);
+    const slot = b * slots + counts[b]!++;
+    index[i] = BigInt(slot);
+    rows[slot] = BigInt(p);
+    // Padding repeats the sequence's first prediction.
+    if (counts[b] === 1) for (let j = 1; j < slots; j++) rows[b * slots + j] = BigInt(p);
+  });
+  return {
+    mlm_rows: { data: rows, dims: [batch, slots] },
+    mlm_positions: { data: index, dims: [index.length] },
+    mlm_labels: { data: labels, dims: [labels.length] },
+  };
 }
 
 /** Accuracy of the model's top prediction at the masked positions of `seqs` (deterministic masking). */
@@ -57,9 +96,9 @@ export async function maskedAccuracy(
   const g = new Graph();
   const scope = new ParamScope(g);
   const inputs = arch.inputs(g);
-  const { head } = maskedLm(g, arch);
+  const { head, queries } = maskedLm(g, arch);
   const ctx = { scope, train: false };
-  const logits = head(ctx, arch.encode(ctx, inputs));
+  const logits = head(ctx, arch.encode(ctx, inputs, { queries }));
   const prog = await Program.compile(g, { logits }, { threads });
   const b = new MlmBatcher(seqs, { ...batcherOpts, shuffle: false, dropLast: false });
   let correct = 0, total = 0;
@@ -67,9 +106,9 @@ export async function maskedAccuracy(
     const batch = b.batchAt(s);
     const { positions, labels } = predictedPositions(batch);
     const dims = [batch.batch, batch.seq];
-    const feeds: Record<string, { data: BigInt64Array; dims: number[] } | Float32Array> = {
+    const feeds: Record<string, HostTensor | Float32Array> = {
       input_ids: { data: batch.inputIds, dims }, attention_mask: { data: batch.attentionMask, dims },
-      mlm_positions: { data: positions, dims: [positions.length] }, mlm_labels: { data: labels, dims: [labels.length] },
+      ...mlmFeeds(batch.batch, batch.seq, positions, labels),
     };
     if (arch.usesTokenTypes) feeds.token_type_ids = { data: batch.tokenTypeIds, dims };
     for (const inp of prog.inputs) if (inp.kind === "param") feeds[inp.name] = model.params.get(inp.name)!;

@@ -3,7 +3,7 @@
 // reduced in the graph to one L2 norm per eligible tensor, and the CE gradients of every parameter.
 import { Graph, grad, ops, Program, type Tensor } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
-import { type Architecture, type BuildContext, ParamScope } from "../models/index.ts";
+import { type Architecture, type BuildContext, type LastLayerQueries, ParamScope } from "../models/index.ts";
 import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { type Granularity, type NamePredicate, type RoseMethod, stepNeeds } from "../optim/rose.ts";
@@ -53,8 +53,8 @@ export interface StepResult {
  */
 export type Objective = (g: Graph, arch: Architecture) => {
   head: (ctx: BuildContext, hidden: Tensor) => Tensor;
-  /** The head reads only the first token: the encoder's last layer may compute that position alone. */
-  firstTokenOnly?: boolean;
+  /** The positions the head reads: the encoder's last layer computes those alone (see LastLayerQueries). */
+  queries?: LastLayerQueries;
   loss: (logits: Tensor) => Tensor;
 };
 
@@ -64,7 +64,7 @@ export function classification(regression: boolean): Objective {
     const labels = regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
     return {
       head: (ctx, h) => arch.classify(ctx, h),
-      firstTokenOnly: true,
+      queries: "first",
       loss: (logits) => (regression ? mse(logits, labels) : crossEntropy(logits, labels)),
     };
   };
@@ -86,8 +86,8 @@ export class TrainStep {
     const g = new Graph();
     const scope = new ParamScope(g);
     const inputs = arch.inputs(g);
-    const { head, loss: lossOf, firstTokenOnly } = objective(g, arch);
-    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { firstTokenOnly }));
+    const { head, loss: lossOf, queries } = objective(g, arch);
+    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { queries }));
     const outs: Record<string, Tensor> = {};
     let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
     // ROSE says what to compute: the passes, and which gradient of the KL term its selection reads.
