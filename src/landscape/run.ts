@@ -6,6 +6,7 @@ import { customTask, type Task } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { prepareOutputDir } from "../io/outputs.ts";
 import { writeFileAtomic } from "../io/safetensors.ts";
+import { labelMismatchWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { encodeExamples, maxInputLength } from "../train/batches.ts";
 import { type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "../app/resolve.ts";
@@ -61,18 +62,29 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
   const dirs = [await resolveModelDir(opts), ...(await Promise.all((opts.compare ?? []).map((m) => resolveModelDir({ model: m, hub: opts.hub }))))];
   const names = modelNames(dirs);
   const models = await Promise.all(dirs.map(async (d, i) => ({ name: names[i]!, model: await PretrainedModel.load(d) })));
+  // A newly initialised head is allowed (the paper plots the model before fine-tuning too) but said loudly,
+  // and recorded in landscape.json, so that a random head's surface is not read as a fine-tuned one's.
+  const untrainedHead = models.filter((m, i) => {
+    const w = untrainedHeadWarning(m.model, dirs[i]!);
+    if (w) opts.log?.(`warning: ${w}`);
+    return w !== null;
+  }).map((m) => m.name);
   const first = models[0]!.model;
   let task: Task = taskByName(opts.task, first.cfg.problemType === "regression");
   if (task.name === "custom" && !task.isRegression) task = customTask({ labels: first.cfg.id2label });
   if (task.labels && !task.isRegression && task.labels.length !== first.cfg.numLabels) {
     throw new ConfigError(`task ${task.name} has ${task.labels.length} labels but the model ${dirs[0]} has ${first.cfg.numLabels}`);
   }
+  for (const [i, m] of models.entries()) {
+    const w = labelMismatchWarning(task.name, task.labels, m.model.cfg.id2label);
+    if (w) opts.log?.(`warning: ${dirs[i]}: ${w}`);
+  }
   const { examples } = await readData(opts.data, task, opts, opts.log);
   const rows = opts.maxSamples ? examples.slice(0, opts.maxSamples) : examples;
   if (!first.tokenizer) throw new ConfigError(`${dirs[0]}: the model has no tokenizer`);
   const encoded = await encodeExamples(first.tokenizer, rows, maxInputLength(first.cfg, opts.maxSeqLength ?? 128));
   const landscape = await computeLandscape(models, encoded, task, opts);
-  const files = writeLandscape(landscape, outputDir, { png: !opts.noPng, extra: { data: opts.data, task: task.name, model_dirs: dirs, max_seq_length: opts.maxSeqLength ?? 128 } });
+  const files = writeLandscape(landscape, outputDir, { png: !opts.noPng, extra: { data: opts.data, task: task.name, model_dirs: dirs, untrained_head: untrainedHead, max_seq_length: opts.maxSeqLength ?? 128 } });
   return { landscape, outputDir, files };
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readExamples } from "../../src/data/readers.ts";
@@ -164,6 +164,7 @@ test("runLandscape writes landscape.json, SVG and PNG plots", async () => {
     }
   }
   assert.equal(r.files.length, 9);
+  assert.deepEqual((json as unknown as { untrained_head: string[] }).untrained_head, [], "the golden model's head is in its checkpoint");
   // Option mistakes name the library's options (the CLI maps them to its flags) and come before any loading.
   const refused = (opts: Partial<LandscapeOptions>, option: string, message: RegExp) =>
     assert.rejects(runLandscape({ model: join(out, "no-model"), data: data.dev, outputDir: out, ...opts }), (e: unknown) => {
@@ -179,4 +180,16 @@ test("runLandscape writes landscape.json, SVG and PNG plots", async () => {
   await refused({ batchSize: 0 }, "batchSize", /^batchSize must be a positive integer/);
   await refused({ maxSamples: 2.5 }, "maxSamples", /^maxSamples must be a positive integer, got 2.5/);
   await assert.rejects(runLandscape({ model: join(out, "no-model"), data: join(out, "no-data.tsv") }), /no-data.tsv: no such file/);
+});
+
+test("runLandscape warns about a newly initialised classifier head and records it in landscape.json", async () => {
+  const out = mkdtempSync(join(tmpdir(), "rose-landscape-"));
+  const lines: string[] = [];
+  // The shipped rose-mini is a masked LM: its sequence-classification head is created at load time.
+  const tsv = join(out, "dev.tsv");
+  writeFileSync(tsv, "sentence\tlabel\na fine film\t1\na dull film\t0\nwonderful\t1\nawful\t0\n");
+  await runLandscape({ model: "models/rose-mini", data: tsv, outputDir: join(out, "ls"), dims: 1, points: 3, threads: 1, maxSeqLength: 16, noPng: true, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /^warning: the classifier head of .*rose-mini is newly initialised/.test(l)), lines.join("\n"));
+  const json = JSON.parse(readFileSync(join(out, "ls", "landscape.json"), "utf8")) as { untrained_head: string[] };
+  assert.deepEqual(json.untrained_head, ["rose-mini"]);
 });
