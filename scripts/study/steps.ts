@@ -70,7 +70,7 @@ function compactAttack(from: string, to: string): void {
 }
 
 export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step[] {
-  const steps: Step[] = [];
+  const steps: (Step & { modelDir?: string })[] = [];
   const rose = (...args: string[]) => [process.execPath, ROSE_BIN, ...args];
   const model = resolve(c.model);
   const threads = ["--threads", String(c.threads)];
@@ -80,7 +80,7 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
     const lay = taskLayout(task);
     const columns = ["--task", lay.roseTask, "--text-column", lay.textColumn, "--label-column", lay.labelColumn];
     const record = (id: string) => join(p.steps, `${id.replace(/\//g, "__")}.json`);
-    const add = (s: Omit<Step, "task" | "record">) => steps.push({ ...s, task, record: record(s.id) });
+    const add = (s: Omit<Step, "task" | "record"> & { modelDir?: string }) => steps.push({ ...s, task, record: record(s.id) });
     const dataId = `${task}/data`;
     add({
       id: dataId, kind: "data", deps: [],
@@ -123,7 +123,7 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
         const dir = p.model(m, seed), run = p.run(m, seed);
         const trainId = `${task}/train/${runName(m, seed)}`;
         add({
-          id: trainId, kind: "train", deps: [tuneId], stdout: join(run, "train.json"),
+          id: trainId, kind: "train", deps: [tuneId], stdout: join(run, "train.json"), modelDir: dir,
           command: () => {
             const tuned = opts.dryRun && !existsSync(p.tuneResult(m)) ? [`<tuned flags from ${p.tuneResult(m)}>`] : tunedFlags(p.tuneResult(m));
             // An interrupted run continues from its last checkpoint; anything else starts over.
@@ -169,5 +169,13 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
       });
     }
   }
-  return steps;
+  // The models live in the work directory, which does not travel with the committed outputs: on another
+  // machine a finished training run counts as done only while its model is there or nothing still needs it
+  // (then its evaluation, attacks and landscape records are all committed); otherwise it is trained again.
+  for (const s of steps.filter((x) => x.kind === "train")) {
+    const model = s.modelDir!;
+    const users = steps.filter((x) => x.deps.includes(s.id));
+    s.isDone = () => existsSync(s.record) && (existsSync(join(model, "model.safetensors")) || users.every((u) => existsSync(u.record)));
+  }
+  return steps.map(({ modelDir: _, ...s }) => s);
 }

@@ -85,3 +85,26 @@ test("planSteps: a final run takes its method's tuned flags and resumes an inter
   writeFileSync(p.tuneResult("vanilla"), JSON.stringify({ best: null }));
   assert.throws(() => tunedFlags(p.tuneResult("vanilla")), /found no configuration that finished/);
 });
+
+test("planSteps: a finished training run is done while its model is there, or once everything that reads the model is recorded", () => {
+  const dir = mkdtempSync(join(tmpdir(), "study-plan-"));
+  const c = config(["--output-dir", join(dir, "out"), "--work-dir", join(dir, "work"), "--tasks", "spam", "--methods", "vanilla", "--seeds", "1", "--recipes", "pwws", "--threads", "1"]);
+  const steps = planSteps(c, { dryRun: true });
+  const train = steps.find((s) => s.kind === "train")!;
+  const users = steps.filter((s) => s.deps.includes(train.id));
+  assert.deepEqual(users.map((s) => s.kind).sort(), ["attack", "eval"]);
+  const touch = (f: string) => {
+    mkdirSync(join(f, ".."), { recursive: true });
+    writeFileSync(f, "{}\n");
+  };
+  assert.equal(train.isDone!(), false, "no record");
+  touch(train.record);
+  assert.equal(train.isDone!(), false, "recorded, but the model is gone (another machine) and its evaluation is still to run");
+  touch(join(taskPaths(c, "spam").model("vanilla", 1), "model.safetensors"));
+  assert.equal(train.isDone!(), true, "the model is there");
+  const c2 = config(["--output-dir", join(dir, "out"), "--work-dir", join(dir, "work2"), "--tasks", "spam", "--methods", "vanilla", "--seeds", "1", "--recipes", "pwws", "--threads", "1"]);
+  const train2 = planSteps(c2, { dryRun: true }).find((s) => s.kind === "train")!;
+  assert.equal(train2.isDone!(), false, "no model in this work directory");
+  for (const u of users) touch(u.record);
+  assert.equal(train2.isDone!(), true, "nothing needs the model any more");
+});
