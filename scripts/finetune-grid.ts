@@ -25,10 +25,11 @@ const program = new Command()
   .requiredOption("--out <dir>", "the grid's directory (data, sweep)")
   .option("--train-file <file>", "sst2: the GLUE training file (sentence<TAB>label)")
   .option("--max-train-samples <n>", "sst2: rows the grid trains on", Number, 12000)
+  .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (trial flags override the fixed ones)")
   .option("--threads <n>", "threads for the sweep", Number)
   .option("--workers <k>", "local workers", Number, 1);
-const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; threads?: number; workers: number }>();
-const space = SPACES[o.data];
+const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; space?: string; threads?: number; workers: number }>();
+const space = o.space ? (JSON.parse(o.space) as Record<string, number[]>) : SPACES[o.data];
 if (!space) throw new Error(`--data must be one of ${Object.keys(SPACES).join(", ")}, got ${o.data}`);
 
 const data = join(o.out, "data");
