@@ -25,7 +25,7 @@ const program = new Command()
   .requiredOption("--out <dir>", "the grid's directory (data, sweep)")
   .option("--train-file <file>", "sst2: the GLUE training file (sentence<TAB>label)")
   .option("--max-train-samples <n>", "sst2: rows the grid trains on", Number, 12000)
-  .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (trial flags override the fixed ones)")
+  .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (a varied flag replaces the fixed one)")
   .option("--threads <n>", "threads for the sweep", Number)
   .option("--workers <k>", "local workers", Number, 1);
 const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; space?: string; threads?: number; workers: number }>();
@@ -55,6 +55,11 @@ if (o.data === "demo") {
   write(validationFile, validation);
   console.error(`${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows (${data})`);
   taskFlags = ["--task", "sst2", "--max-seq-length", "64", "--warmup-ratio", "0.06"];
+}
+// A flag the grid varies is not also a fixed one (rose sweep refuses that).
+for (const key of Object.keys(space)) {
+  const i = taskFlags.indexOf(`--${key}`);
+  if (i >= 0) taskFlags.splice(i, 2);
 }
 const spaceFile = join(o.out, "space.json");
 if (!existsSync(spaceFile)) writeFileSync(spaceFile, `${JSON.stringify(space, null, 2)}\n`);
