@@ -59,7 +59,8 @@ const MEASURE = `(() => {
 export async function checkPage(htmlFile: string, screenshot: string): Promise<PageCheck> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
   const profile = mkdtempSync(join(tmpdir(), "rose-chromium-"));
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], defaultViewport: { width: 1280, height: 900 } });
+  // A loaded machine can take Chromium past puppeteer's 30 s default to start.
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, timeout: 180_000, protocolTimeout: 300_000, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], defaultViewport: { width: 1280, height: 900 } });
   try {
     const page = await browser.newPage();
     const consoleErrors: string[] = [];
