@@ -42,11 +42,11 @@ export const DEMO_DEFAULTS: DemoOptions = {
   perClass: 500,
   testFraction: 0.3,
   // Chosen for the shipped rose-mini by scripts/finetune-grid.ts --data demo (validation split carved from the
-  // demo's training part; models/rose-mini/README.md has the grid).
+  // demo's training part; models/rose-mini/README.md has the grids): 256 tokens see more of each message.
   epochs: 6,
   batchSize: 16,
-  learningRate: 6e-4,
-  maxSeqLength: 64,
+  learningRate: 3e-4,
+  maxSeqLength: 256,
   attackExamples: 40,
   recipes: ["deepwordbug", "pwws"],
   methods: ["vanilla", "rose-ensemble"],
