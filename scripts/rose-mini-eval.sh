@@ -12,7 +12,9 @@ best() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv
 [ -f "$OUT/grid-demo/sweep/results.json" ] || node --import tsx scripts/finetune-grid.ts --data demo --model "$MODEL" --out "$OUT/grid-demo"
 DEMO_FT=$(best "$OUT/grid-demo")
 echo "demo settings: $DEMO_FT"
-[ -f "$OUT/spam.txt" ] || FT="$DEMO_FT" MODEL="$MODEL" bash scripts/pretraining-gain-spam.sh "$OUT/grid-demo/data" "$OUT/spam" | tee "$OUT/spam.txt"
+# The grid's length (if it varied it) for training and evaluation alike; the grid's warm-up.
+DEMO_LEN=$(echo "$DEMO_FT" | sed -n 's/.*--max-seq-length \([0-9]*\).*/\1/p')
+[ -f "$OUT/spam.txt" ] || MAXLEN="${DEMO_LEN:-64}" FT="$DEMO_FT --warmup-ratio 0.1" MODEL="$MODEL" bash scripts/pretraining-gain-spam.sh "$OUT/grid-demo/data" "$OUT/spam" | tee "$OUT/spam.txt"
 [ -f "$OUT/grid-sst2/sweep/results.json" ] || node --import tsx scripts/finetune-grid.ts --data sst2 \
   --train-file ../shared/data/glue/sst2/train.tsv --max-train-samples 12000 --model "$MODEL" --out "$OUT/grid-sst2"
 SST_FT=$(best "$OUT/grid-sst2")
