@@ -31,6 +31,9 @@ export interface DemoOptions {
   attackExamples: number;
   recipes: string[];
   methods: RoseMethod[];
+  /** ROSE's band (percentile) and ensemble weight, for every ROSE method in `methods`. */
+  upper: number;
+  gamma: number;
   seed: number;
   threads?: number;
   quiet: boolean;
@@ -50,6 +53,8 @@ export const DEMO_DEFAULTS: DemoOptions = {
   attackExamples: 40,
   recipes: ["deepwordbug", "pwws"],
   methods: ["vanilla", "rose-ensemble"],
+  upper: 75,
+  gamma: 0.5,
   seed: 42,
   quiet: false,
 };
@@ -98,8 +103,8 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     const dir = join(o.outputDir, method);
     const trainOpts: Partial<TrainOptions> = {
       outputDir: dir, method, numTrainEpochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate,
-      maxSeqLength: o.maxSeqLength, warmupRatio: 0.1, weightDecay: 0.01, adamBeta2: 0.98, seed: o.seed, upper: 75,
-      gamma: 0.5, loggingSteps: 10, saveSteps: 0, threads: o.threads, quiet: o.quiet,
+      maxSeqLength: o.maxSeqLength, warmupRatio: 0.1, weightDecay: 0.01, adamBeta2: 0.98, seed: o.seed, upper: o.upper,
+      gamma: o.gamma, loggingSteps: 10, saveSteps: 0, threads: o.threads, quiet: o.quiet,
     };
     const t0 = performance.now();
     await new Trainer(model, task, train, null, trainOpts).run();

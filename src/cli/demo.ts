@@ -1,6 +1,8 @@
 // `rose demo`: flags -> runDemo (app/demo.ts).
 import type { Command } from "commander";
 import { DEMO_DEFAULTS as D, runDemo } from "../app/demo.ts";
+import { ConfigError } from "../errors.ts";
+import { METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
 import { int, num, withFlags } from "./flags.ts";
 import { onInterrupt } from "./interrupt.ts";
 
@@ -14,6 +16,9 @@ interface DemoFlags {
   maxSeqLength: number;
   attackExamples: number;
   recipes: string;
+  methods: string;
+  upper: number;
+  gamma: number;
   seed: number;
   threads?: number;
   quiet?: boolean;
@@ -22,7 +27,7 @@ interface DemoFlags {
 export function registerDemo(program: Command): void {
   const cmd = program.command("demo");
   cmd
-    .description("fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE-ensemble; compare clean and under attack")
+    .description("fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE (--methods); compare clean and under attack")
     .option("--output-dir <dir>", "where data splits, models and the summary go", D.outputDir)
     .option("--model <dir>", "pre-trained model to fine-tune", D.model)
     .option("--per-class <n>", "messages sampled per class", int, D.perClass)
@@ -32,6 +37,9 @@ export function registerDemo(program: Command): void {
     .option("--max-seq-length <n>", "tokens per message", int, D.maxSeqLength)
     .option("--attack-examples <n>", "held-out messages attacked per recipe (0: skip attacks)", int, D.attackExamples)
     .option("--recipes <list>", "attack recipes", D.recipes.join(","))
+    .option("--methods <list>", `fine-tuning methods compared (${METHOD_NAMES.join(", ")})`, D.methods.join(","))
+    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
+    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
     .option("--seed <n>", "seed", int, D.seed)
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
@@ -40,8 +48,16 @@ export function registerDemo(program: Command): void {
       const { table } = await runDemo({
         outputDir: f.outputDir, model: f.model, perClass: f.perClass, epochs: f.epochs, batchSize: f.batchSize, learningRate: f.learningRate,
         maxSeqLength: f.maxSeqLength, attackExamples: f.attackExamples, recipes: f.recipes.split(",").filter(Boolean), seed: f.seed,
+        methods: methodList(f.methods), upper: f.upper, gamma: f.gamma,
         threads: f.threads, quiet: Boolean(f.quiet),
       });
       process.stdout.write(`\n${table}\n`);
     }));
+}
+
+function methodList(v: string): RoseMethod[] {
+  const list = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = list.filter((m) => !(METHOD_NAMES as string[]).includes(m));
+  if (bad.length || list.length === 0) throw new ConfigError(`--methods: unknown method(s) ${bad.join(", ") || "(none given)"}; expected a comma-separated list of ${METHOD_NAMES.join(", ")}`);
+  return list as RoseMethod[];
 }

@@ -227,3 +227,22 @@ test("rose landscape and rose report: typed flags, short usage errors, option mi
   const none = await rose("report");
   assert.deepEqual(none.stderr.trimEnd().split("\n"), ["error: missing required argument 'run-dirs'", "(see: rose report --help)"]);
 });
+
+test("rose demo: --methods picks the compared methods (checked before any data is read), end to end on a tiny model", async () => {
+  const bad = await rose("demo", "--methods", "vanilla,rose-fancy", "--output-dir", join(tmp, "demo-bad"));
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--methods: unknown method\(s\) rose-fancy; expected a comma-separated list of vanilla, rose-first, rose-second, rose-ensemble/);
+  assert.ok(!existsSync(join(tmp, "demo-bad")), "nothing written");
+
+  const out = join(tmp, "demo");
+  const run = await rose("demo", "--model", GOLDEN_BERT, "--output-dir", out, "--per-class", "5", "--epochs", "1", "--batch-size", "4",
+    "--max-seq-length", "16", "--methods", "vanilla,rose-second", "--upper", "50", "--attack-examples", "2", "--recipes", "deepwordbug",
+    "--threads", "1", "--quiet");
+  assert.equal(run.code, 0, run.stderr);
+  const rows = run.stdout.trim().split("\n").slice(2).map((l) => l.split(/\s{2,}/)[0]);
+  assert.deepEqual(rows, ["vanilla", "rose-second"]);
+  assert.match(run.stdout, /acc under deepwordbug %/);
+  const state = JSON.parse(readFileSync(join(out, "rose-second", "trainer_state.json"), "utf8")) as { args?: { upper?: number; method?: string } };
+  assert.equal(state.args?.method, "rose-second");
+  assert.equal(state.args?.upper, 50);
+});
