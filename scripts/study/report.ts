@@ -114,6 +114,14 @@ export function flatnessVerdicts(l: LandscapeResult, vanilla: string, other: str
   return out;
 }
 
+/** Which of the significant findings survive Holm's correction: with many comparisons, p < 0.05 alone is expected by chance. */
+function afterHolm(found: readonly { name: string; holm: boolean }[], comparisons: number): string {
+  const kept = found.filter((f) => f.holm).map((f) => f.name);
+  const over = `Holm's correction over the task's ${comparisons} comparisons`;
+  if (kept.length === found.length) return `${found.length === 1 ? "it stands" : "all stand"} after ${over}`;
+  return kept.length === 0 ? `none stands after ${over}` : `after ${over} only ${kept.join(", ")} ${kept.length === 1 ? "stands" : "stand"}`;
+}
+
 export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis {
   const alpha = o.alpha ?? 0.05;
   const methods = methodsOf(t, true), recipes = recipesOf(t);
@@ -124,7 +132,7 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
   const sig = (c: Comparison | undefined) => c !== undefined && c.p < alpha;
   const seedsNote = (() => {
     const k = Math.max(0, ...comparisons.map((c) => c.seeds.length));
-    return k > 0 && signTestFloor(k) >= alpha ? ` With ${k} paired seeds the sign test cannot go below p=${signTestFloor(k).toFixed(3)}, so only the bootstrap can reach ${alpha}.` : "";
+    return k > 0 && signTestFloor(k) >= alpha ? ` With ${k} paired seeds the sign test cannot go below p=${signTestFloor(k).toFixed(3)}, so only the bootstrap can reach ${alpha}; and the bootstrap resamples examples, not training runs: it says these ${k} models per method differ on these examples, not that another seed would reproduce the difference.` : "";
   })();
 
   // 1. A ROSE variant above vanilla under attack, at a clean accuracy within 1 point.
@@ -133,7 +141,7 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
   if (!methods.includes("vanilla") || variants.length === 0 || recipes.length === 0) underAttack = "Not measured (vanilla, a ROSE variant or an attack is missing).";
   else {
     const lines: string[] = [];
-    const winners: string[] = [];
+    const winners: { name: string; holm: boolean }[] = [];
     for (const v of variants) {
       const clean = find(v, "vanilla", "clean");
       for (const r of recipes) {
@@ -141,11 +149,11 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
         if (!c) continue;
         const cleanOk = clean !== undefined && clean.delta >= -1;
         const verdict = c.delta <= 0 ? "not above vanilla" : !sig(c) ? "above vanilla but not significantly" : !clean ? "clean accuracy not measured" : !cleanOk ? `significantly above vanilla, but its clean accuracy is ${signed(clean.delta)} points, more than 1 point lower` : "counts";
-        if (verdict === "counts") winners.push(`${v} under ${r}`);
+        if (verdict === "counts") winners.push({ name: `${v} under ${r}`, holm: c.pHolm < alpha });
         lines.push(`- ${describe(c, alpha)}; clean ${clean ? `${signed(clean.delta)} points` : "not measured"} → ${verdict}.`);
       }
     }
-    underAttack = `${winners.length ? `**Yes**: ${winners.join(", ")}.` : "**No**: no ROSE variant's accuracy under any attack is significantly above vanilla's at a clean accuracy within 1 point."} ` +
+    underAttack = `${winners.length ? `**Yes**: ${winners.map((w) => w.name).join(", ")}; ${afterHolm(winners, comparisons.length)}.` : "**No**: no ROSE variant's accuracy under any attack is significantly above vanilla's at a clean accuracy within 1 point."} ` +
       `(A variant counts under an attack when its accuracy under it is above vanilla's with p < ${alpha} in the paired bootstrap and its clean dev accuracy is at most 1 point below vanilla's.)${seedsNote}\n\n${lines.join("\n")}`;
   }
 
@@ -159,7 +167,7 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
     const worse = metrics.filter((m) => singles.some((v) => { const c = find("rose-ensemble", v, m); return sig(c) && c!.delta < 0; }));
     const lines = singles.flatMap((v) => metrics.map((m) => find("rose-ensemble", v, m)).filter((c) => c !== undefined).map((c) => `- ${describe(c, alpha)}.`));
     if (lines.length === 0) ensemble = "Not measured (no seed of the ensemble and a variant on the same examples).";
-    else ensemble = `${both.length ? `**Yes** ${both.map(metricName).join(", ")}: significantly above ${singles.join(" and ")}.` : `**No**: on no metric is the ensemble significantly above ${singles.join(" and ")}.`}` +
+    else ensemble = `${both.length ? `**Yes** ${both.map(metricName).join(", ")}: significantly above ${singles.join(" and ")}; ${afterHolm(both.map((m) => ({ name: metricName(m), holm: singles.every((v) => find("rose-ensemble", v, m)!.pHolm < alpha) })), comparisons.length)}.` : `**No**: on no metric is the ensemble significantly above ${singles.join(" and ")}.`}` +
       `${worse.length ? ` It is significantly below at least one of them ${worse.map(metricName).join(", ")}.` : ""}\n\n${lines.join("\n")}`;
   }
 
@@ -190,10 +198,10 @@ export function analyseTask(t: TaskResults, o: ReportOptions = {}): TaskAnalysis
   else {
     const metrics = ["clean", ...recipes];
     const cs = metrics.map((m) => find("rdrop-rose-ensemble", "rdrop", m)).filter((c) => c !== undefined);
-    const up = cs.filter((c) => sig(c) && c.delta > 0).map((c) => metricName(c.metric));
+    const up = cs.filter((c) => sig(c) && c.delta > 0);
     const down = cs.filter((c) => sig(c) && c.delta < 0).map((c) => metricName(c.metric));
     if (cs.length === 0) rdrop = "Not measured (no seed of both on the same examples).";
-    else rdrop = `${up.length ? `**Yes** ${up.join(", ")}: R-Drop with ROSE-ensemble is significantly above R-Drop alone.` : "**No**: R-Drop with ROSE-ensemble is significantly above R-Drop alone on no metric."}` +
+    else rdrop = `${up.length ? `**Yes** ${up.map((c) => metricName(c.metric)).join(", ")}: R-Drop with ROSE-ensemble is significantly above R-Drop alone; ${afterHolm(up.map((c) => ({ name: metricName(c.metric), holm: c.pHolm < alpha })), comparisons.length)}.` : "**No**: R-Drop with ROSE-ensemble is significantly above R-Drop alone on no metric."}` +
       `${down.length ? ` It is significantly below ${down.join(", ")}.` : ""}\n\n${cs.map((c) => `- ${describe(c, alpha)}.`).join("\n")}`;
   }
 
@@ -317,7 +325,7 @@ function computeSection(s: StudyResults, o: ReportOptions): string {
   return [
     "## Compute", "",
     `Steps ran at commit${commits.length === 1 ? "" : "s"} ${commits.join(", ") || "–"}; the study was started at ${s.study.commit.slice(0, 10)}${s.study.dirty ? " (uncommitted changes)" : ""}. ` +
-      `Wall time of the script over ${s.invocations.length} run${s.invocations.length === 1 ? "" : "s"}: ${elapsed.toFixed(0)} s (steps run side by side overlap, so the steps' wall times add up to more). CPU seconds are each step's process tree (user + system).`, "",
+      `Wall time of the script over the ${s.invocations.length} run${s.invocations.length === 1 ? "" : "s"} that ended on ${s.invocations.length === 1 ? "its" : "their"} own or by a signal: ${elapsed.toFixed(0)} s (a run killed outright, e.g. with its machine, leaves no record; steps run side by side overlap, so the steps' wall times add up to more). CPU seconds are each step's process tree (user + system).`, "",
     table(["task", "step", "steps", "wall s", "CPU s"], rows),
     "", `Every step's command, wall and CPU seconds, commit and host: \`<task>/steps/*.json\` ${o.source ? `in \`${o.source}\`` : "beside this file"}.`,
   ].join("\n");

@@ -76,13 +76,13 @@ test("analyseTask answers the issue's questions from the numbers", () => {
   // Every method against vanilla, the ensemble against both variants, R-Drop + ROSE against R-Drop; clean and pwws each.
   assert.equal(a.comparisons.length, (5 + 2 + 1) * 2);
   assert.ok(a.comparisons.every((c) => c.pHolm >= c.p));
-  assert.match(a.answers.underAttack, /^\*\*Yes\*\*: rose-ensemble under pwws\./);
+  assert.match(a.answers.underAttack, /^\*\*Yes\*\*: rose-ensemble under pwws; it stands after Holm's correction over the task's 16 comparisons\./);
   assert.match(a.answers.underAttack, /rose-ensemble vs vanilla under pwws: \+25\.00 points \(95% CI \+\d+\.\d+ to \+\d+\.\d+\), p<0\.001/);
   // rose-first is above vanilla under attack but 5 points lower clean: it does not count.
   assert.match(a.answers.underAttack, /rose-first vs vanilla under pwws: \+10\.00 points.*clean −5\.00 points → significantly above vanilla, but its clean accuracy is −5\.00 points, more than 1 point lower/);
   assert.match(a.answers.underAttack, /rose-second vs vanilla under pwws: \+0\.00 points.* → not above vanilla/);
   assert.match(a.answers.underAttack, /With 3 paired seeds the sign test cannot go below p=0\.250/);
-  assert.match(a.answers.ensemble, /^\*\*Yes\*\* under pwws: significantly above rose-first and rose-second\./);
+  assert.match(a.answers.ensemble, /^\*\*Yes\*\* under pwws: significantly above rose-first and rose-second; it stands after Holm's correction over the task's 16 comparisons\./);
   // Clean, the ensemble is 0.5 points below rose-second: not significant, so not called worse.
   assert.match(a.answers.ensemble, /rose-ensemble vs rose-second clean: −0\.50 points.*: not significant\./);
   assert.doesNotMatch(a.answers.ensemble, /significantly below/);
