@@ -4,15 +4,18 @@
 //   node --import tsx scripts/finetune-grid.ts --data sst2 --train-file ../shared/data/glue/sst2/train.tsv \
 //     --max-train-samples 12000 --model models/rose-mini --out /tmp/grid-sst2
 // demo: the demo's training part (SpamAssassin, `npm run demo`'s split) is carved 80/20; OUT/data also gets the
-// demo's own train.tsv / test.tsv (for scripts/pretraining-gain-spam.sh). sst2: 10% of the training file's rows
-// are held out for validation, the grid trains on the first --max-train-samples of the rest.
+// demo's own train.tsv / test.tsv (for scripts/pretraining-gain-spam.sh). sst2: with --carve rows (the default),
+// 10% of the training file's rows are held out for validation; with --carve phrases, 1,500 rows of at least 15
+// words are, and every row that is part of one or contains one is dropped (SST-2's rows are phrases of the same
+// sentences: a row carve rewards memorising them, see src/data/split.ts). The grid trains on the first
+// --max-train-samples of the rest.
 // Rerun with the same --out to resume. The best flags are in OUT/sweep/best_flags.txt, all trials in results.csv.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { DEMO_DEFAULTS, demoSplit, writeDemoTsv } from "../src/app/demo.ts";
-import { splitExamples } from "../src/data/split.ts";
+import { splitExamples, splitPhraseDisjoint } from "../src/data/split.ts";
 
 const SPACES: Record<string, Record<string, number[]>> = {
   // The second demo grid (the first, lr 1e-4/3e-4/6e-4 x epochs 3/6 x batch 16/32 at 64 tokens, chose 6 epochs
@@ -27,10 +30,12 @@ const program = new Command()
   .requiredOption("--out <dir>", "the grid's directory (data, sweep)")
   .option("--train-file <file>", "sst2: the GLUE training file (sentence<TAB>label)")
   .option("--max-train-samples <n>", "sst2: rows the grid trains on", Number, 12000)
+  .option("--carve <kind>", "sst2: rows (10% of the rows at random) | phrases (whole long phrases, disjoint from training)", "rows")
   .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (a varied flag replaces the fixed one)")
   .option("--threads <n>", "threads for the sweep", Number)
   .option("--workers <k>", "local workers", Number, 1);
-const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; space?: string; threads?: number; workers: number }>();
+const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; carve: string; space?: string; threads?: number; workers: number }>();
+if (o.carve !== "rows" && o.carve !== "phrases") throw new Error(`--carve must be rows or phrases, got ${o.carve}`);
 const space = o.space ? (JSON.parse(o.space) as Record<string, number[]>) : SPACES[o.data];
 if (!space) throw new Error(`--data must be one of ${Object.keys(SPACES).join(", ")}, got ${o.data}`);
 
@@ -51,11 +56,14 @@ if (o.data === "demo") {
 } else {
   if (!o.trainFile) throw new Error("--data sst2 needs --train-file");
   const [header, ...rows] = readFileSync(o.trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
-  const { train, validation } = splitExamples(rows.map((line) => ({ line, label: null })), { validationFraction: 0.1, seed: 7 });
+  const examples = rows.map((line) => ({ line, label: null }));
+  const { train, validation, dropped } = o.carve === "phrases"
+    ? splitPhraseDisjoint(examples, { validationSize: 1500, minWords: 15, seed: 7, text: (r) => r.line.split("\t")[0]! })
+    : { ...splitExamples(examples, { validationFraction: 0.1, seed: 7 }), dropped: 0 };
   const write = (file: string, r: { line: string }[]) => writeFileSync(file, `${header}\n${r.map((x) => x.line).join("\n")}\n`);
   write(fitFile, train.slice(0, o.maxTrainSamples));
   write(validationFile, validation);
-  console.error(`${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows (${data})`);
+  console.error(`${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows, ${dropped} overlapping rows dropped (${data})`);
   taskFlags = ["--task", "sst2", "--max-seq-length", "64", "--warmup-ratio", "0.06"];
 }
 // A flag the grid varies is not also a fixed one (rose sweep refuses that).

@@ -73,3 +73,45 @@ export function balancedSample<T extends { label: number | null }>(
   }
   return examples.filter((_, i) => keep[i]);
 }
+
+/**
+ * A validation split for phrase data sets such as SST-2, whose training rows are many phrases cut from the
+ * same sentences: a plain random carve shares sentences between its halves and rewards memorising them.
+ * Validation takes `validationSize` rows of at least `minWords` words (the longest phrases, closest to the
+ * whole unseen sentences of an evaluation split), and training drops every row that is a word span of a
+ * validation row or contains one, so no validation sentence is seen in training even in part. `text` gives
+ * a row's text; words are split on whitespace. Both halves keep the input order.
+ */
+export function splitPhraseDisjoint<T>(
+  rows: readonly T[],
+  opts: { validationSize: number; minWords: number; seed: number; text: (row: T) => string },
+): { train: T[]; validation: T[]; dropped: number } {
+  const words = rows.map((r) => opts.text(r).trim().split(/\s+/).filter((w) => w !== ""));
+  const candidates = words.flatMap((w, i) => (w.length >= opts.minWords ? [i] : []));
+  if (candidates.length < opts.validationSize || !(opts.validationSize > 0)) {
+    throw new ConfigError(`a phrase-disjoint split needs ${opts.validationSize} rows of at least ${opts.minWords} words; there are ${candidates.length}`);
+  }
+  const chosen = new Set(new Rng(opts.seed, SPLIT_STREAM).shuffle(candidates).slice(0, opts.validationSize));
+  // Every word span of a validation row, to drop the training rows it contains.
+  const spans = new Set<string>();
+  for (const i of chosen) {
+    const w = words[i]!;
+    for (let a = 0; a < w.length; a++) for (let b = a + 1; b <= w.length; b++) spans.add(w.slice(a, b).join(" "));
+  }
+  const validationTexts = [...chosen].map((i) => ` ${words[i]!.join(" ")} `);
+  const minValidation = Math.min(...[...chosen].map((i) => words[i]!.length));
+  const train: T[] = [];
+  const validation: T[] = [];
+  let dropped = 0;
+  rows.forEach((r, i) => {
+    if (chosen.has(i)) return void validation.push(r);
+    const w = words[i]!;
+    const joined = w.join(" ");
+    // A row containing a validation row is at least as long as the shortest one.
+    const contains = w.length > minValidation && validationTexts.some((v) => ` ${joined} `.includes(v));
+    if (spans.has(joined) || contains) dropped++;
+    else train.push(r);
+  });
+  if (train.length === 0) throw new ConfigError(`a phrase-disjoint split of ${rows.length} rows leaves no training rows`);
+  return { train, validation, dropped };
+}

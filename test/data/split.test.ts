@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { balancedSample, splitExamples } from "../../src/data/split.ts";
+import { balancedSample, splitExamples, splitPhraseDisjoint } from "../../src/data/split.ts";
 import { ConfigError } from "../../src/errors.ts";
 
 const examples = Array.from({ length: 100 }, (_, i) => ({ text: `t${i}`, label: i % 10 === 0 ? 1 : 0, line: i + 1 }));
@@ -39,4 +39,30 @@ test("balancedSample takes perClass of each label, deterministically", () => {
   assert.equal(s.filter((e) => e.label === 0).length, 5);
   assert.deepEqual(s, balancedSample(examples, { perClass: 5, seed: 4 }));
   assert.equal(balancedSample(examples, { perClass: 50, seed: 4 }).filter((e) => e.label === 1).length, 10);
+});
+
+test("splitPhraseDisjoint: no training row is part of a validation row or contains one", () => {
+  const rows = [
+    "a gripping and moving film",
+    "gripping and moving",
+    "moving",
+    "the film is a gripping and moving film indeed",
+    "a dull and tired story",
+    "dull",
+    "tired story",
+    "an utterly charming little comedy",
+    "charming",
+    "story",
+  ];
+  const r = splitPhraseDisjoint(rows, { validationSize: 1, minWords: 5, seed: 3, text: (s) => s });
+  assert.equal(r.validation.length, 1);
+  const v = r.validation[0]!;
+  for (const t of r.train) {
+    assert.ok(!v.includes(t) && !t.includes(v), `${JSON.stringify(t)} overlaps validation row ${JSON.stringify(v)}`);
+  }
+  assert.equal(r.train.length + r.validation.length + r.dropped, rows.length);
+  assert.ok(r.dropped > 0);
+  // Deterministic, and refuses a validation size it cannot fill.
+  assert.deepEqual(splitPhraseDisjoint(rows, { validationSize: 1, minWords: 5, seed: 3, text: (s) => s }), r);
+  assert.throws(() => splitPhraseDisjoint(rows, { validationSize: 9, minWords: 5, seed: 3, text: (s) => s }), /needs 9 rows of at least 5 words; there are 4/);
 });
