@@ -36,6 +36,7 @@ const program = new Command()
   .option("--workers <k>", "local workers", Number, 1);
 const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; carve: string; space?: string; threads?: number; workers: number }>();
 if (o.carve !== "rows" && o.carve !== "phrases") throw new Error(`--carve must be rows or phrases, got ${o.carve}`);
+if (o.carve !== "rows" && o.data !== "sst2") throw new Error(`--carve ${o.carve} is for --data sst2 (the demo's carve is stratified by label)`);
 const space = o.space ? (JSON.parse(o.space) as Record<string, number[]>) : SPACES[o.data];
 if (!space) throw new Error(`--data must be one of ${Object.keys(SPACES).join(", ")}, got ${o.data}`);
 
