@@ -1,10 +1,11 @@
-// npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape> [flags] [--json]
+// npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape|rowsum> [flags] [--json]
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
 import { benchGemm } from "./gemm.ts";
 import { benchInfer } from "./infer.ts";
 import { benchLandscape } from "./landscape.ts";
 import { benchPretrain } from "./pretrain.ts";
+import { benchRowSum } from "./rowsum.ts";
 import { benchTrain } from "./train.ts";
 
 const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown>>> = {
@@ -15,6 +16,7 @@ const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown
   pretrain: benchPretrain,
   attack: benchAttack,
   landscape: benchLandscape,
+  rowsum: benchRowSum,
 };
 
 const [name, ...rest] = process.argv.slice(2);

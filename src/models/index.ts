@@ -78,10 +78,10 @@ export class Architecture {
   }
 
   /** Declares the standard inputs (input_ids, attention_mask, token_type_ids where used) on a graph. */
-  inputs(g: Graph): EncoderInputs {
+  inputs(g: Graph, opts: { tokenTypes?: boolean } = {}): EncoderInputs {
     const inputIds = g.input("input_ids", "int64", ["batch", "seq"]);
     const attentionMask = g.input("attention_mask", "int64", ["batch", "seq"]);
-    const tokenTypeIds = this.usesTokenTypes ? g.input("token_type_ids", "int64", ["batch", "seq"]) : undefined;
+    const tokenTypeIds = (opts.tokenTypes ?? this.usesTokenTypes) ? g.input("token_type_ids", "int64", ["batch", "seq"]) : undefined;
     return { inputIds, attentionMask, tokenTypeIds };
   }
 

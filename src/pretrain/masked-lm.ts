@@ -33,6 +33,7 @@ export const maskedLm: Objective = (g, arch) => {
     },
     queries: rows,
     loss: (logits: Tensor) => crossEntropy(logits, labels),
+    singleSegment: true, // packed sequences (mlm-data.ts)
   };
 };
 

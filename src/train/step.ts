@@ -56,6 +56,9 @@ export type Objective = (g: Graph, arch: Architecture) => {
   /** The positions the head reads: the encoder's last layer computes those alone (see LastLayerQueries). */
   queries?: LastLayerQueries;
   loss: (logits: Tensor) => Tensor;
+  /** Every sequence is one segment (type 0): the graph reads no token_type_ids (BERT's own default), so the
+   * type embedding's gradient is a row sum instead of a scatter over every position. */
+  singleSegment?: boolean;
 };
 
 /** Sequence classification (cross-entropy) or regression (MSE) on the `labels` input. */
@@ -85,8 +88,9 @@ export class TrainStep {
     const arch = model.arch;
     const g = new Graph();
     const scope = new ParamScope(g);
-    const inputs = arch.inputs(g);
-    const { head, loss: lossOf, queries } = objective(g, arch);
+    const { head, loss: lossOf, queries, singleSegment } = objective(g, arch);
+    const tokenTypes = arch.usesTokenTypes && !singleSegment;
+    const inputs = arch.inputs(g, { tokenTypes });
     const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { queries }));
     const outs: Record<string, Tensor> = {};
     let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
@@ -134,7 +138,7 @@ export class TrainStep {
       const shape = model.shapes.get(n)!;
       buffers[`grad/${n}`] = { data: new Float32Array(shape.reduce((a, d) => a * d, 1)), dims: shape };
     }
-    return new TrainStep(program, names, eligibleNames, opts, arch.usesTokenTypes, buffers);
+    return new TrainStep(program, names, eligibleNames, opts, tokenTypes, buffers);
   }
 
   endProfiling(): void {

@@ -53,6 +53,8 @@ const cases: Case[] = [
   { name: "reduceSum axes", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.reduceSum(x, [1]) },
   { name: "reduceSum keepdims", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.reduceSum(x, [0, 2], true) },
   { name: "reduceSum all", inputs: [{ shape: [2, 3] }], fn: (x) => ops.reduceSum(x) },
+  { name: "sumRows (matmul with ones)", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.sumRows(x) },
+  { name: "add broadcast [1, C] over rank 3 (row-sum gradient)", inputs: [{ shape: [2, 3, 4] }, { shape: [1, 4] }], fn: ops.add },
   { name: "reduceMean", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.reduceMean(x, [-1]) },
   { name: "reduceMax", inputs: [{ shape: [3, 4] }], fn: (x) => ops.reduceMax(x, [1]) },
   { name: "reduceSumSquare / l2norm", inputs: [{ shape: [3, 4] }], fn: (x) => ops.l2norm(x) },
