@@ -57,8 +57,8 @@ export { evaluate, evalAdvGlue, type EvaluateOptions } from "./app/eval.ts";
 export { predictText } from "./app/predict.ts";
 
 // Pre-training.
-export { pretrain, type PretrainOptions } from "./app/pretrain.ts";
-export { PRESETS, maskedLm, maskedAccuracy } from "./pretrain/masked-lm.ts";
+export { heldoutAccuracy, pretrain, type PretrainOptions } from "./app/pretrain.ts";
+export { PRESETS, maskedLm, maskedAccuracy, type PositionBucket } from "./pretrain/masked-lm.ts";
 export { buildCorpus } from "./pretrain/corpus.ts";
 export { trainWordPiece, writeVocabDir } from "./pretrain/wordpiece.ts";
 

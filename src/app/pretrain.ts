@@ -15,7 +15,7 @@ import { Tokenizer } from "../io/tokenizer.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { ROSE_DEFAULTS, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
-import { maskedAccuracy, maskedLm, mlmFeeds, predictedPositions, PRESETS } from "../pretrain/masked-lm.ts";
+import { maskedAccuracy, maskedLm, mlmFeeds, type PositionBucket, predictedPositions, PRESETS } from "../pretrain/masked-lm.ts";
 import { MlmBatcher, packSequences, tokenizeLines } from "../pretrain/mlm-data.ts";
 import { BERT_SPECIAL_TOKENS, trainWordPiece, writeVocabDir } from "../pretrain/wordpiece.ts";
 import { buildTraining, runLoop } from "../train/loop.ts";
@@ -103,6 +103,38 @@ export interface PretrainResult {
 /** Written once the run is complete (its presence makes --resume a no-op). */
 const RESULT_FILE = "pretrain_result.json";
 
+/** Corpus lines -> token ids -> packed [CLS] ... [SEP] sequences of up to maxLength. */
+async function packLines(tok: Tokenizer, lines: readonly string[], maxLength: number): Promise<number[][]> {
+  const sp = tok.specialIds;
+  return packSequences(await tokenizeLines(tok, lines), { maxLength, clsId: sp.cls, sepId: sp.sep });
+}
+
+function mlmBatcherOptions(tok: Tokenizer, batchSize: number, seed: number) {
+  const sp = tok.specialIds;
+  return { batchSize, seed, vocabSize: tok.vocabSize, maskId: sp.mask, specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask], padId: sp.pad };
+}
+
+/** The held-out split's masks are fixed, whatever the run's seed, so that runs compare. */
+const HELDOUT_MASK_SEED = 1234;
+
+/**
+ * Held-out masked-token accuracy of a masked-LM model on text files, scored exactly as `rose pretrain --heldout`
+ * scores it (packed sequences of maxSeqLength, 15% masking with fixed masks, batches of batchSize: the masks
+ * depend on both). With positionBucket, also per bucket of that many positions.
+ */
+export async function heldoutAccuracy(
+  model: PretrainedModel,
+  files: readonly string[],
+  o: { maxSeqLength: number; batchSize: number; threads?: number; positionBucket?: number },
+): Promise<{ accuracy: number; tokens: number; byPosition?: PositionBucket[] }> {
+  const tok = model.tokenizer;
+  if (!tok) throw new ConfigError("heldoutAccuracy: the model has no tokenizer");
+  if (!model.arch.supportsMlm) throw new ConfigError(`heldoutAccuracy: ${model.cfg.modelType} has no masked-LM head in rose`);
+  const seqs = await packLines(tok, readCorpusLines(files), o.maxSeqLength);
+  return maskedAccuracy(model, seqs, mlmBatcherOptions(tok, o.batchSize, HELDOUT_MASK_SEED), o.threads,
+    o.positionBucket != null ? { positionBucket: o.positionBucket } : {});
+}
+
 export function readCorpusLines(files: readonly string[]): string[] {
   const lines: string[] = [];
   for (const f of files) {
@@ -166,12 +198,11 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     tok = await Tokenizer.fromDir(vocabDir);
     model = PretrainedModel.random(modelConfig(o, tok.vocabSize), tok, ["mlm"], o.seed);
   }
-  const sp = tok.specialIds;
-  const pack = async (ls: string[]) => packSequences(await tokenizeLines(tok, ls), { maxLength: o.maxSeqLength, clsId: sp.cls, sepId: sp.sep });
+  const pack = (ls: string[]) => packLines(tok, ls, o.maxSeqLength);
   const sequences = await pack(lines);
   const corpusTokens = sequences.reduce((a, s) => a + s.length, 0);
   log(`corpus: ${lines.length} lines, ${corpusTokens} tokens in ${sequences.length} sequences of up to ${o.maxSeqLength}`);
-  const batcherOpts = { batchSize: o.batchSize, seed: o.seed, vocabSize: tok.vocabSize, maskId: sp.mask, specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask], padId: sp.pad };
+  const batcherOpts = mlmBatcherOptions(tok, o.batchSize, o.seed);
   const batcher = new MlmBatcher(sequences, { ...batcherOpts, mlmProbability: o.mlmProbability });
   const heldoutSeqs = o.heldout.length ? await pack(readCorpusLines(o.heldout)) : null;
 
@@ -182,7 +213,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   }, { klDropout: o.klDropout, rdropAlpha: 0, regression: false, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, maskedLm);
 
   const evaluate = async (): Promise<{ accuracy: number; tokens: number } | null> =>
-    heldoutSeqs ? maskedAccuracy(model, heldoutSeqs, { ...batcherOpts, seed: 1234 }, o.threads) : null;
+    heldoutSeqs ? maskedAccuracy(model, heldoutSeqs, mlmBatcherOptions(tok, o.batchSize, HELDOUT_MASK_SEED), o.threads) : null;
   let heldout: { accuracy: number; tokens: number } | null = null;
   let lastLoss = NaN;
   return runLoop(model, optimizer, step, {

@@ -86,13 +86,27 @@ export function mlmFeeds(batch: number, seq: number, positions: readonly number[
   };
 }
 
-/** Accuracy of the model's top prediction at the masked positions of `seqs` (deterministic masking). */
+/** Masked-token accuracy over the predictions at positions [start, start + bucket) of their sequences. */
+export interface PositionBucket {
+  start: number;
+  accuracy: number;
+  tokens: number;
+}
+
+/**
+ * Accuracy of the model's top prediction at the masked positions of `seqs` (deterministic masking). With
+ * `positionBucket`, also per bucket of that many positions: position embeddings that pre-training never reached
+ * (positions past its sequence length) show as buckets far below the rest.
+ */
 export async function maskedAccuracy(
   model: PretrainedModel,
   seqs: number[][],
   batcherOpts: ConstructorParameters<typeof MlmBatcher>[1],
   threads?: number,
-): Promise<{ accuracy: number; tokens: number }> {
+  opts: { positionBucket?: number } = {},
+): Promise<{ accuracy: number; tokens: number; byPosition?: PositionBucket[] }> {
+  const bucket = opts.positionBucket;
+  if (bucket != null && !(Number.isInteger(bucket) && bucket > 0)) throw new ShapeError(`maskedAccuracy: positionBucket must be a positive integer, got ${bucket}`);
   const arch = model.arch;
   const g = new Graph();
   const scope = new ParamScope(g);
@@ -103,6 +117,7 @@ export async function maskedAccuracy(
   const prog = await Program.compile(g, { logits }, { threads });
   const b = new MlmBatcher(seqs, { ...batcherOpts, shuffle: false, dropLast: false });
   let correct = 0, total = 0;
+  const bucketOk: number[] = [], bucketN: number[] = [];
   for (let s = 0; s < b.stepsPerEpoch; s++) {
     const batch = b.batchAt(s);
     const { positions, labels } = predictedPositions(batch);
@@ -119,9 +134,19 @@ export async function maskedAccuracy(
     for (let i = 0; i < labels.length; i++) {
       let best = 0;
       for (let j = 1; j < v; j++) if (d[i * v + j]! > d[i * v + best]!) best = j;
-      if (BigInt(best) === labels[i]) correct++;
+      const hit = BigInt(best) === labels[i];
+      if (hit) correct++;
       total++;
+      if (bucket != null) {
+        const k = Math.floor((positions[i]! % batch.seq) / bucket);
+        bucketN[k] = (bucketN[k] ?? 0) + 1;
+        bucketOk[k] = (bucketOk[k] ?? 0) + (hit ? 1 : 0);
+      }
     }
   }
-  return { accuracy: total ? correct / total : NaN, tokens: total };
+  const result = { accuracy: total ? correct / total : NaN, tokens: total };
+  if (bucket == null) return result;
+  const byPosition: PositionBucket[] = [];
+  bucketN.forEach((n, k) => byPosition.push({ start: k * bucket, accuracy: bucketOk[k]! / n, tokens: n }));
+  return { ...result, byPosition };
 }

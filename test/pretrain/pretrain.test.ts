@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
-import { pretrain } from "../../src/app/pretrain.ts";
+import { heldoutAccuracy, pretrain } from "../../src/app/pretrain.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
@@ -32,6 +32,17 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
   assert.ok(m.report.unusedParams.every((n) => n.startsWith("cls.predictions.")), m.report.unusedParams.join(","));
   await pretrain({ ...opts, outputDir: b });
   assert.deepEqual(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors")));
+
+  // heldoutAccuracy scores the saved model exactly as pretrain did; its position buckets add up to the whole.
+  const mlm = await PretrainedModel.load(a, { heads: ["mlm"] });
+  const h = await heldoutAccuracy(mlm, [heldout], { maxSeqLength: 32, batchSize: 8, positionBucket: 8 });
+  assert.equal(h.accuracy, r.heldoutAccuracy);
+  assert.equal(h.tokens, r.heldoutTokens);
+  const buckets = h.byPosition!;
+  assert.ok(buckets.length >= 2 && buckets.every((x, i) => x.start % 8 === 0 && x.start < 32 && (i === 0 || x.start > buckets[i - 1]!.start)));
+  assert.equal(buckets.reduce((n, x) => n + x.tokens, 0), h.tokens);
+  assert.ok(Math.abs(buckets.reduce((n, x) => n + x.accuracy * x.tokens, 0) / h.tokens - h.accuracy) < 1e-12);
+  assert.equal((await heldoutAccuracy(mlm, [heldout], { maxSeqLength: 32, batchSize: 8 })).byPosition, undefined);
 });
 
 test("pretrain with ROSE selection runs and resumes from its checkpoint", async () => {
