@@ -202,6 +202,11 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   const sequences = await pack(lines);
   const corpusTokens = sequences.reduce((a, s) => a + s.length, 0);
   log(`corpus: ${lines.length} lines, ${corpusTokens} tokens in ${sequences.length} sequences of up to ${o.maxSeqLength}`);
+  // Position embeddings past the packed length get no gradient (rose-mini's phases 1-4 left 128-511 untrained).
+  const longest = sequences.reduce((a, q) => Math.max(a, q.length), 0);
+  if (longest < model.cfg.maxPositionEmbeddings) {
+    log(`note: this run trains positions 0-${longest - 1} of ${model.cfg.maxPositionEmbeddings}; inputs longer than ${longest} tokens will use position embeddings it did not train (end with a phase at a longer --max-seq-length if fine-tuning needs them)`);
+  }
   const batcherOpts = mlmBatcherOptions(tok, o.batchSize, o.seed);
   const batcher = new MlmBatcher(sequences, { ...batcherOpts, mlmProbability: o.mlmProbability });
   const heldoutSeqs = o.heldout.length ? await pack(readCorpusLines(o.heldout)) : null;

@@ -90,3 +90,19 @@ test("pretrain's recipe options: masking rate, dropout off and the cosine schedu
   await assert.rejects(pretrain({ ...opts, outputDir: join(dir, "bad2"), dropout: 1 }), /dropout/);
   await assert.rejects(pretrain({ ...opts, outputDir: join(dir, "bad3"), lrSchedule: "step" as never }), /schedule/);
 });
+
+test("pretrain says which positions it trains when its sequences are shorter than the position table", async (t) => {
+  const runLog = async (name: string, maxSeqLength: number): Promise<string> => {
+    let err = "";
+    const write = t.mock.method(process.stderr, "write", (chunk: string | Uint8Array) => ((err += String(chunk)), true));
+    try {
+      await pretrain({ ...opts, outputDir: join(dir, name), maxSteps: 1, maxSeqLength, quiet: false });
+    } finally {
+      write.mock.restore();
+    }
+    return err;
+  };
+  // The test config has 64 positions.
+  assert.match(await runLog("pos32", 32), /trains positions 0-31 of 64; inputs longer than 32 tokens/);
+  assert.doesNotMatch(await runLog("pos64", 64), /trains positions/);
+});
