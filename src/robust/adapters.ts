@@ -27,6 +27,31 @@ export class ModelClassifier implements TextClassifier {
     return this.predictor.model.cfg.numLabels;
   }
 
+  async wordsRead(words: readonly string[], seps: readonly string[]): Promise<number> {
+    const { model, opts } = this.predictor;
+    const tok = model.tokenizer;
+    if (!tok || words.length === 0) return words.length;
+    const budget = Math.min(opts.maxLength ?? 128, maxModelLength(model.cfg)) - (await tok.encode("")).length;
+    // Tokens before word k (its separator included, less trailing space, which byte-level BPE would count
+    // as a token of its own); word k is read when they leave room for one more. They grow with k (the
+    // pre-tokenizers split at the separators), so a binary search finds the first word cut off.
+    const before = async (k: number): Promise<number> => {
+      let s = seps[0]!;
+      for (let i = 0; i < k; i++) s += words[i]! + seps[i + 1]!;
+      return (await tok.tokenize(s.trimEnd())).length;
+    };
+    if ((await before(words.length - 1)) < budget) return words.length;
+    if ((await before(0)) >= budget) return 0;
+    // before(lo) < budget <= before(hi)
+    let lo = 0, hi = words.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if ((await before(mid)) < budget) lo = mid;
+      else hi = mid;
+    }
+    return hi;
+  }
+
   async predictProba(inputs: AttackInput[]): Promise<Float32Array[]> {
     const paired = inputs.filter((x) => x.pair !== undefined).length;
     if (paired === 0 || paired === inputs.length) return this.predictor.probabilities(inputs);

@@ -94,6 +94,10 @@ export class Attack {
       return { ...base, perturbed: input, perturbedPrediction: initial.predicted, status: "skipped", queries: goal.queries, perturbedWordPct: 0, changes: [] };
     }
 
+    // Words the classifier truncates away cannot change its prediction: no queries are spent on them.
+    // (Pairs keep every word: how a pair is truncated depends on both texts.)
+    const read = input.pair === undefined && classifier.wordsRead ? await classifier.wordsRead(original.words, original.base.seps) : original.numWords;
+    const allowed = (state: PerturbedText, i: number) => i < read && this.preConstraints.every((c) => c.allows(state, i));
     const problem: SearchProblem = {
       original,
       initial,
@@ -101,11 +105,11 @@ export class Attack {
       toInput,
       modifiableIndices: (state) => {
         const out: number[] = [];
-        for (let i = 0; i < state.numWords; i++) if (this.preConstraints.every((c) => c.allows(state, i))) out.push(i);
+        for (let i = 0; i < state.numWords; i++) if (allowed(state, i)) out.push(i);
         return out;
       },
       candidates: async (state, index) => {
-        if (!this.preConstraints.every((c) => c.allows(state, index))) return [];
+        if (!allowed(state, index)) return [];
         const current = state.words[index]!;
         const seen = new Set<string>([current]);
         let cands: Candidate[] = [];

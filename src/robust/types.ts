@@ -10,6 +10,12 @@ export interface AttackInput {
 export interface TextClassifier {
   readonly numLabels: number;
   predictProba(inputs: AttackInput[]): Promise<Float32Array[]>;
+  /**
+   * How many leading words of a single text (split as `SegmentedText` splits it: text = seps[0] + words[0] +
+   * seps[1] + ...) the classifier reads, at least in part; the rest is truncated away, and an attack does not
+   * spend queries on it. Absent: every word is read.
+   */
+  wordsRead?(words: readonly string[], seps: readonly string[]): Promise<number>;
 }
 
 /**

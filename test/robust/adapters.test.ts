@@ -6,6 +6,7 @@ import { ConfigError, RoseError } from "../../src/errors.ts";
 import { ParamScope } from "../../src/models/index.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { MlmFiller, ModelClassifier, ModelSentenceEncoder, topIds } from "../../src/robust/adapters.ts";
+import { SegmentedText } from "../../src/robust/words.ts";
 import { Predictor } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
@@ -153,4 +154,25 @@ test("MlmFiller: bad input", async () => {
   assert.deepEqual(await filler.fill([long, "a [MASK]"], 3).then((r) => r[0]), []);
   const distil = await PretrainedModel.load(GOLDEN_DISTILBERT, { heads: ["mlm"] });
   assert.throws(() => new MlmFiller(distil), (e: unknown) => e instanceof ConfigError && /masked-LM head not supported/.test(e.message));
+});
+
+test("ModelClassifier.wordsRead: the words past it are truncated away, the last one read is not", async () => {
+  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const text = "the movie was very good , but the plot is boring and the acting is dull !";
+  const { words, seps } = new SegmentedText(text);
+  for (const maxLength of [4, 7, 9, 12, 64]) {
+    const clf = new ModelClassifier(new Predictor(model, { maxLength }));
+    const read = await clf.wordsRead(words, seps);
+    if (maxLength === 64) {
+      assert.equal(read, words.length);
+      continue;
+    }
+    assert.ok(read > 0 && read < words.length, `maxLength ${maxLength}: ${read}`);
+    const rebuilt = (ws: string[]) => seps[0] + ws.map((w, i) => w + seps[i + 1]).join("");
+    const [base] = await clf.predictProba([{ text }]);
+    const tail = await clf.predictProba([{ text: rebuilt(words.map((w, i) => (i >= read ? "fun" : w))) }]);
+    close(tail[0]!, base!);
+    const last = await clf.predictProba([{ text: rebuilt(words.map((w, i) => (i === read - 1 ? (w === "fun" ? "hate" : "fun") : w))) }]);
+    assert.ok(Math.abs(last[0]![0]! - base![0]!) > 1e-6, `maxLength ${maxLength}: word ${read - 1} is read`);
+  }
 });

@@ -9,7 +9,7 @@ import { loadNeighbors, NeighborTable } from "../../src/robust/neighbors.ts";
 import { buildAttack, RECIPE_NAMES, type RecipeOptions } from "../../src/robust/recipes.ts";
 import { GreedyWordSwapWIR } from "../../src/robust/search.ts";
 import type { Transformation } from "../../src/robust/transformations.ts";
-import type { AttackResult } from "../../src/robust/types.ts";
+import type { AttackInput, AttackResult } from "../../src/robust/types.ts";
 import { NLTK_STOPWORDS, PerturbedText, SegmentedText, TEXTFOOLER_STOPWORDS } from "../../src/robust/words.ts";
 import { BowClassifier, FixedFiller, LetterEncoder } from "./mock.ts";
 
@@ -238,4 +238,38 @@ test("recipes report missing resources and unknown names as ConfigError", () => 
   assert.throws(() => buildAttack("bae"), ConfigError);
   assert.throws(() => buildAttack("hotflip"), (e: unknown) => e instanceof ConfigError && /pwws, textfooler/.test(e.message));
   assert.match(buildAttack("pwws").describe(), /greedy-wir-weighted-saliency/);
+});
+
+/** Reads only its first `n` words, as a model that truncates its input would. */
+class TruncatingBow extends BowClassifier {
+  /** The inputs as the attack sent them (calls holds them truncated). */
+  sent: AttackInput[] = [];
+  constructor(readonly n: number) {
+    super();
+  }
+  override async predictProba(inputs: AttackInput[]) {
+    this.sent.push(...inputs);
+    return super.predictProba(inputs.map((x) => ({ ...x, text: new SegmentedText(x.text).words.slice(0, this.n).join(" ") })));
+  }
+  async wordsRead(words: readonly string[]): Promise<number> {
+    return Math.min(this.n, words.length);
+  }
+}
+
+test("words the classifier truncates away are not attacked, and cost no queries", async () => {
+  const ex = { input: { text: "a good film , with great acting and a wonderful and charming cast" }, label: 1 };
+  const words = new SegmentedText(ex.input.text).words;
+  const clf = new TruncatingBow(4);
+  const r = await buildAttack("deepwordbug").attackExample(clf, ex);
+  assert.equal(r.status, "succeeded");
+  assert.ok(r.changes.every((c) => c.index < 4), JSON.stringify(r.changes));
+  // Every queried text keeps the words past the fourth as they were.
+  for (const x of clf.sent) assert.deepEqual(new SegmentedText(x.text).words.slice(4), words.slice(4));
+  // Without wordsRead the same classifier is queried about the unread words too, for the same outcome.
+  const blind = new TruncatingBow(4);
+  Object.defineProperty(blind, "wordsRead", { value: undefined });
+  const rb = await buildAttack("deepwordbug").attackExample(blind, ex);
+  assert.equal(rb.status, "succeeded");
+  assert.deepEqual(rb.perturbed, r.perturbed);
+  assert.ok(r.queries < rb.queries, `${r.queries} vs ${rb.queries}`);
 });
