@@ -1,6 +1,7 @@
 // `rose demo`: flags -> runDemo (app/demo.ts).
 import type { Command } from "commander";
 import { DEMO_DEFAULTS as D, runDemo } from "../app/demo.ts";
+import { BASELINE_MODEL_TYPES, type BaselineModelType } from "../baseline/model.ts";
 import { ConfigError } from "../errors.ts";
 import { METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
 import { int, num, withFlags } from "./flags.ts";
@@ -17,6 +18,7 @@ interface DemoFlags {
   attackExamples: number;
   recipes: string;
   methods: string;
+  baselines: string;
   upper: number;
   gamma: number;
   seed: number;
@@ -38,6 +40,7 @@ export function registerDemo(program: Command): void {
     .option("--attack-examples <n>", "held-out messages attacked per recipe (0: skip attacks)", int, D.attackExamples)
     .option("--recipes <list>", "attack recipes", D.recipes.join(","))
     .option("--methods <list>", `fine-tuning methods compared (${METHOD_NAMES.join(", ")})`, D.methods.join(","))
+    .option("--baselines <list>", `bag-of-words baselines fitted on the same split (${BASELINE_MODEL_TYPES.join(", ")}; none: skip)`, D.baselines.join(","))
     .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
     .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
     .option("--seed <n>", "seed", int, D.seed)
@@ -48,7 +51,7 @@ export function registerDemo(program: Command): void {
       const { table } = await runDemo({
         outputDir: f.outputDir, model: f.model, perClass: f.perClass, epochs: f.epochs, batchSize: f.batchSize, learningRate: f.learningRate,
         maxSeqLength: f.maxSeqLength, attackExamples: f.attackExamples, recipes: f.recipes.split(",").filter(Boolean), seed: f.seed,
-        methods: methodList(f.methods), upper: f.upper, gamma: f.gamma,
+        methods: methodList(f.methods), baselines: baselineList(f.baselines), upper: f.upper, gamma: f.gamma,
         threads: f.threads, quiet: Boolean(f.quiet),
       });
       process.stdout.write(`\n${table}\n`);
@@ -56,8 +59,20 @@ export function registerDemo(program: Command): void {
 }
 
 function methodList(v: string): RoseMethod[] {
+  return listOf("--methods", "method", v, METHOD_NAMES, false);
+}
+
+function baselineList(v: string): BaselineModelType[] {
+  return listOf("--baselines", "baseline", v, BASELINE_MODEL_TYPES, true);
+}
+
+/** A comma-separated list of known names (with allowNone, "none" is the empty list). */
+function listOf<T extends string>(flag: string, noun: string, v: string, known: readonly T[], allowNone: boolean): T[] {
   const list = v.split(",").map((x) => x.trim()).filter(Boolean);
-  const bad = list.filter((m) => !(METHOD_NAMES as string[]).includes(m));
-  if (bad.length || list.length === 0) throw new ConfigError(`--methods: unknown method(s) ${bad.join(", ") || "(none given)"}; expected a comma-separated list of ${METHOD_NAMES.join(", ")}`);
-  return list as RoseMethod[];
+  if (allowNone && list.length === 1 && list[0] === "none") return [];
+  const bad = list.filter((m) => !(known as readonly string[]).includes(m));
+  if (bad.length || list.length === 0) {
+    throw new ConfigError(`${flag}: unknown ${noun}(s) ${bad.join(", ") || "(none given)"}; expected a comma-separated list of ${known.join(", ")}${allowNone ? ", or none" : ""}`);
+  }
+  return list as T[];
 }

@@ -237,10 +237,17 @@ test("rose demo: --methods picks the compared methods (checked before any data i
   const out = join(tmp, "demo");
   const run = await rose("demo", "--model", GOLDEN_BERT, "--output-dir", out, "--per-class", "5", "--epochs", "1", "--batch-size", "4",
     "--max-seq-length", "16", "--methods", "vanilla,rose-second", "--upper", "50", "--attack-examples", "2", "--recipes", "deepwordbug",
-    "--threads", "1", "--quiet");
+    "--baselines", "nb", "--threads", "1", "--quiet");
   assert.equal(run.code, 0, run.stderr);
-  const rows = run.stdout.trim().split("\n").slice(2).map((l) => l.split(/\s{2,}/)[0]);
-  assert.deepEqual(rows, ["vanilla", "rose-second"]);
+  const lines = run.stdout.trim().split("\n").slice(2).map((l) => l.split(/\s{2,}/));
+  assert.deepEqual(lines.map((l) => l[0]), ["vanilla", "rose-second", "bag-of-words nb"]);
+  // The baseline row is `rose baseline` on the demo's own split; it is not attacked.
+  const bow = await rose("baseline", "--train-file", join(out, "train.tsv"), "--validation-file", join(out, "test.tsv"), "--model-type", "nb", "--json", "--quiet");
+  assert.equal(bow.code, 0, bow.stderr);
+  assert.equal(lines[2]![1], (100 * (JSON.parse(bow.stdout) as { eval: { accuracy: number } }).eval.accuracy).toFixed(2));
+  assert.deepEqual(lines[2]!.slice(3, 5), ["-", "-"]);
+  const badBaseline = await rose("demo", "--baselines", "svm", "--output-dir", join(tmp, "demo-bad"));
+  assert.match(badBaseline.stderr, /--baselines: unknown baseline\(s\) svm; expected a comma-separated list of logreg, nb, or none/);
   assert.match(run.stdout, /acc under deepwordbug %/);
   const state = JSON.parse(readFileSync(join(out, "rose-second", "trainer_state.json"), "utf8")) as { args?: { upper?: number; method?: string } };
   assert.equal(state.args?.method, "rose-second");
