@@ -15,15 +15,23 @@ declare -A V=(
   [nodrop]="--learning-rate 5e-4 --dropout 0"
   [nodrop-lr1e-3]="--learning-rate 1e-3 --dropout 0"
   [nodrop-lr2e-3]="--learning-rate 2e-3 --dropout 0"
+  [nodrop-mask25]="--learning-rate 5e-4 --dropout 0 --mlm-probability 0.25"
   [nodrop-lr1e-3-mask25]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.25"
   [nodrop-lr1e-3-mask40]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.4"
   [nodrop-lr1e-3-cosine]="--learning-rate 1e-3 --dropout 0 --lr-scheduler-type cosine"
   [nodrop-lr1e-3-warm2]="--learning-rate 1e-3 --dropout 0 --warmup-ratio 0.02"
   [nodrop-lr1e-3-vocab16k]="--learning-rate 1e-3 --dropout 0 --vocab-size 16384"
   [nodrop-lr1e-3-seq64-b64]="--learning-rate 1e-3 --dropout 0 --max-seq-length 64 --batch-size 64"
+  # The chosen masking (25%) with each other change: at 15% the reference run stays in the unigram plateau on
+  # some machines and not others, so a 15% variant's score says more about that than about its own change.
+  [nodrop-lr2e-3-mask25]="--learning-rate 2e-3 --dropout 0 --mlm-probability 0.25"
+  [nodrop-lr1e-3-mask25-cosine]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.25 --lr-scheduler-type cosine"
+  [nodrop-lr1e-3-mask25-warm2]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.25 --warmup-ratio 0.02"
+  [nodrop-lr1e-3-mask25-vocab16k]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.25 --vocab-size 16384"
+  [nodrop-lr1e-3-mask25-seq64-b64]="--learning-rate 1e-3 --dropout 0 --mlm-probability 0.25 --max-seq-length 64 --batch-size 64"
 )
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(base nodrop nodrop-lr1e-3 nodrop-lr2e-3 nodrop-lr1e-3-mask25 nodrop-lr1e-3-mask40 nodrop-lr1e-3-cosine nodrop-lr1e-3-warm2 nodrop-lr1e-3-vocab16k nodrop-lr1e-3-seq64-b64)
+[ ${#names[@]} -eq 0 ] && names=(base nodrop nodrop-lr1e-3 nodrop-lr2e-3 nodrop-mask25 nodrop-lr1e-3-mask25 nodrop-lr1e-3-mask40 nodrop-lr1e-3-cosine nodrop-lr1e-3-warm2 nodrop-lr1e-3-vocab16k nodrop-lr1e-3-seq64-b64 nodrop-lr2e-3-mask25 nodrop-lr1e-3-mask25-cosine nodrop-lr1e-3-mask25-warm2 nodrop-lr1e-3-mask25-vocab16k nodrop-lr1e-3-mask25-seq64-b64)
 for n in "${names[@]}"; do
   [ -n "${V[$n]+x}" ] || { echo "unknown variant $n (${!V[*]})" >&2; exit 2; }
   out=$runs/$n
