@@ -33,8 +33,9 @@ const program = new Command()
   .option("--carve <kind>", "sst2: rows (10% of the rows at random) | phrases (whole long phrases, disjoint from training)", "rows")
   .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (a varied flag replaces the fixed one)")
   .option("--threads <n>", "threads for the sweep", Number)
-  .option("--workers <k>", "local workers", Number, 1);
-const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; carve: string; space?: string; threads?: number; workers: number }>();
+  .option("--workers <k>", "local workers", Number, 1)
+  .option("--seeds <list>", "train each setting with these seeds and average (rose sweep --seeds), e.g. 1,2,3,4,5");
+const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; carve: string; space?: string; threads?: number; workers: number; seeds?: string }>();
 if (o.carve !== "rows" && o.carve !== "phrases") throw new Error(`--carve must be rows or phrases, got ${o.carve}`);
 if (o.carve !== "rows" && o.data !== "sst2") throw new Error(`--carve ${o.carve} is for --data sst2 (the demo's carve is stratified by label)`);
 const space = o.space ? (JSON.parse(o.space) as Record<string, number[]>) : SPACES[o.data];
@@ -77,8 +78,8 @@ if (!existsSync(spaceFile)) writeFileSync(spaceFile, `${JSON.stringify(space, nu
 
 const args = [
   "bin/rose.js", "sweep", "--output-dir", join(o.out, "sweep"), "--space", spaceFile, "--strategy", "grid",
-  "--workers", String(o.workers), "--plain", ...(o.threads ? ["--threads", String(o.threads)] : []), "--",
+  "--workers", String(o.workers), "--plain", ...(o.seeds ? ["--seeds", o.seeds] : []), ...(o.threads ? ["--threads", String(o.threads)] : []), "--",
   "--model", o.model, "--train-file", fitFile, "--validation-file", validationFile, ...taskFlags,
-  "--weight-decay", "0.01", "--adam-beta2", "0.98", "--seed", String(DEMO_DEFAULTS.seed), "--save-steps", "0",
+  "--weight-decay", "0.01", "--adam-beta2", "0.98", ...(o.seeds ? [] : ["--seed", String(DEMO_DEFAULTS.seed)]), "--save-steps", "0",
 ];
 execFileSync(process.execPath, args, { stdio: "inherit" });
