@@ -44,6 +44,8 @@ export interface TrainOptions {
   gamma: number;
   klDropout: number;
   rdropAlpha: number;
+  /** Hidden and attention dropout of single-pass training steps (null: the config's). */
+  dropout: number | null;
   roseGranularity: Granularity;
   roseEligible?: string;
   loggingSteps: number;
@@ -83,6 +85,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   gamma: 0.5,
   klDropout: 0.1,
   rdropAlpha: 0,
+  dropout: null,
   roseGranularity: "tensor",
   loggingSteps: 50,
   saveSteps: 500,
@@ -137,7 +140,7 @@ export class Trainer {
       lr: o.learningRate, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon, weightDecay: o.weightDecay,
       method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
       granularity: o.roseGranularity, eligible: o.roseEligible,
-    }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads });
+    }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) });
 
     const padId = tok.specialIds.pad;
     let order: { epoch: number; batches: number[][] } | null = null;
@@ -254,6 +257,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`, ["learningRate"]);
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
   if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
+  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
   try {
     validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
   } catch (e) {

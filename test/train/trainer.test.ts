@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
@@ -135,4 +135,24 @@ test("a run killed with SIGKILL mid-epoch resumes to the same weights as an unin
   assert.deepEqual(readFileSync(join(killed, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
   const strip = (f: string) => readFileSync(f, "utf8").replace(/"samples_per_s":[0-9.e+-]+/g, "");
   assert.equal(strip(join(killed, "metrics.jsonl")), strip(join(full, "metrics.jsonl")));
+});
+
+test("dropout: 0 trains as a config with no dropout does, and the saved config keeps its own", async () => {
+  const noDrop = tmp();
+  cpSync(GOLDEN_BERT, noDrop, { recursive: true });
+  const cfgFile = join(noDrop, "config.json");
+  const cfg = JSON.parse(readFileSync(cfgFile, "utf8")) as Record<string, unknown>;
+  writeFileSync(cfgFile, JSON.stringify({ ...cfg, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, classifier_dropout: null }));
+  const run = async (o: { model: string; dropout?: number }) => {
+    const out = tmp();
+    await fineTune({ ...base, ...o, outputDir: out, learningRate: 1e-3, maxSteps: 3, saveSteps: 0 });
+    return out;
+  };
+  const [byConfig, byFlag, withDropout] = [await run({ model: noDrop }), await run({ model: GOLDEN_BERT, dropout: 0 }), await run({ model: GOLDEN_BERT })];
+  const weights = (d: string) => readFileSync(join(d, "model.safetensors"));
+  assert.deepEqual(weights(byFlag), weights(byConfig));
+  assert.notDeepEqual(weights(withDropout), weights(byConfig), "the config's dropout is used without the flag");
+  const saved = JSON.parse(readFileSync(join(byFlag, "config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(saved.hidden_dropout_prob, cfg.hidden_dropout_prob);
+  await assert.rejects(run({ model: GOLDEN_BERT, dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
 });
