@@ -1,5 +1,7 @@
 // Turns a raw RFC-822 e-mail into classifier text: decoded Subject plus the readable body
 // (MIME parts decoded, HTML tags removed, whitespace collapsed), cut to a length.
+// Mail is bytes in many charsets (GB2312, Big5, windows-1254, ...), so parsing works on a "binary string"
+// (one char per byte, latin1) and each text is decoded from its bytes with the charset that applies to it.
 
 interface Message {
   headers: Map<string, string>;
@@ -31,12 +33,27 @@ function param(value: string, name: string): string | undefined {
   return m ? (m[1] ?? m[2]) : undefined;
 }
 
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Text of bytes in a declared charset; undeclared or unknown: UTF-8 when the bytes are valid UTF-8, else windows-1252. */
 function decodeBytes(bytes: Uint8Array, charset: string | undefined): string {
-  try {
-    return new TextDecoder(charset?.toLowerCase() ?? "utf-8").decode(bytes);
-  } catch {
-    return new TextDecoder("latin1").decode(bytes); // unknown charset label
+  if (charset) {
+    try {
+      return new TextDecoder(charset.trim().toLowerCase()).decode(bytes);
+    } catch {
+      // an unknown label: guess below
+    }
   }
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return new TextDecoder("windows-1252").decode(bytes);
+  }
+}
+
+/** A binary string's bytes (chars above 0xFF, which only decoded text has, as UTF-8). */
+function binaryBytes(s: string): Uint8Array {
+  return /[^\x00-\xff]/.test(s) ? Buffer.from(s, "utf8") : Buffer.from(s, "latin1");
 }
 
 function quotedPrintableBytes(s: string, underscoreIsSpace = false): Uint8Array {
@@ -50,7 +67,7 @@ function quotedPrintableBytes(s: string, underscoreIsSpace = false): Uint8Array 
     } else if (underscoreIsSpace && c === "_") {
       out.push(0x20);
     } else {
-      out.push(...Buffer.from(c, "utf8"));
+      out.push(...binaryBytes(c));
     }
   }
   return Uint8Array.from(out);
@@ -84,14 +101,34 @@ export function stripHtml(html: string): string {
 }
 
 const LOOKS_HTML = /<(html|body|table|div|p|br|font|a)\b/i;
+const META_CHARSET = /<meta\b[^>]*\bcharset\s*=\s*["']?([\w.:-]+)/i;
 
-function partText(msg: Message, depth: number): string {
-  const ctype = msg.headers.get("content-type") ?? "text/plain";
+/**
+ * The boundary of a MIME body whose Content-Type header is missing (some mail keeps only MIME-Version):
+ * a "--" line near the top followed by part headers with a Content-Type.
+ */
+function inferredBoundary(body: string): string | undefined {
+  const lines = body.split("\n", 40);
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^--(\S.*?)\s*$/.exec(lines[i]!);
+    if (!m) continue;
+    for (let j = i + 1; j < lines.length && lines[j]!.trim() !== ""; j++) {
+      if (/^content-type:/i.test(lines[j]!)) return m[1];
+    }
+  }
+  return undefined;
+}
+
+/** `decoded`: the message came as a string already decoded from UTF-8, so its unencoded bodies are UTF-8 now. */
+function partText(msg: Message, depth: number, decoded: boolean): string {
+  const declared = msg.headers.get("content-type");
+  const boundaryGuess = declared === undefined && depth === 0 ? inferredBoundary(msg.body) : undefined;
+  const ctype = declared ?? (boundaryGuess ? `multipart/mixed; boundary="${boundaryGuess}"` : "text/plain");
   const media = ctype.split(";")[0]!.trim().toLowerCase();
   if (depth > 8) return "";
   if (media.startsWith("multipart/")) {
     const boundary = param(ctype, "boundary");
-    if (!boundary) return msg.body;
+    if (!boundary) return decodeBytes(binaryBytes(msg.body), undefined);
     const parts: Message[] = [];
     const chunks = msg.body.split(`--${boundary}`);
     // chunks[0] is the preamble; a chunk starting with "--" is the closing delimiter's epilogue.
@@ -102,20 +139,43 @@ function partText(msg: Message, depth: number): string {
     if (media === "multipart/alternative") {
       const type = (p: Message): string => (p.headers.get("content-type") ?? "text/plain").toLowerCase();
       const best = parts.find((p) => type(p).startsWith("text/plain")) ?? parts.find((p) => type(p).startsWith("text/html")) ?? parts[0];
-      return best ? partText(best, depth + 1) : "";
+      return best ? partText(best, depth + 1, decoded) : "";
     }
-    return parts.map((p) => partText(p, depth + 1)).join(" ");
+    return parts.map((p) => partText(p, depth + 1, decoded)).join(" ");
   }
   if (media === "message/rfc822") {
     const inner = parseMessage(msg.body);
-    return `${decodeHeader(inner.headers.get("subject") ?? "")} ${partText(inner, depth + 1)}`;
+    return `${subjectOf(inner, undefined)} ${partText(inner, depth + 1, decoded)}`;
   }
   if (!media.startsWith("text/")) return ""; // attachments, images, signatures
   const cte = (msg.headers.get("content-transfer-encoding") ?? "").trim().toLowerCase();
-  let text = msg.body;
-  if (cte === "base64") text = decodeBytes(Buffer.from(text.replace(/\s+/g, ""), "base64"), param(ctype, "charset"));
-  else if (cte === "quoted-printable") text = decodeBytes(quotedPrintableBytes(text), param(ctype, "charset"));
-  return media === "text/html" || LOOKS_HTML.test(text) ? stripHtml(text) : text;
+  const transferEncoded = cte === "base64" || cte === "quoted-printable";
+  const bytes = cte === "base64" ? Buffer.from(msg.body.replace(/\s+/g, ""), "base64")
+    : cte === "quoted-printable" ? quotedPrintableBytes(msg.body)
+    : binaryBytes(msg.body);
+  const latin1 = Buffer.from(bytes).toString("latin1");
+  const html = media === "text/html" || LOOKS_HTML.test(latin1);
+  // HTML without a charset parameter often declares it in a <meta> tag, as browsers read it.
+  const charset = decoded && !transferEncoded ? undefined : param(ctype, "charset") ?? (html ? META_CHARSET.exec(latin1)?.[1] : undefined);
+  const text = decodeBytes(bytes, charset);
+  return html ? stripHtml(text) : text;
+}
+
+/** The charset raw 8-bit header bytes that are not UTF-8 are most likely in: the first one the MIME headers declare. */
+function headerCharset(raw: string): string | undefined {
+  return /^content-type:[^\n]*?charset\s*=\s*"?([\w.:-]+)/im.exec(raw)?.[1];
+}
+
+/** The decoded Subject: raw bytes as UTF-8 when they are, else in `charset`; then RFC 2047 encoded words. */
+function subjectOf(msg: Message, charset: string | undefined): string {
+  const bytes = binaryBytes(msg.headers.get("subject") ?? "");
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    text = decodeBytes(bytes, charset);
+  }
+  return decodeHeader(text);
 }
 
 function truncate(s: string, maxChars: number): string {
@@ -126,10 +186,13 @@ function truncate(s: string, maxChars: number): string {
   return t;
 }
 
-/** "Subject body" of a raw e-mail, whitespace collapsed, at most maxChars characters. */
-export function cleanEmail(raw: string, maxChars = 1000): string {
-  const msg = parseMessage(raw);
-  const subject = decodeHeader(msg.headers.get("subject") ?? "");
-  const text = `${subject} ${partText(msg, 0)}`.replace(/\s+/g, " ").trim();
+/**
+ * "Subject body" of a raw e-mail, whitespace collapsed, at most maxChars characters. Give the file's bytes: a
+ * string is taken as the message already decoded from UTF-8, which loses 8-bit text in other charsets.
+ */
+export function cleanEmail(raw: Uint8Array | string, maxChars = 1000): string {
+  const bin = typeof raw === "string" ? Buffer.from(raw, "utf8").toString("latin1") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
+  const msg = parseMessage(bin);
+  const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`.replace(/\s+/g, " ").trim();
   return truncate(text, maxChars);
 }

@@ -77,7 +77,7 @@ async function readSome(dir: string, list: Entry[], want: number, maxChars: numb
   const out: Example[] = [];
   for (const e of list) {
     if (out.length >= want) break;
-    const raw = await readFile(path.join(dir, e.file), "utf8");
+    const raw = await readFile(path.join(dir, e.file)); // bytes: the message's own charsets decode them
     const text = cleanEmail(raw, maxChars);
     if (text !== "") out.push({ text, label: labelOf(e.group), line: e.index });
   }
