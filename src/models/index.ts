@@ -35,6 +35,16 @@ export class Architecture {
     }
   }
 
+  /**
+   * How deep a parameter sits: 0 the embeddings, i + 1 encoder layer i, numLayers + 1 the heads (pooler,
+   * classifier, MLM head); layer-wise learning-rate decay scales by it.
+   */
+  layerDepth(name: string): number {
+    if (/(^|\.)embeddings\./.test(name)) return 0;
+    const m = /(?:^|\.)(?:encoder|transformer)\.layer\.(\d+)\./.exec(name);
+    return m ? Number(m[1]) + 1 : this.cfg.numLayers + 1;
+  }
+
   /** Whether the model reads token_type_ids (BERT with type_vocab_size > 1). */
   get usesTokenTypes(): boolean {
     return this.cfg.modelType === "bert" && this.cfg.typeVocabSize > 0;

@@ -20,6 +20,8 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Tensors exempt from weight decay; default: LayerNorm/layer_norm parameters and biases. */
   noDecay?: NamePredicate;
+  /** Per-tensor multiplier of the learning rate (and so of the decay), e.g. layer-wise decay; default 1. */
+  lrScale?: (name: string) => number;
 }
 
 /** AdamW options plus ROSE's (rose.ts; all optional, default vanilla). */
@@ -115,6 +117,8 @@ export class AdamW {
   readonly eps: number;
   readonly weightDecay: number;
   private readonly noDecay: NamePredicate;
+  private readonly lrScale: ((name: string) => number) | null;
+  private readonly lrScales = new Map<string, number>();
 
   private steps = new Map<string, number>();
   private expAvg = new Map<string, Float32Array>();
@@ -129,6 +133,7 @@ export class AdamW {
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     this.noDecay = opts.noDecay ?? defaultNoDecay;
+    this.lrScale = opts.lrScale ?? null;
     if (!(Number.isFinite(this.lr) && this.lr >= 0)) throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${this.lr}`);
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new ConfigError(`betas must be in [0, 1), got ${b1}, ${b2}`);
@@ -153,6 +158,17 @@ export class AdamW {
   /** Whether the next step() needs klGradNorms / klGrads (first-order or ensemble, masks applied). */
   needsKl(): boolean {
     return (this.selector?.firstOrder ?? false) && this.willApplyMask();
+  }
+
+  private scaleOf(name: string): number {
+    if (!this.lrScale) return 1;
+    let s = this.lrScales.get(name);
+    if (s === undefined) {
+      s = this.lrScale(name);
+      if (!(Number.isFinite(s) && s >= 0)) throw new ConfigError(`lrScale(${name}) must be a finite number >= 0, got ${s}`);
+      this.lrScales.set(name, s);
+    }
+    return s;
   }
 
   isEligible(name: string): boolean {
@@ -234,8 +250,9 @@ export class AdamW {
       const t = (this.steps.get(n) ?? 0) + 1;
       this.steps.set(n, t);
       maxStep = Math.max(maxStep, t);
-      k.negStep = f32(-((lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t)));
-      k.negDecay = this.noDecay(n) ? 0 : negDecay;
+      const s = this.scaleOf(n);
+      k.negStep = f32(-((lr * s * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t)));
+      k.negDecay = this.noDecay(n) ? 0 : s === 1 ? negDecay : f32(-lr * s * this.weightDecay);
       total += p.length;
 
       const gs = scaledInPlace.has(n) ? 1 : scale;

@@ -160,8 +160,12 @@ export async function buildTraining(
   optim: RoseAdamWOptions,
   stepOpts: Pick<StepOptions, "klDropout" | "rdropAlpha" | "regression" | "dropout" | "threads">,
   objective?: Objective,
+  layerwiseLrDecay = 1,
 ): Promise<{ optimizer: RoseAdamW; step: TrainStep }> {
-  const optimizer = new RoseAdamW(optim);
+  // Layer-wise decay (ELECTRA): the heads train at lr, each layer below at `decay` times the one above it.
+  const arch = model.arch, top = model.cfg.numLayers + 1;
+  const lrScale = layerwiseLrDecay === 1 ? undefined : (n: string) => layerwiseLrDecay ** (top - arch.layerDepth(n));
+  const optimizer = new RoseAdamW({ ...optim, ...(lrScale ? { lrScale } : {}) });
   const step = await TrainStep.build(model, {
     ...stepOpts, method: optimizer.method, granularity: optimizer.granularity, eligible: (n: string) => optimizer.isEligible(n),
   }, objective ?? classification(stepOpts.regression));

@@ -46,6 +46,8 @@ export interface TrainOptions {
   rdropAlpha: number;
   /** Hidden and attention dropout of single-pass training steps (null: the config's). */
   dropout: number | null;
+  /** Learning rate of each layer relative to the one above it (heads at the full rate); 1: no decay. */
+  layerwiseLrDecay: number;
   roseGranularity: Granularity;
   roseEligible?: string;
   loggingSteps: number;
@@ -86,6 +88,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   klDropout: 0.1,
   rdropAlpha: 0,
   dropout: null,
+  layerwiseLrDecay: 1,
   roseGranularity: "tensor",
   loggingSteps: 50,
   saveSteps: 500,
@@ -140,7 +143,7 @@ export class Trainer {
       lr: o.learningRate, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon, weightDecay: o.weightDecay,
       method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
       granularity: o.roseGranularity, eligible: o.roseEligible,
-    }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) });
+    }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, undefined, o.layerwiseLrDecay);
 
     const padId = tok.specialIds.pad;
     let order: { epoch: number; batches: number[][] } | null = null;
@@ -258,6 +261,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
   if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
+  if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1)) throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
   try {
     validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
   } catch (e) {

@@ -173,3 +173,21 @@ test("plain AdamW applies the tensor masks it is given", () => {
   assert.equal(info.maskApplied, true);
   assert.equal(info.fractionUpdated, 2 / 12);
 });
+
+test("lrScale: a tensor scaled by s steps (and decays) as one trained at s times the rate", () => {
+  const rng = new Rng(3);
+  const make = () => new Map([["a.weight", new Float32Array(8).map(() => rng.normal())], ["b.weight", new Float32Array(8).map(() => rng.normal())]]);
+  const params = make(), grads = [make(), make(), make()];
+  const scaled = new AdamW({ lr: 0.01, weightDecay: 0.1, lrScale: (n) => (n === "a.weight" ? 0.25 : 1) });
+  const full = new AdamW({ lr: 0.01, weightDecay: 0.1 }), quarter = new AdamW({ lr: 0.0025, weightDecay: 0.1 });
+  const [p1, p2, p3] = [clone(params), clone(params), clone(params)];
+  for (const g of grads) {
+    scaled.step({ params: p1, grads: clone(g) });
+    full.step({ params: p2, grads: clone(g) });
+    quarter.step({ params: p3, grads: clone(g) });
+  }
+  assert.deepEqual(p1.get("a.weight"), p3.get("a.weight"));
+  assert.deepEqual(p1.get("b.weight"), p2.get("b.weight"));
+  assert.notDeepEqual(p2.get("a.weight"), p3.get("a.weight"));
+  assert.throws(() => new AdamW({ lr: 0.01, lrScale: () => Number.NaN }).step({ params: clone(params), grads: clone(grads[0]!) }), /lrScale\(a\.weight\) must be a finite number >= 0, got NaN/);
+});

@@ -156,3 +156,21 @@ test("dropout: 0 trains as a config with no dropout does, and the saved config k
   assert.equal(saved.hidden_dropout_prob, cfg.hidden_dropout_prob);
   await assert.rejects(run({ model: GOLDEN_BERT, dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
 });
+
+test("layer-wise learning-rate decay: with a tiny decay the embeddings barely move", async () => {
+  const start = readSafetensors(join(GOLDEN_BERT, "model.safetensors")).tensors;
+  const run = async (layerwiseLrDecay: number) => {
+    const out = tmp();
+    await fineTune({ ...base, outputDir: out, learningRate: 1e-3, maxSteps: 2, saveSteps: 0, layerwiseLrDecay });
+    return readSafetensors(join(out, "model.safetensors")).tensors;
+  };
+  const moved = (w: Awaited<ReturnType<typeof run>>, name: string) => {
+    const a = w.get(name)!.data as Float32Array, b = start.get(name)!.data as Float32Array;
+    return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+  };
+  const decayed = await run(1e-3), plain = await run(1);
+  const emb = "bert.embeddings.word_embeddings.weight";
+  assert.ok(moved(plain, emb) > 1e-4, `without decay the embeddings move (${moved(plain, emb)})`);
+  assert.ok(moved(decayed, emb) < 1e-9, `with decay 1e-3 they move by lr * 1e-9 (${moved(decayed, emb)})`);
+  await assert.rejects(run(0), /layerwiseLrDecay must be in \(0, 1\], got 0/);
+});
