@@ -1,6 +1,7 @@
 // `rose train`: flags -> fineTune (app/train.ts).
 import type { Command } from "commander";
 import { fineTune, type FineTuneOptions } from "../app/train.ts";
+import { TRUNCATIONS } from "../io/tokenizer.ts";
 import { TRAIN_DEFAULTS as D } from "../train/trainer.ts";
 import { onInterrupt, runSavedMessage } from "./interrupt.ts";
 import { choice, type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, num, pick, roseOptions, withFlags } from "./flags.ts";
@@ -29,6 +30,7 @@ export function registerTrain(program: Command): void {
     .option("--warmup-steps <n>", "linear warm-up steps (overrides the ratio)", int, D.warmupSteps)
     .option("--gradient-accumulation-steps <n>", "micro-batches per optimizer step", int, D.gradientAccumulationSteps)
     .option("--max-seq-length <n>", `truncate inputs to this many tokens (default ${D.maxSeqLength}, or the model's limit if smaller)`, int)
+    .option("--truncation <keep>", "which tokens of a longer text are kept: head | tail | head+tail (default: the tokenizer's, head; the saved model records it)", choice(TRUNCATIONS))
     .option("--pad-to-max-length", "pad every batch to --max-seq-length (default: to the longest row)")
     .option("--seed <n>", "seed for data order, dropout and new weights", int, D.seed);
   roseOptions(cmd, D)
@@ -61,7 +63,7 @@ export function registerTrain(program: Command): void {
 const SAME_NAMED = [
   "task", "trainFile", "validationFile", "maxTrainSamples", "maxEvalSamples", "outputDir", "method", "learningRate",
   "numTrainEpochs", "maxSteps", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm", "warmupRatio",
-  "warmupSteps", "gradientAccumulationSteps", "maxSeqLength", "seed", "upper", "lower", "gamma", "klDropout", "rdropAlpha",
+  "warmupSteps", "gradientAccumulationSteps", "maxSeqLength", "truncation", "seed", "upper", "lower", "gamma", "klDropout", "rdropAlpha",
   "dropout", "layerwiseLrDecay", "roseGranularity", "roseEligible", "loggingSteps", "saveSteps", "stopAfterEpoch", "threads",
 ] as const satisfies readonly (keyof FineTuneOptions)[];
 

@@ -187,12 +187,13 @@ function truncate(s: string, maxChars: number): string {
 }
 
 /**
- * "Subject body" of a raw e-mail, whitespace collapsed, at most maxChars characters. Give the file's bytes: a
- * string is taken as the message already decoded from UTF-8, which loses 8-bit text in other charsets.
+ * "Subject body" of a raw e-mail, whitespace and control characters (NUL and the like, binary junk in a text
+ * part) collapsed to single spaces, at most maxChars characters. Give the file's bytes: a string is taken as the
+ * message already decoded from UTF-8, which loses 8-bit text in other charsets.
  */
 export function cleanEmail(raw: Uint8Array | string, maxChars = 1000): string {
   const bin = typeof raw === "string" ? Buffer.from(raw, "utf8").toString("latin1") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
   const msg = parseMessage(bin);
-  const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`.replace(/\s+/g, " ").trim();
+  const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`.replace(/[\s\x00-\x1f\x7f]+/g, " ").trim();
   return truncate(text, maxChars);
 }

@@ -34,7 +34,16 @@ export interface EncodeBatchOptions {
   maxLength: number;
   /** "longest": pad to the longest row of this batch; "max_length": pad every row to maxLength. */
   padding: "longest" | "max_length";
+  /**
+   * Which tokens of a long single text are kept: "head" (the first; the default, as Hugging Face truncates),
+   * "tail" (the last) or "head+tail" (the first and last halves, Sun et al. 2019). Pairs are always
+   * truncated "longest_first" from the end.
+   */
+  truncation?: Truncation;
 }
+
+export const TRUNCATIONS = ["head", "tail", "head+tail"] as const;
+export type Truncation = (typeof TRUNCATIONS)[number];
 
 export interface TokenizerFromDirOptions {
   /** Overrides tokenizer_config.json `do_lower_case` when building from vocab.txt. */
@@ -299,6 +308,44 @@ function toInt64(n: number): bigint {
   return BigInt(n);
 }
 
+/** tokenizer_config.json key for head + tail truncation, which Hugging Face's truncation_side cannot say. */
+const HEAD_TAIL_KEY = "rose_truncation";
+
+function truncationOf(cfg: JsonObj, file: string): Truncation {
+  const rose = cfg[HEAD_TAIL_KEY], side = cfg.truncation_side;
+  if (rose !== undefined) {
+    if (rose !== "head+tail") throw new FormatError(file, `${HEAD_TAIL_KEY} must be "head+tail", got ${JSON.stringify(rose)}`);
+    return "head+tail";
+  }
+  if (side === undefined || side === "right") return "head";
+  if (side === "left") return "tail";
+  throw new FormatError(file, `truncation_side must be "right" or "left", got ${JSON.stringify(side)}`);
+}
+
+interface Row {
+  ids: number[];
+  types: number[];
+}
+
+/**
+ * An untruncated single-text encoding cut to maxLength by keeping its special tokens and the last ("tail") or
+ * the first and last halves ("head+tail", the head getting the odd token) of the text's tokens.
+ */
+function keepEnds(e: Encoding, maxLength: number, keep: "tail" | "head+tail"): Row {
+  const ids = e.getIds(), types = e.getTypeIds();
+  if (ids.length <= maxLength) return { ids, types };
+  const special = e.getSpecialTokensMask();
+  let first = 0, last = ids.length;
+  while (first < last && special[first] === 1) first++;
+  while (last > first && special[last - 1] === 1) last--;
+  const budget = maxLength - (ids.length - (last - first));
+  // Too short for even the special tokens: left whole, for pack() to report.
+  if (budget < 0) return { ids, types };
+  const head = keep === "tail" ? 0 : Math.ceil(budget / 2);
+  const pick = (a: number[]) => [...a.slice(0, first + head), ...a.slice(last - (budget - head), ids.length)];
+  return { ids: pick(ids), types: pick(types) };
+}
+
 /** Bound on concurrent native encode tasks when encoding pairs one by one. */
 const PAIR_CHUNK = 512;
 
@@ -316,6 +363,11 @@ export class Tokenizer {
     readonly kind: Kind,
     private readonly sourceDir: string,
     private readonly config: JsonObj,
+    /**
+     * Which tokens of a long single text encodeBatch keeps unless told otherwise (see EncodeBatchOptions);
+     * saved in tokenizer_config.json (Hugging Face's truncation_side "left" for "tail").
+     */
+    public truncation: Truncation = "head",
   ) {}
 
   /**
@@ -350,7 +402,7 @@ export class Tokenizer {
     for (const key of SPECIAL_KEYS) ids[key] = native.tokenToId(special[key])!;
     const mml = cfg.model_max_length;
     const modelMaxLength = typeof mml === "number" && Number.isInteger(mml) && mml > 0 && mml < 1e9 ? mml : null;
-    return new Tokenizer(native, special, ids, modelMaxLength, kindOf(json), dir, cfg);
+    return new Tokenizer(native, special, ids, modelMaxLength, kindOf(json), dir, cfg, truncationOf(cfg, join(dir, "tokenizer_config.json")));
   }
 
   /** Number of ids, added tokens included. */
@@ -409,17 +461,21 @@ export class Tokenizer {
    */
   encodeBatch(texts: readonly string[], pairs: readonly string[] | null, opts: EncodeBatchOptions): Promise<EncodedBatch> {
     const { maxLength, padding } = opts;
+    const truncation = opts.truncation ?? this.truncation;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new ConfigError(`maxLength must be a positive integer, got ${maxLength}`);
+    if (!TRUNCATIONS.includes(truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`);
     if (padding !== "longest" && padding !== "max_length") throw new ConfigError(`padding must be "longest" or "max_length", got ${JSON.stringify(padding)}`);
     if (pairs !== null && pairs.length !== texts.length) throw new ConfigError(`${texts.length} texts but ${pairs.length} pair texts`);
     return this.exclusive(async () => {
       // The strategy enum is declared `const` in the binding's types; the binding takes its string value.
       const trunc = { maxLength, strategy: "LongestFirst", stride: 0 } as unknown as TruncationOptions;
+      const keep = pairs === null ? truncation : "head";
       let encodings: Encoding[];
       try {
-        this.native.setTruncation(maxLength, trunc);
+        if (keep === "head") this.native.setTruncation(maxLength, trunc);
         if (pairs === null) {
           encodings = await this.native.encodeBatch([...texts], { addSpecialTokens: true });
+          if (keep !== "head") return this.pack(encodings.map((e) => keepEnds(e, maxLength, keep)), maxLength, padding);
         } else {
           encodings = [];
           for (let start = 0; start < texts.length; start += PAIR_CHUNK) {
@@ -438,8 +494,8 @@ export class Tokenizer {
     });
   }
 
-  private pack(encodings: Encoding[], maxLength: number, padding: EncodeBatchOptions["padding"]): EncodedBatch {
-    const rows = encodings.map((e) => ({ ids: e.getIds(), types: e.getTypeIds() }));
+  private pack(encodings: readonly (Encoding | Row)[], maxLength: number, padding: EncodeBatchOptions["padding"]): EncodedBatch {
+    const rows = encodings.map((e) => ("ids" in e ? e : { ids: e.getIds(), types: e.getTypeIds() }));
     let longest = 0;
     for (const r of rows) longest = Math.max(longest, r.ids.length);
     if (longest > maxLength) {
@@ -488,8 +544,15 @@ export class Tokenizer {
         if (existsSync(src)) copyFileSync(src, join(dir, f));
       }
     }
-    if (!existsSync(join(dir, "tokenizer_config.json"))) {
-      writeFileAtomic(join(dir, "tokenizer_config.json"), `${JSON.stringify(this.minimalConfig(), null, 2)}\n`);
+    const cfgFile = join(dir, "tokenizer_config.json");
+    const exists = existsSync(cfgFile);
+    const cfg = exists ? readJsonObject(cfgFile) : this.minimalConfig();
+    if (!exists || this.truncation !== truncationOf(cfg, cfgFile)) {
+      // Hugging Face reads truncation_side (right / left); head + tail has no key of its own there.
+      if (this.truncation !== "head" || cfg.truncation_side !== undefined) cfg.truncation_side = this.truncation === "tail" ? "left" : "right";
+      if (this.truncation === "head+tail") cfg[HEAD_TAIL_KEY] = "head+tail";
+      else delete cfg[HEAD_TAIL_KEY];
+      writeFileAtomic(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
     }
   }
 

@@ -30,7 +30,8 @@ export class ModelClassifier implements TextClassifier {
   async wordsRead(words: readonly string[], seps: readonly string[]): Promise<number> {
     const { model, opts } = this.predictor;
     const tok = model.tokenizer;
-    if (!tok || words.length === 0) return words.length;
+    // Only head truncation drops a suffix of the words; with a tail kept, every word may be read.
+    if (!tok || words.length === 0 || tok.truncation !== "head") return words.length;
     const budget = Math.min(opts.maxLength ?? 128, maxModelLength(model.cfg)) - (await tok.encode("")).length;
     // Tokens before word k (its separator included, less trailing space, which byte-level BPE would count
     // as a token of its own); word k is read when they leave room for one more. They grow with k (the

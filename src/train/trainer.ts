@@ -15,6 +15,7 @@ import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
 import { buildTraining, type RunState, runLoop } from "./loop.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
+import { TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
 
 /** The run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
 const TRAINER_STATE = "trainer_state.json";
@@ -36,6 +37,8 @@ export interface TrainOptions {
   warmupSteps: number;
   gradientAccumulationSteps: number;
   maxSeqLength: number;
+  /** Which tokens of a long text are kept (null: the tokenizer's own); the saved tokenizer records it. */
+  truncation: Truncation | null;
   padToMaxLength: boolean;
   seed: number;
   method: RoseMethod;
@@ -79,6 +82,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   warmupSteps: 0,
   gradientAccumulationSteps: 1,
   maxSeqLength: 128,
+  truncation: null,
   padToMaxLength: false,
   seed: 42,
   method: "vanilla",
@@ -131,6 +135,7 @@ export class Trainer {
     mkdirSync(o.outputDir, { recursive: true });
     const regression = this.task.isRegression;
     const maxLen = maxInputLength(this.model.cfg, o.maxSeqLength);
+    if (o.truncation !== null) tok.truncation = o.truncation;
     const encoded = await encodeExamples(tok, this.train, maxLen);
     const valEncoded = this.validation ? await encodeExamples(tok, this.validation, maxLen) : null;
 
@@ -261,6 +266,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
   if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
+  if (o.truncation !== null && !TRUNCATIONS.includes(o.truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(o.truncation)}`, ["truncation"]);
   if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1)) throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
   try {
     validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });

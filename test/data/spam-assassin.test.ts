@@ -50,6 +50,10 @@ test("e-mail cleaning: headers, MIME, quoted-printable, HTML", () => {
   assert.equal(decodeHeader("=?utf-8?B?SGVsbG8=?= =?utf-8?Q?_world?="), "Hello world");
   assert.equal(stripHtml("<b>a</b>&lt;b&#62;<!-- c -->").replace(/\s+/g, ""), "a<b>");
   assert.equal(cleanEmail("Subject: hi\n\n" + "x".repeat(5000), 50).length, 50);
+  // NUL and other control characters (binary junk in a text part) become spaces: files written from it stay text.
+  assert.equal(cleanEmail("Subject: a\u0000b\n\nc\u0001\u0007d\u007f e\n"), "a b c d e");
+  // The cut does not split a surrogate pair.
+  for (let n = 20; n < 30; n++) assert.doesNotThrow(() => encodeURIComponent(cleanEmail(`Subject: s\n\n${"😀".repeat(40)}`, n)));
 });
 
 test("e-mail cleaning works on bytes: 8-bit text in the declared charset, a <meta> charset, a lost Content-Type", () => {

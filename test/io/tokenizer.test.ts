@@ -105,6 +105,46 @@ test("truncation: single sequences keep [CLS] ... [SEP] within maxLength", async
   assert.deepEqual(row(enc, 1, "inputIds"), [...(await tok.encode(sentence(3))), 0, 0, 0]);
 });
 
+test("truncation tail and head+tail keep the text's last tokens; the choice is saved with the tokenizer", async () => {
+  for (const dir of [BERT, DISTILBERT]) {
+    const tok = await Tokenizer.fromDir(dir);
+    assert.equal(tok.truncation, "head");
+    const long = sentence(30), short = sentence(3);
+    const full = await tok.encode(long);
+    const [cls, sep] = [full[0]!, full.at(-1)!];
+    const body = full.slice(1, -1);
+    const tail = await tok.encodeBatch([long, short], null, { maxLength: 8, padding: "longest", truncation: "tail" });
+    assert.deepEqual(row(tail, 0, "inputIds"), [cls, ...body.slice(-6), sep], dir);
+    assert.deepEqual(row(tail, 1, "inputIds").slice(0, (await tok.encode(short)).length), await tok.encode(short));
+    tok.truncation = "head+tail"; // the default when encodeBatch is not told
+    const both = await tok.encodeBatch([long], null, { maxLength: 9, padding: "max_length" });
+    assert.deepEqual(row(both, 0, "inputIds"), [cls, ...body.slice(0, 4), ...body.slice(-3), sep]);
+    assert.deepEqual(row(both, 0, "attentionMask"), Array(9).fill(1));
+    // Pairs are still cut longest_first from the end.
+    const pair = await tok.encodeBatch([long], [short], { maxLength: 12, padding: "longest" });
+    assert.deepEqual(row(pair, 0, "inputIds"), row(await tok.encodeBatch([long], [short], { maxLength: 12, padding: "longest", truncation: "head" }), 0, "inputIds"));
+    await assert.rejects(async () => tok.encodeBatch([long], null, { maxLength: 8, padding: "longest", truncation: "middle" as never }), /truncation must be one of head, tail, head\+tail/);
+
+    const out = tmp();
+    try {
+      tok.save(out);
+      const cfg = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8"));
+      assert.equal(cfg.truncation_side, "right"); // what Hugging Face understands: it keeps the head
+      assert.equal((await Tokenizer.fromDir(out)).truncation, "head+tail");
+      tok.truncation = "tail";
+      tok.save(out);
+      const tailCfg = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8"));
+      assert.equal(tailCfg.truncation_side, "left");
+      assert.equal(tailCfg.rose_truncation, undefined);
+      assert.equal((await Tokenizer.fromDir(out)).truncation, "tail");
+      writeFileSync(join(out, "tokenizer_config.json"), JSON.stringify({ ...tailCfg, truncation_side: "middle" }));
+      await assert.rejects(Tokenizer.fromDir(out), (e: unknown) => e instanceof FormatError && /tokenizer_config\.json: truncation_side must be "right" or "left"/.test((e as Error).message));
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }
+});
+
 /** Lengths of the A and B segments of a BERT pair row. */
 function segmentLengths(ids: number[]): [number, number] {
   const seps = ids.flatMap((id, i) => (id === 3 ? [i] : []));

@@ -175,4 +175,7 @@ test("ModelClassifier.wordsRead: the words past it are truncated away, the last 
     const last = await clf.predictProba([{ text: rebuilt(words.map((w, i) => (i === read - 1 ? (w === "fun" ? "hate" : "fun") : w))) }]);
     assert.ok(Math.abs(last[0]![0]! - base![0]!) > 1e-6, `maxLength ${maxLength}: word ${read - 1} is read`);
   }
+  // A tokenizer that keeps the tail reads the last words: none may be skipped by an attack.
+  model.tokenizer!.truncation = "head+tail";
+  assert.equal(await new ModelClassifier(new Predictor(model, { maxLength: 7 })).wordsRead(words, seps), words.length);
 });

@@ -174,3 +174,24 @@ test("layer-wise learning-rate decay: with a tiny decay the embeddings barely mo
   assert.ok(moved(decayed, emb) < 1e-9, `with decay 1e-3 they move by lr * 1e-9 (${moved(decayed, emb)})`);
   await assert.rejects(run(0), /layerwiseLrDecay must be in \(0, 1\], got 0/);
 });
+
+test("truncation head+tail trains on the texts' ends; the saved model keeps it for eval", async () => {
+  // Long texts whose label is told only by their last word: with a short max length, only a kept tail sees it.
+  const dir = tmp();
+  const rows = Array.from({ length: 32 }, (_, i) => `${"the movie was a film ".repeat(6)}${i % 2 ? "great" : "bad"}\t${i % 2}`);
+  writeFileSync(join(dir, "train.tsv"), `sentence\tlabel\n${rows.join("\n")}\n`);
+  const run = async (truncation?: "head" | "head+tail") => {
+    const out = tmp();
+    const r = await fineTune({ ...base, trainFile: join(dir, "train.tsv"), validationFile: join(dir, "train.tsv"), outputDir: out, learningRate: 3e-3, numTrainEpochs: 8, maxSeqLength: 12, saveSteps: 0, truncation });
+    return { out, acc: r.evalHistory.at(-1)!.accuracy! };
+  };
+  const head = await run(), ends = await run("head+tail");
+  assert.equal(head.acc, 0.5, "the head alone cannot tell the classes apart");
+  assert.equal(ends.acc, 1, "head + tail reads the last word");
+  const cfg = JSON.parse(readFileSync(join(ends.out, "tokenizer_config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(cfg.rose_truncation, "head+tail");
+  const { evaluate } = await import("../../src/app/eval.ts");
+  const ev = await evaluate({ model: ends.out, data: join(dir, "train.tsv"), task: "custom", maxSeqLength: 12, warn: () => {} });
+  assert.equal(ev.metrics.accuracy, 1, "eval reads the saved truncation");
+  await assert.rejects(fineTune({ ...base, outputDir: tmp(), maxSteps: 1, truncation: "middle" as never }), /truncation must be one of head, tail, head\+tail/);
+});
