@@ -9,7 +9,7 @@ import type { ResolveModelOptions } from "../io/hub.ts";
 import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { Predictor } from "../infer/predictor.ts";
-import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName } from "./resolve.ts";
+import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName, applyTruncation } from "./resolve.ts";
 import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "../robust/adapters.ts";
 import { runAttack } from "../robust/attack.ts";
 import { loadNeighbors, NeighborTable } from "../robust/neighbors.ts";
@@ -17,6 +17,7 @@ import { buildAttack, isRecipeName, RECIPE_NAMES, type RecipeName } from "../rob
 import { summarize, type AttackSummary } from "../robust/report.ts";
 import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, SentenceEncoder } from "../robust/types.ts";
 import { WordNet } from "../robust/wordnet.ts";
+import type { Truncation } from "../io/tokenizer.ts";
 
 /** Examples attacked when the caller does not say. */
 export const DEFAULT_NUM_EXAMPLES = 100;
@@ -53,6 +54,8 @@ export interface AttackSetupOptions extends ModelSource, DataOptions {
   attackFirst?: boolean;
   batchSize?: number;
   maxSeqLength?: number;
+  /** Which tokens of a long text the attacked model reads (default: its tokenizer's). */
+  truncation?: Truncation;
   threads?: number;
   /** Notices (newly initialised heads, sample size). */
   log?: (line: string) => void;
@@ -144,6 +147,7 @@ function sample<T>(xs: readonly T[], n: number, shuffle: boolean, seed: number):
 
 export async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[]): Promise<Setup> {
   const model = typeof o.model === "object" ? o.model : await loadAttacked(o);
+  applyTruncation(model, o.truncation);
   if (!model.tokenizer) throw new ConfigError("the model has no tokenizer: attacks work on text");
   const cfg = model.cfg;
   let task = taskByName(o.task, cfg.problemType === "regression");

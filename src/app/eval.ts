@@ -8,13 +8,16 @@ import { PretrainedModel } from "../models/pretrained.ts";
 import { maxModelLength } from "../robust/adapters.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "../robust/advglue.ts";
 import type { ModelSource } from "./attack.ts";
-import { type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "./resolve.ts";
+import type { Truncation } from "../io/tokenizer.ts";
+import { applyTruncation, type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "./resolve.ts";
 
 export interface EvaluateOptions extends ModelRef, DataOptions {
   task?: string;
   data: string;
   batchSize?: number;
   maxSeqLength?: number;
+  /** Which tokens of a long text are read (default: the model's tokenizer's). */
+  truncation?: Truncation;
   threads?: number;
   /** Receives each warning (untrained head, labels unlike the model's, inputs too long) as it arises; default: stderr. */
   warn?: (message: string) => void;
@@ -37,6 +40,7 @@ export interface EvaluateResult {
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const modelDir = await resolveModelDir(opts);
   const model = await PretrainedModel.load(modelDir);
+  applyTruncation(model, opts.truncation);
   let task = taskByName(opts.task, model.cfg.problemType === "regression");
   if (task.name === "custom" && !task.isRegression) task = customTask({ labels: model.cfg.id2label });
   if (task.labels && !task.isRegression && task.labels.length !== model.cfg.numLabels) {

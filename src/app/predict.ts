@@ -3,7 +3,8 @@ import type { ResolveModelOptions } from "../io/hub.ts";
 import { seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { argmax, Predictor, softmax } from "../infer/predictor.ts";
-import { resolveModelDir } from "./resolve.ts";
+import type { Truncation } from "../io/tokenizer.ts";
+import { applyTruncation, resolveModelDir } from "./resolve.ts";
 
 export interface PredictTextOptions {
   /** Model directory or Hub id; default: the shipped default model. */
@@ -13,6 +14,8 @@ export interface PredictTextOptions {
   /** Second text of a sentence pair. */
   pair?: string;
   maxSeqLength?: number;
+  /** Which tokens of a long text are read (default: the model's tokenizer's). */
+  truncation?: Truncation;
   threads?: number;
 }
 
@@ -27,6 +30,7 @@ export type PredictTextResult = (
 export async function predictText(opts: PredictTextOptions): Promise<PredictTextResult> {
   const dir = await resolveModelDir({ model: opts.model, hub: opts.hub });
   const model = await PretrainedModel.load(dir);
+  applyTruncation(model, opts.truncation);
   const predictor = new Predictor(model, { maxLength: opts.maxSeqLength, threads: opts.threads, batchSize: 1 });
   const [logits] = await predictor.logits([{ text: opts.text, pair: opts.pair }]);
   const notice = model.notice();

@@ -7,6 +7,8 @@ import { type Example, readExamples, type ReadOptions } from "../data/readers.ts
 import { customTask, getGlueTask, type Task } from "../data/tasks.ts";
 import { ConfigError } from "../errors.ts";
 import { resolveModel, type ResolveModelOptions } from "../io/hub.ts";
+import { TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
+import type { PretrainedModel } from "../models/pretrained.ts";
 
 /** The pre-trained model shipped in the repository, used when no --model is given. */
 export const DEFAULT_MODEL = resolve(dirname(fileURLToPath(import.meta.url)), "../../models/rose-mini");
@@ -56,3 +58,10 @@ export async function readData(file: string, task: Task, d: DataOptions, log?: (
   return { examples: r.examples, labels: r.labels };
 }
 
+
+/** Makes the model's tokenizer keep `truncation`'s tokens of long texts (unchanged when not given). */
+export function applyTruncation(model: PretrainedModel, truncation: Truncation | undefined): void {
+  if (truncation === undefined) return;
+  if (!TRUNCATIONS.includes(truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`, ["truncation"]);
+  if (model.tokenizer) model.tokenizer.truncation = truncation;
+}

@@ -6,7 +6,7 @@ import { formatRobustnessTable, robustness } from "../app/robustness.ts";
 import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../io/outputs.ts";
 import { createProgress } from "../train/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, withFlags } from "./flags.ts";
+import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, truncationOption, withFlags } from "./flags.ts";
 
 /** The flags both commands share, as commander parses them. */
 interface Flags extends ModelFlags, DataFlags {
@@ -22,6 +22,7 @@ interface Flags extends ModelFlags, DataFlags {
   attackFirst?: boolean;
   batchSize: number;
   maxSeqLength?: number;
+  truncation?: AttackSetupOptions["truncation"];
   threads?: number;
   allowUntrainedHead?: boolean;
   quiet?: boolean;
@@ -30,7 +31,7 @@ interface Flags extends ModelFlags, DataFlags {
 
 /** Options both commands share. */
 function attackOptions(cmd: Command): Command {
-  modelOptions(cmd);
+  truncationOption(modelOptions(cmd));
   return dataOptions(cmd)
     .option("--task <name>", "GLUE task or custom (labels from the model)", "custom")
     .requiredOption("--data <file>", "labelled examples to attack (.tsv, .csv, .jsonl, .json, .parquet)")
@@ -55,7 +56,7 @@ function setupOptions(f: Flags): AttackSetupOptions {
   return {
     model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, numExamples: f.numExamples,
     shuffle: Boolean(f.shuffle), seed: f.seed, queryBudget: f.queryBudget, neighbors: f.neighbors, mlm: f.mlm,
-    similarity: f.similarity !== false, attackFirst: Boolean(f.attackFirst), batchSize: f.batchSize, maxSeqLength: f.maxSeqLength,
+    similarity: f.similarity !== false, attackFirst: Boolean(f.attackFirst), batchSize: f.batchSize, maxSeqLength: f.maxSeqLength, truncation: f.truncation,
     threads: f.threads, allowUntrainedHead: Boolean(f.allowUntrainedHead), log: (line) => process.stderr.write(`${line}\n`),
   };
 }

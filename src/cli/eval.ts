@@ -1,10 +1,10 @@
 // `rose eval`: flags -> evaluate or evalAdvGlue (app/eval.ts).
 import type { Command } from "commander";
-import { evalAdvGlue, evaluate } from "../app/eval.ts";
+import { evalAdvGlue, evaluate, type EvaluateOptions } from "../app/eval.ts";
 import { ConfigError } from "../errors.ts";
 import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask } from "../robust/advglue.ts";
-import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, withFlags } from "./flags.ts";
+import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, truncationOption, withFlags } from "./flags.ts";
 
 /** The flags as commander parses them. */
 export interface EvalFlags extends ModelFlags, DataFlags {
@@ -13,6 +13,7 @@ export interface EvalFlags extends ModelFlags, DataFlags {
   advglue?: string;
   batchSize: number;
   maxSeqLength?: number;
+  truncation?: EvaluateOptions["truncation"];
   predictions?: string;
   threads?: number;
   json?: boolean;
@@ -21,7 +22,7 @@ export interface EvalFlags extends ModelFlags, DataFlags {
 export function registerEval(program: Command): void {
   const cmd = program.command("eval").description("evaluate a classifier on a labelled data set (GLUE metrics)");
   modelOptions(cmd);
-  dataOptions(cmd)
+  truncationOption(dataOptions(cmd))
     .option("--task <name>", "GLUE task or custom", "custom")
     .option("--data <file>", "evaluation data")
     .option("--advglue <file>", "score on this AdvGLUE dev.json instead of --data (--task sst2, qqp, qnli, rte, mnli or mnli-mm)")
@@ -39,7 +40,7 @@ export function registerEval(program: Command): void {
       if (!f.data) throw new ConfigError("--data is required (or --advglue FILE)");
       const r = await evaluate({
         model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, batchSize: f.batchSize,
-        maxSeqLength: f.maxSeqLength, threads: f.threads,
+        maxSeqLength: f.maxSeqLength, truncation: f.truncation, threads: f.threads,
       });
       if (f.predictions) writeJsonLines(f.predictions, r.predictions.map((p, i) => ({ index: i, ...p })));
       if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);

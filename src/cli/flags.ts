@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { ConfigError } from "../errors.ts";
 import { METHOD_NAMES, type RoseOptions } from "../optim/rose.ts";
+import { TRUNCATIONS } from "../io/tokenizer.ts";
 
 export function num(v: string): number {
   const n = Number(v);
@@ -22,6 +23,11 @@ export function modelOptions(cmd: Command): Command {
     .option("--offline", "use only the local Hugging Face cache for Hub ids")
     .option("--cache-dir <dir>", "Hugging Face hub cache directory")
     .option("--revision <rev>", "Hub branch, tag or commit", "main");
+}
+
+/** --truncation for commands that read a trained model: the model's own choice unless given. */
+export function truncationOption(cmd: Command): Command {
+  return cmd.option("--truncation <keep>", "which tokens of a longer text are read: head | tail | head+tail (default: what the model was trained with)", choice(TRUNCATIONS));
 }
 
 /** ROSE's flags, spelled alike by every command that trains. */

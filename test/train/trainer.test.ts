@@ -193,5 +193,7 @@ test("truncation head+tail trains on the texts' ends; the saved model keeps it f
   const { evaluate } = await import("../../src/app/eval.ts");
   const ev = await evaluate({ model: ends.out, data: join(dir, "train.tsv"), task: "custom", maxSeqLength: 12, warn: () => {} });
   assert.equal(ev.metrics.accuracy, 1, "eval reads the saved truncation");
+  const headOnly = await evaluate({ model: ends.out, data: join(dir, "train.tsv"), task: "custom", maxSeqLength: 12, truncation: "head", warn: () => {} });
+  assert.equal(headOnly.metrics.accuracy, 0.5, "--truncation head overrides it");
   await assert.rejects(fineTune({ ...base, outputDir: tmp(), maxSteps: 1, truncation: "middle" as never }), /truncation must be one of head, tail, head\+tail/);
 });
