@@ -37,6 +37,7 @@ export function registerTrain(program: Command): void {
     .option("--rdrop-alpha <a>", "R-Drop: add alpha * symmetric KL to the loss", num, D.rdropAlpha)
     .option("--dropout <p>", "hidden and attention dropout while fine-tuning (default: the config's; the saved config keeps its own)", num)
     .option("--layerwise-lr-decay <d>", "each layer's learning rate is d times the one above it, the heads' the full rate (ELECTRA; 1: off)", num, D.layerwiseLrDecay)
+    .option("--ema-decay <d>", "keep a moving average of the weights with this decay (e.g. 0.999; 0: off): evaluation and the saved model use it", num, D.emaDecay)
     .option("--rose-granularity <g>", "tensor | element", choice(["tensor", "element"] as const), D.roseGranularity)
     .option("--rose-eligible <regex>", "tensors eligible for selection (default: names with 'layer' and 'weight')")
     .option("--logging-steps <n>", "log a metrics.jsonl record every N steps", int, D.loggingSteps)
@@ -64,7 +65,7 @@ const SAME_NAMED = [
   "task", "trainFile", "validationFile", "maxTrainSamples", "maxEvalSamples", "outputDir", "method", "learningRate",
   "numTrainEpochs", "maxSteps", "weightDecay", "adamBeta1", "adamBeta2", "adamEpsilon", "maxGradNorm", "warmupRatio",
   "warmupSteps", "gradientAccumulationSteps", "maxSeqLength", "truncation", "seed", "upper", "lower", "gamma", "klDropout", "rdropAlpha",
-  "dropout", "layerwiseLrDecay", "roseGranularity", "roseEligible", "loggingSteps", "saveSteps", "stopAfterEpoch", "threads",
+  "dropout", "layerwiseLrDecay", "emaDecay", "roseGranularity", "roseEligible", "loggingSteps", "saveSteps", "stopAfterEpoch", "threads",
 ] as const satisfies readonly (keyof FineTuneOptions)[];
 
 /** The flags as commander parses them (attribute names of the options above). */

@@ -2,13 +2,15 @@
 // run state; `last_checkpoint.json` flips to it only once it is complete (atomic rename), and older
 // checkpoints are removed after that. A run killed at any moment leaves a complete checkpoint behind.
 // The optimizer's moments are stored as `exp_avg/<name>` and `exp_avg_sq/<name>` tensors, its per-tensor
-// step counts as `optimizer_steps` metadata.
+// step counts as `optimizer_steps` metadata; a run that averages its weights (--ema-decay) keeps the
+// average in `ema.safetensors` under the parameters' own names.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
 import { readJsonFile } from "../io/json.ts";
 import { readSafetensors, type StTensor, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
 import type { AdamW, OptimizerState } from "../optim/adamw.ts";
+import type { WeightEma } from "../optim/ema.ts";
 
 const POINTER = "last_checkpoint.json";
 
@@ -17,11 +19,14 @@ export interface Checkpointable {
   shapes: Map<string, number[]>;
 }
 
-export function saveRunCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: AdamW, state: S): void {
+const EMA_FILE = "ema.safetensors";
+
+export function saveRunCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: AdamW, state: S, ema?: WeightEma | null): void {
   const name = `checkpoint-${step}`;
   const dir = join(outputDir, name);
   mkdirSync(dir, { recursive: true });
   writeSafetensors(join(dir, "model.safetensors"), [...model.shapes].map(([n, shape]) => [n, { shape, data: model.params.get(n)! }]));
+  if (ema) writeSafetensors(join(dir, EMA_FILE), [...model.shapes].map(([n, shape]) => [n, { shape, data: ema.shadow.get(n)! }]));
   const packed = packState(optimizer.state());
   writeSafetensors(join(dir, "optimizer.safetensors"), packed.tensors, packed.metadata);
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state)}\n`);
@@ -114,7 +119,7 @@ export function lastCheckpoint(outputDir: string): { dir: string; step: number }
  * has no checkpoint. Every file is validated against the model (names, shapes, dtypes, sizes) and `check`,
  * so a truncated or edited checkpoint is refused with the file named, never half-loaded or skipped.
  */
-export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: AdamW, check?: StateCheck<S>): S | null {
+export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: AdamW, check?: StateCheck<S>, ema?: WeightEma | null): S | null {
   const pointer = join(outputDir, POINTER);
   if (!existsSync(pointer)) {
     const orphan = orphanedCheckpoint(outputDir);
@@ -129,19 +134,11 @@ export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, o
   const { dir: name, step } = readPointer(pointer);
   const dir = join(outputDir, name);
   if (!existsSync(dir)) throw new FormatError(pointer, `names ${name}, which does not exist in ${outputDir}`);
-  const weightsFile = join(dir, "model.safetensors");
-  const weights = readSafetensors(weightsFile).tensors;
-  const params = new Map<string, Float32Array>();
-  for (const [n, shape] of model.shapes) {
-    const t = weights.get(n);
-    if (!t) throw new FormatError(weightsFile, `checkpoint lacks ${n}`);
-    if (t.shape.join(",") !== shape.join(",")) throw new FormatError(weightsFile, `${n} has shape [${t.shape}], expected [${shape}]`);
-    if (!(t.data instanceof Float32Array)) throw new FormatError(weightsFile, `${n} is ${t.dtype}, expected F32`);
-    params.set(n, t.data);
-  }
-  for (const n of weights.keys()) {
-    if (!model.shapes.has(n)) throw new FormatError(weightsFile, `holds ${n}, which the model does not have (a checkpoint of another model?)`);
-  }
+  const params = readWeights(join(dir, "model.safetensors"), model);
+  const emaFile = join(dir, EMA_FILE);
+  if (ema && !existsSync(emaFile)) throw new FormatError(emaFile, "missing: the run was started without a weight average (--ema-decay); resume it with the same flags");
+  if (!ema && existsSync(emaFile)) throw new FormatError(emaFile, "the run keeps a weight average (--ema-decay): resume it with the same flags, or it would be lost");
+  const averaged = ema ? readWeights(emaFile, model) : null;
   const optFile = join(dir, "optimizer.safetensors");
   const opt = readSafetensors(optFile);
   const state = unpackState(optFile, opt.tensors, opt.metadata);
@@ -154,8 +151,26 @@ export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, o
   const st = checkState(stFile, readJsonFile<unknown>(stFile), step, check);
   // Only now, with everything validated, is the model touched.
   for (const [n, d] of params) model.params.set(n, d);
+  if (averaged) ema!.load(averaged);
   optimizer.loadState(state);
   return st;
+}
+
+/** A checkpoint's weights file, checked against the model: every tensor, with its shape, in F32, and no others. */
+function readWeights(file: string, model: Checkpointable): Map<string, Float32Array> {
+  const weights = readSafetensors(file).tensors;
+  const params = new Map<string, Float32Array>();
+  for (const [n, shape] of model.shapes) {
+    const t = weights.get(n);
+    if (!t) throw new FormatError(file, `checkpoint lacks ${n}`);
+    if (t.shape.join(",") !== shape.join(",")) throw new FormatError(file, `${n} has shape [${t.shape}], expected [${shape}]`);
+    if (!(t.data instanceof Float32Array)) throw new FormatError(file, `${n} is ${t.dtype}, expected F32`);
+    params.set(n, t.data);
+  }
+  for (const n of weights.keys()) {
+    if (!model.shapes.has(n)) throw new FormatError(file, `holds ${n}, which the model does not have (a checkpoint of another model?)`);
+  }
+  return params;
 }
 
 export interface PackedState {

@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseAdamWOptions } from "../optim/adamw.ts";
 import { clipCoefficient, gradNorm as globalGradNorm } from "../optim/clip.ts";
+import type { WeightEma } from "../optim/ema.ts";
 import { type Checkpointable, lastCheckpoint, loadRunCheckpoint, saveRunCheckpoint, type StateCheck } from "./checkpoint.ts";
 import { createProgress, type ProgressFields } from "./progress.ts";
 import { type Batch, classification, type Objective, type StepOptions, TrainStep } from "./step.ts";
@@ -102,6 +103,8 @@ export interface LoopOptions {
   resultFile: string;
   /** Pause before this epoch (0 or absent: never): return `hooks.paused`, to continue later with `resume`. */
   stopAfterEpoch?: number;
+  /** A moving average of the weights, updated after each optimizer step and kept in the checkpoints. */
+  ema?: WeightEma | null;
 }
 
 export interface LoopHooks<R> {
@@ -202,7 +205,7 @@ export async function runLoop<R>(
       log(`${o.outputDir}: the run is already complete (${o.resultFile}); nothing to resume`);
       return result;
     }
-    const resumed = loadRunCheckpoint(o.outputDir, model, optimizer, STATE_CHECK);
+    const resumed = loadRunCheckpoint(o.outputDir, model, optimizer, STATE_CHECK, o.ema);
     if (resumed) {
       st = upgradeState(resumed);
       log(`resuming from step ${st.globalStep} (epoch ${st.epoch + 1}, batch ${st.batchInEpoch})`);
@@ -287,8 +290,9 @@ export async function runLoop<R>(
         params: model.params, grads: accGrads!, gradScale: clipCoefficient(gradNorm, o.maxGradNorm), lr,
         klGradNorms: accKl ?? undefined, klGrads: accKlGrads ?? undefined,
       });
-      st.trainSeconds += (performance.now() - t1) / 1000;
       st.globalStep++;
+      o.ema?.update(model.params, st.globalStep);
+      st.trainSeconds += (performance.now() - t1) / 1000;
       const loss = accLoss / accN;
       st.lossSum += loss;
       st.lossCount++;
@@ -320,7 +324,7 @@ export async function runLoop<R>(
         st.batchInEpoch = 0;
       }
       const save = done ? o.saveAtEnd : lastInEpoch || (o.saveSteps > 0 && st.globalStep % o.saveSteps === 0);
-      if (save) saveRunCheckpoint(o.outputDir, st.globalStep, model, optimizer, st);
+      if (save) saveRunCheckpoint(o.outputDir, st.globalStep, model, optimizer, st, o.ema);
       if (done) break outer;
     }
   }

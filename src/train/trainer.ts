@@ -10,6 +10,7 @@ import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { readSafetensors } from "../io/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
+import { WeightEma } from "../optim/ema.ts";
 import { type Granularity, type RoseMethod, stepNeeds, validateRoseOptions } from "../optim/rose.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
@@ -51,6 +52,8 @@ export interface TrainOptions {
   dropout: number | null;
   /** Learning rate of each layer relative to the one above it (heads at the full rate); 1: no decay. */
   layerwiseLrDecay: number;
+  /** Decay of a moving average of the weights (0: none); evaluation and the saved model use the average. */
+  emaDecay: number;
   roseGranularity: Granularity;
   roseEligible?: string;
   loggingSteps: number;
@@ -93,6 +96,7 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   rdropAlpha: 0,
   dropout: null,
   layerwiseLrDecay: 1,
+  emaDecay: 0,
   roseGranularity: "tensor",
   loggingSteps: 50,
   saveSteps: 500,
@@ -150,6 +154,16 @@ export class Trainer {
       granularity: o.roseGranularity, eligible: o.roseEligible,
     }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, undefined, o.layerwiseLrDecay);
 
+    const ema = o.emaDecay > 0 ? new WeightEma(o.emaDecay, this.model.params) : null;
+    // Evaluation and saving see the averaged weights; training goes on from the live ones.
+    const averaged = async <T>(fn: () => Promise<T> | T): Promise<T> => {
+      const restore = ema?.swapInto(this.model.params);
+      try {
+        return await fn();
+      } finally {
+        restore?.();
+      }
+    };
     const padId = tok.specialIds.pad;
     let order: { epoch: number; batches: number[][] } | null = null;
     const batchesOf = (epoch: number) => {
@@ -167,7 +181,7 @@ export class Trainer {
     }, {
       label: `train ${o.method}`, outputDir: o.outputDir, totalSteps, gradientAccumulationSteps: o.gradientAccumulationSteps,
       maxGradNorm: o.maxGradNorm, loggingSteps: o.loggingSteps, saveSteps: o.saveSteps, saveAtEnd: true, evalSteps: 0,
-      seed: o.seed, resume: o.resume, quiet: o.quiet, saveMasks: o.saveMasks, resultFile: TRAINER_STATE, stopAfterEpoch: o.stopAfterEpoch,
+      seed: o.seed, resume: o.resume, quiet: o.quiet, saveMasks: o.saveMasks, resultFile: TRAINER_STATE, stopAfterEpoch: o.stopAfterEpoch, ema,
       lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps }),
     }, {
       trainRecord: (s) => ({
@@ -179,20 +193,25 @@ export class Trainer {
       progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
       evaluate: async (st, { epoch }) => {
         if (!valEncoded) return null;
-        const metrics = await this.evaluate(valEncoded, o.evalBatchSize);
-        const main = mainMetric(this.task, metrics);
-        if (st.bestMetric === null || main > st.bestMetric) {
-          st.bestMetric = main;
-          st.bestStep = st.globalStep;
-          this.model.save(join(o.outputDir, "best"));
-        }
+        const metrics = await averaged(async () => {
+          const m = await this.evaluate(valEncoded, o.evalBatchSize);
+          const main = mainMetric(this.task, m);
+          if (st.bestMetric === null || main > st.bestMetric) {
+            st.bestMetric = main;
+            st.bestStep = st.globalStep;
+            this.model.save(join(o.outputDir, "best"));
+          }
+          return m;
+        });
         return {
           record: { epoch: epoch + 1, ...metrics },
           message: `eval epoch ${epoch + 1}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`,
         };
       },
       finish: async (st) => {
-        // The final model: the best by the task metric when there was a validation set, else the last.
+        // The final model: the best by the task metric when there was a validation set, else the last
+        // (or its average).
+        if (ema) ema.swapInto(this.model.params);
         if (st.bestStep !== null && existsSync(join(o.outputDir, "best", "model.safetensors"))) {
           const best = readSafetensors(join(o.outputDir, "best", "model.safetensors")).tensors;
           for (const [n, t] of best) if (this.model.params.has(n)) this.model.params.set(n, t.data as Float32Array);
@@ -267,6 +286,7 @@ export function validateTrainOptions(o: TrainOptions): void {
   if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
   if (o.truncation !== null && !TRUNCATIONS.includes(o.truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(o.truncation)}`, ["truncation"]);
+  if (!(o.emaDecay === 0 || (o.emaDecay > 0 && o.emaDecay < 1))) throw new ConfigError(`emaDecay must be in [0, 1) (0: off), got ${o.emaDecay}`, ["emaDecay"]);
   if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1)) throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
   try {
     validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });

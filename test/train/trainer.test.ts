@@ -197,3 +197,28 @@ test("truncation head+tail trains on the texts' ends; the saved model keeps it f
   assert.equal(headOnly.metrics.accuracy, 0.5, "--truncation head overrides it");
   await assert.rejects(fineTune({ ...base, outputDir: tmp(), maxSteps: 1, truncation: "middle" as never }), /truncation must be one of head, tail, head\+tail/);
 });
+
+test("--ema-decay: the saved model is the average, checkpoints keep it, and a paused run resumes to the same model", async () => {
+  const opts = { ...base, validationFile: undefined, learningRate: 3e-3, numTrainEpochs: 2, saveSteps: 0, emaDecay: 0.9 };
+  const full = tmp();
+  await fineTune({ ...opts, outputDir: full });
+  const tensors = (f: string) => readSafetensors(f).tensors;
+  const saved = tensors(join(full, "model.safetensors"));
+  const ck = join(full, "checkpoint-16");
+  const average = tensors(join(ck, "ema.safetensors")), live = tensors(join(ck, "model.safetensors"));
+  const name = "bert.encoder.layer.0.output.dense.weight";
+  assert.deepEqual(saved.get(name)!.data, average.get(name)!.data, "the final model is the average");
+  assert.notDeepEqual(average.get(name)!.data, live.get(name)!.data, "the average is not the last iterate");
+  // Without the average the same run ends elsewhere.
+  const plain = tmp();
+  await fineTune({ ...opts, emaDecay: 0, outputDir: plain });
+  assert.deepEqual(tensors(join(plain, "model.safetensors")).get(name)!.data, live.get(name)!.data, "the average does not change training");
+
+  const paused = tmp();
+  const r = await fineTune({ ...opts, outputDir: paused, stopAfterEpoch: 1 });
+  assert.equal(r.stopped, true);
+  await assert.rejects(fineTune({ ...opts, emaDecay: 0, outputDir: paused, resume: true }), /ema\.safetensors.*resume it with the same flags/);
+  await fineTune({ ...opts, outputDir: paused, resume: true });
+  assert.deepEqual(readFileSync(join(paused, "model.safetensors")), readFileSync(join(full, "model.safetensors")));
+  await assert.rejects(fineTune({ ...opts, emaDecay: 1, outputDir: tmp() }), /emaDecay must be in \[0, 1\)/);
+});
