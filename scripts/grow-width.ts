@@ -5,7 +5,8 @@
 // original and its copy at a random ratio, so the sum is unchanged and the copies get different gradients (an
 // even split would keep them identical forever). The head dimension (64) stays, so attention scores are
 // unchanged. LayerNorm is not exactly preserved (its mean and variance now also count the copies), and the new
-// dims of the masked-LM transform start at zero so the tied decoder's logits are the old ones.
+// dims of the masked-LM transform start at zero so the tied decoder's logits are the old ones. With the hidden
+// size unchanged (only the feed-forward grows) the widened model computes exactly what the old one did.
 //   node --import tsx scripts/grow-width.ts models/rose-mini /work/runs/wide/init --hidden 384 --intermediate 1536
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,8 +26,8 @@ const o = program.opts<{ hidden: number; intermediate: number; seed: number }>()
 
 const config = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, number>;
 const H = config.hidden_size!, heads = config.num_attention_heads!, I = config.intermediate_size!, dh = H / heads;
-if (!(o.hidden > H && o.hidden <= 2 * H && o.hidden % dh === 0)) throw new Error(`--hidden must be in (${H}, ${2 * H}] and a multiple of ${dh}`);
-if (!(o.intermediate > I && o.intermediate <= 2 * I)) throw new Error(`--intermediate must be in (${I}, ${2 * I}]`);
+if (!(o.hidden >= H && o.hidden <= 2 * H && o.hidden % dh === 0)) throw new Error(`--hidden must be in [${H}, ${2 * H}] and a multiple of ${dh}`);
+if (!(o.intermediate >= I && o.intermediate <= 2 * I)) throw new Error(`--intermediate must be in [${I}, ${2 * I}]`);
 const rng = new Rng(o.seed, 0x91de);
 
 /** A map new index -> old index: the identity, then `extra` distinct old indices chosen at random. */
@@ -77,7 +78,9 @@ for (const name of tensors.keys()) {
   else if (/intermediate\.dense\.bias$/.test(name)) vector(name, gI);
   else if (/\.output\.dense\.weight$/.test(name)) matrix(name, gH, gI, sI);
   else if (/dense\.bias$/.test(name)) vector(name, gH);
-  else if (/cls\.predictions\.transform\.dense\.weight$/.test(name)) matrix(name, gH, gH, sH);
+  else if (/(cls\.predictions\.transform|pooler)\.dense\.weight$/.test(name)) matrix(name, gH, gH, sH);
+  else if (name === "classifier.weight") matrix(name, null, gH, sH);
+  else if (name === "classifier.bias") result.push([name, { shape: tensors.get(name)!.shape, data: get(name).slice() }]);
   else if (name === "cls.predictions.bias" || name === "cls.predictions.decoder.bias") result.push([name, { shape: tensors.get(name)!.shape, data: get(name).slice() }]);
   if (result.length === before) throw new Error(`${src}: do not know how to widen ${name}`);
 }
