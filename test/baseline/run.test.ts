@@ -11,9 +11,10 @@ import { BagOfWords } from "../../src/baseline/model.ts";
 import { fitBaseline } from "../../src/baseline/run.ts";
 import { Rng } from "../../src/engine/rng.ts";
 import { ConfigError, DataError, FormatError } from "../../src/errors.ts";
+import { needsSharedData, sharedData } from "../helpers/shared.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const SST2 = new URL("../../../shared/data/glue/sst2/", import.meta.url).pathname;
+const SST2 = sharedData("glue/sst2/");
 const dir = mkdtempSync(join(tmpdir(), "rose-baseline-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -124,7 +125,7 @@ test("rose baseline prints one JSON line and honours the vectorizer flags", asyn
   assert.ok(existsSync(join(out, "baseline_model.json")));
 });
 
-test("SST-2, first 12,000 training rows: scikit-learn's features and dev accuracy", { skip: !existsSync(join(SST2, "train.tsv")) && "no ../shared/data/glue/sst2" }, async () => {
+test("SST-2, first 12,000 training rows: scikit-learn's features and dev accuracy", { skip: needsSharedData("glue/sst2/train.tsv") }, async () => {
   // scikit-learn 1.2.1, TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression(C=1), and CountVectorizer +
   // MultinomialNB(): 50999 features, 674 / 872 and 686 / 872 dev rows right.
   const opts = { task: "sst2", trainFile: join(SST2, "train.tsv"), validationFile: join(SST2, "dev.tsv"), maxTrainSamples: 12000, quiet: true };

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const BERT = new URL("../../../shared/golden/models/bert", import.meta.url).pathname; // labels neg, neu, pos
+const BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname; // labels neg, neu, pos
 const dir = mkdtempSync(join(tmpdir(), "rose-cli-bad-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,14 +2,13 @@ import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { readExamples } from "../../src/data/readers.ts";
 import { customTask, getGlueTask } from "../../src/data/tasks.ts";
 import { ConfigError, DataError, FormatError } from "../../src/errors.ts";
 import { fixtureDir } from "../helpers/fixtures.ts";
+import { needsSharedData, sharedData } from "../helpers/shared.ts";
 import { parquetBytes } from "./parquet-writer.ts";
 
-const shared = fileURLToPath(new URL("../../../shared/data/", import.meta.url));
 const { dir, fixture } = fixtureDir("rose-data-");
 const task = (name: string) => getGlueTask(name)!;
 
@@ -23,8 +22,9 @@ for (const [name, files] of [
   ["qnli", ["dev.tsv"]],
 ] as const) {
   for (const f of files) {
-    test(`reads shared GLUE ${name}/${f}`, async () => {
-      const file = path.join(shared, "glue", name, f);
+    const rel = `glue/${name}/${f}`;
+    test(`reads shared GLUE ${name}/${f}`, { skip: needsSharedData(rel) }, async () => {
+      const file = sharedData(rel);
       const t = task(name);
       const r = await readExamples(file, { task: t });
       assert.equal(r.examples.length, dataLines(file));
@@ -41,8 +41,8 @@ for (const [name, files] of [
   }
 }
 
-test("QNLI string labels map to HF ids (0 = entailment)", async () => {
-  const file = path.join(shared, "glue/qnli/dev.tsv");
+test("QNLI string labels map to HF ids (0 = entailment)", { skip: needsSharedData("glue/qnli/dev.tsv") }, async () => {
+  const file = sharedData("glue/qnli/dev.tsv");
   const r = await readExamples(file, { task: task("qnli") });
   const raw = readFileSync(file, "utf8").split("\n").slice(1, 6).map((l) => l.split("\t")[3]);
   assert.deepEqual(r.examples.slice(0, 5).map((e) => e.label), raw.map((l) => (l === "entailment" ? 0 : 1)));
@@ -89,8 +89,8 @@ test("unlabelled test files give null labels", async () => {
   assert.equal((await readExamples(hf, { task: task("sst2") })).examples[0]!.label, null);
 });
 
-test("SMS spam TSV by column index, header auto-detected", async () => {
-  const file = path.join(shared, "spam/SMSSpamCollection.tsv");
+test("SMS spam TSV by column index, header auto-detected", { skip: needsSharedData("spam/SMSSpamCollection.tsv") }, async () => {
+  const file = sharedData("spam/SMSSpamCollection.tsv");
   const r = await readExamples(file, { task: customTask(), labelColumn: 0, textColumn: 1 });
   assert.equal(r.examples.length, dataLines(file));
   assert.deepEqual(r.labels, ["ham", "spam"]);

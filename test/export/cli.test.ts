@@ -10,7 +10,7 @@ import * as ort from "onnxruntime-node";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const BERT = new URL("../../../shared/golden/models/bert", import.meta.url).pathname;
+const BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
 const LABELS = ["neg", "neu", "pos"]; // the golden config's id2label
 const TEXT = "the movie was good";
 

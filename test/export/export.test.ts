@@ -12,7 +12,7 @@ import { readSafetensors } from "../../src/io/safetensors.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
 
-const GOLDEN = new URL("../../../shared/golden/models/", import.meta.url).pathname;
+const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
 interface Case {
   input_ids: number[][];

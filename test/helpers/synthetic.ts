@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "../../src/engine/index.ts";
 
-export const GOLDEN_BERT = new URL("../../../shared/golden/models/bert", import.meta.url).pathname;
+export const GOLDEN_BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
 
 const POS = ["good", "great", "fun", "funny", "smart", "best"];
 const NEG = ["bad", "terrible", "boring", "dull", "slow", "worst"];

@@ -7,7 +7,7 @@ import { loadCheckpointTensors, saveCheckpoint, type Float32Tensor } from "../..
 import { readSafetensors, writeSafetensors, f32ToF16 } from "../../src/io/safetensors.ts";
 import { FormatError } from "../../src/errors.ts";
 
-const BERT = new URL("../../../shared/golden/models/bert/", import.meta.url).pathname;
+const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "rose-ckpt-"));

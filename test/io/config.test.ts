@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { loadModelConfig, saveModelConfig, parseModelConfig, withLabels, architectureName } from "../../src/io/config.ts";
 import { ConfigError, FormatError } from "../../src/errors.ts";
 
-const MODELS = new URL("../../../shared/golden/models/", import.meta.url).pathname;
+const MODELS = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "rose-cfg-"));

@@ -15,7 +15,7 @@ import { loadCheckpointTensors } from "../../src/io/checkpoint.ts";
 import { writeSafetensors } from "../../src/io/safetensors.ts";
 import { ConfigError } from "../../src/errors.ts";
 
-const BERT = new URL("../../../shared/golden/models/bert/", import.meta.url).pathname;
+const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 
 interface Repo {
   dir: string;

@@ -15,7 +15,7 @@ import { RoseAdamW } from "../../src/optim/adamw.ts";
 import { loadRunCheckpoint, saveRunCheckpoint, type Checkpointable } from "../../src/train/checkpoint.ts";
 import { cutsAround, flip, jsonByteClasses, jsonEdits, outcome, positions, Rng } from "../helpers/mutate.ts";
 
-const BERT = new URL("../../../shared/golden/models/bert/", import.meta.url).pathname;
+const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "rose-mutate-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 

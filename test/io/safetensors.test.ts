@@ -14,7 +14,7 @@ import {
 import { FormatError } from "../../src/errors.ts";
 import { Rng } from "../../src/engine/rng.ts";
 
-const GOLDEN = new URL("../../../shared/golden/", import.meta.url);
+const GOLDEN = new URL("../fixtures/golden/", import.meta.url);
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "rose-st-"));

@@ -7,7 +7,7 @@ import { byteLevelAlphabet } from "tokenizers";
 import { Tokenizer, type EncodedBatch } from "../../src/io/tokenizer.ts";
 import { ConfigError, FormatError } from "../../src/errors.ts";
 
-const MODELS = new URL("../../../shared/golden/models/", import.meta.url).pathname;
+const MODELS = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 const BERT = join(MODELS, "bert");
 const DISTILBERT = join(MODELS, "distilbert");
 

@@ -7,7 +7,7 @@ import { Graph } from "../../src/engine/index.ts";
 import { loadModelConfig } from "../../src/io/config.ts";
 import { Architecture, ParamScope } from "../../src/models/index.ts";
 
-const GOLDEN = new URL("../../../shared/golden/models/", import.meta.url).pathname;
+const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
 function sites(name: string, build: (arch: Architecture, g: Graph) => void): { count: number; layers: number } {
   const cfg = loadModelConfig(GOLDEN + name);

@@ -10,7 +10,7 @@ import { readSafetensors } from "../../src/io/safetensors.ts";
 import { Architecture, ParamScope } from "../../src/models/index.ts";
 import { crossEntropy } from "../../src/models/losses.ts";
 
-const GOLDEN = new URL("../../../shared/golden/models/", import.meta.url).pathname;
+const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

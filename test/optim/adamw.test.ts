@@ -9,7 +9,7 @@ import { packState, unpackState } from "../../src/train/checkpoint.ts";
 import { elementSecondSaliency } from "../../src/optim/rose.ts";
 import { bandMask } from "../../src/optim/select.ts";
 
-const GOLDEN = fileURLToPath(new URL("../../../shared/golden/rose/ensemble/", import.meta.url));
+const GOLDEN = fileURLToPath(new URL("../fixtures/golden/rose/ensemble/", import.meta.url));
 
 function clone(m: Map<string, Float32Array>): Map<string, Float32Array> {
   return new Map([...m].map(([k, v]) => [k, v.slice()]));

@@ -1,4 +1,4 @@
-// Replays the reference optimizer recordings in ../shared/golden/rose: masks, parameters and moments after
+// Replays the reference optimizer recordings in test/fixtures/golden/rose (copied from ../shared/golden): masks, parameters and moments after
 // each of six steps must match the PyTorch reference.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { readSafetensors } from "../../src/io/safetensors.ts";
 import { RoseAdamW, paramOrder, type RoseMethod } from "../../src/optim/adamw.ts";
 import { linearSchedule } from "../../src/optim/schedule.ts";
 
-const ROOT = fileURLToPath(new URL("../../../shared/golden/rose/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../fixtures/golden/rose/", import.meta.url));
 
 interface LogEntry {
   step: number;

@@ -9,7 +9,7 @@ import { Architecture, ParamScope } from "../../src/models/index.ts";
 import { crossEntropy } from "../../src/models/losses.ts";
 import { maskedLm, mlmFeeds } from "../../src/pretrain/masked-lm.ts";
 
-const GOLDEN_BERT = new URL("../../../shared/golden/models/bert", import.meta.url).pathname;
+const GOLDEN_BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
 
 test("mlmFeeds: each sequence's predictions in its own row of mlm_rows, padded; mlm_positions point back to them", () => {
   // batch 3, seq 5: sequence 1 has no prediction.

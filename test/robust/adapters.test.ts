@@ -10,7 +10,7 @@ import { SegmentedText } from "../../src/robust/words.ts";
 import { Predictor } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 
-const GOLDEN_DISTILBERT = new URL("../../../shared/golden/models/distilbert", import.meta.url).pathname;
+const GOLDEN_DISTILBERT = new URL("../fixtures/golden/models/distilbert", import.meta.url).pathname;
 
 /** Equal up to float32 noise (batch shape changes the summation order). */
 function close(a: Float32Array, b: Float32Array, tol = 1e-5): void {

@@ -1,7 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { ConfigError } from "../../src/errors.ts";
 import { Attack, runAttack } from "../../src/robust/attack.ts";
 import { PartOfSpeechConstraint, RepeatModification, SentenceSimilarity, StopwordModification } from "../../src/robust/constraints.ts";
@@ -11,10 +10,11 @@ import { GreedyWordSwapWIR } from "../../src/robust/search.ts";
 import type { Transformation } from "../../src/robust/transformations.ts";
 import type { AttackInput, AttackResult } from "../../src/robust/types.ts";
 import { NLTK_STOPWORDS, PerturbedText, SegmentedText, TEXTFOOLER_STOPWORDS } from "../../src/robust/words.ts";
+import { fixtureData } from "../helpers/shared.ts";
 import { BowClassifier, FixedFiller, LetterEncoder } from "./mock.ts";
 
-const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
-const neighbors = await loadNeighbors(`${shared}data/attack/counterfitted_neighbors.json`);
+// The counter-fitted neighbours of every word these tests attack (a slice of ../shared/data/attack).
+const neighbors = await loadNeighbors(fixtureData("neighbors-slice.json"));
 const options = (extra: RecipeOptions = {}): RecipeOptions => ({ neighbors, filler: new FixedFiller(), ...extra });
 
 const positive = { input: { text: "A charming and wonderful film." }, label: 1 };
@@ -54,7 +54,7 @@ for (const name of RECIPE_NAMES) {
 }
 
 test("recipes never modify stop words, rebuild texts exactly, and are deterministic (SST-2 dev)", async () => {
-  const lines = readFileSync(`${shared}data/glue/sst2/dev.tsv`, "utf8").trim().split("\n").slice(1, 121);
+  const lines = readFileSync(fixtureData("sst2-dev-120.tsv"), "utf8").trim().split("\n").slice(1, 121);
   const examples = lines.map((l) => {
     const [text, y] = l.split("\t");
     return { input: { text: text! }, label: Number(y) };

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { FormatError } from "../../src/errors.ts";
 import { loadNeighbors, NeighborTable } from "../../src/robust/neighbors.ts";
+import { needsSharedData, sharedData } from "../helpers/shared.ts";
 
-const shared = fileURLToPath(new URL("../../../shared/", import.meta.url));
 const dir = mkdtempSync(path.join(tmpdir(), "rose-neighbors-"));
 const write = (name: string, text: string): string => {
   const f = path.join(dir, name);
@@ -15,8 +14,10 @@ const write = (name: string, text: string): string => {
   return f;
 };
 
-test("loads the counter-fitted neighbour file", async () => {
-  const t = await loadNeighbors(path.join(shared, "data/attack/counterfitted_neighbors.json"));
+const NEIGHBORS = "attack/counterfitted_neighbors.json";
+
+test("loads the counter-fitted neighbour file", { skip: needsSharedData(NEIGHBORS) }, async () => {
+  const t = await loadNeighbors(sharedData(NEIGHBORS));
   assert.ok(t.size > 40000);
   assert.deepEqual(t.neighbors("movie", 3).map((n) => n.word), ["film", "filmmaking", "films"]);
   assert.ok(t.neighbors("Good").some((n) => n.word === "nice"));
