@@ -9,10 +9,19 @@ import { median, parseFlags, timeIt } from "./util.ts";
 
 export async function benchEngine(argv: string[]): Promise<Record<string, unknown>> {
   const f = parseFlags(argv, { batch: 8, seq: 128, reps: 8, threads: 0, profile: "" });
-  const B = f.batch, T = f.seq, H = 768, F = 3072;
+  const B = f.batch,
+    T = f.seq,
+    H = 768,
+    F = 3072;
   const cfg = parseModelConfig({
-    model_type: "bert", hidden_size: H, num_attention_heads: 12, intermediate_size: F, num_hidden_layers: 1,
-    hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1, layer_norm_eps: 1e-12,
+    model_type: "bert",
+    hidden_size: H,
+    num_attention_heads: 12,
+    intermediate_size: F,
+    num_hidden_layers: 1,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    layer_norm_eps: 1e-12,
   });
   const build = (withGrad: boolean) => {
     const g = new Graph();
@@ -34,10 +43,15 @@ export async function benchEngine(argv: string[]): Promise<Record<string, unknow
   };
   const rng = new Rng(0);
   const rand = (n: number, s = 1) => Float32Array.from({ length: n }, () => rng.normal() * s);
-  const fwd = build(false), bwd = build(true);
+  const fwd = build(false),
+    bwd = build(true);
   const threads = f.threads || undefined;
   const pf = await Program.compile(fwd.g, fwd.outs, { threads });
-  const pb = await Program.compile(bwd.g, bwd.outs, { threads, profilePrefix: f.profile || undefined, optimizedModelPath: f.profile ? `${f.profile}-optimized.onnx` : undefined });
+  const pb = await Program.compile(bwd.g, bwd.outs, {
+    threads,
+    profilePrefix: f.profile || undefined,
+    optimizedModelPath: f.profile ? `${f.profile}-optimized.onnx` : undefined,
+  });
   const feeds: Record<string, Float32Array | { data: Float32Array; dims: number[] }> = {
     x: { data: rand(B * T * H), dims: [B, T, H] },
     mask: { data: new Float32Array(B * T), dims: [B, 1, 1, T] },

@@ -33,8 +33,16 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
   });
   const s = median(times) / 1000;
   return {
-    impl: "rose-onnxruntime", config: f.config, method: "eval", batch: f.batch, seq: f.seq, rows_per_run: rows,
-    step_s: +s.toFixed(4), samples_per_s: +(f.batch / s).toFixed(2), tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
-    gflops: +(forwardFlops(f.config, f.batch, f.seq) / s / 1e9).toFixed(1), peak_rss_mib: +peakRssMib().toFixed(1),
+    impl: "rose-onnxruntime",
+    config: f.config,
+    method: "eval",
+    batch: f.batch,
+    seq: f.seq,
+    rows_per_run: rows,
+    step_s: +s.toFixed(4),
+    samples_per_s: +(f.batch / s).toFixed(2),
+    tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
+    gflops: +(forwardFlops(f.config, f.batch, f.seq) / s / 1e9).toFixed(1),
+    peak_rss_mib: +peakRssMib().toFixed(1),
   };
 }

@@ -9,8 +9,16 @@ export function randomModel(config: string, numLabels = 2): PretrainedModel {
   const preset = PRESETS[config];
   if (!preset) throw new Error(`unknown --config ${config} (${Object.keys(PRESETS).join(", ")})`);
   const cfg = parseModelConfig({
-    model_type: "bert", ...preset, vocab_size: 30522, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1,
-    max_position_embeddings: 512, type_vocab_size: 2, layer_norm_eps: 1e-12, pad_token_id: 0, num_labels: numLabels,
+    model_type: "bert",
+    ...preset,
+    vocab_size: 30522,
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: 512,
+    type_vocab_size: 2,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+    num_labels: numLabels,
   });
   return PretrainedModel.random(cfg, null, ["classifier"], 0);
 }
@@ -19,7 +27,8 @@ export function randomBatch(batch: number, seq: number, numLabels = 2): Batch {
   const rng = new Rng(0, 0xbe7c);
   const n = batch * seq;
   return {
-    batch, seq,
+    batch,
+    seq,
     inputIds: BigInt64Array.from({ length: n }, () => BigInt(1000 + rng.int(30522 - 1000))),
     attentionMask: new BigInt64Array(n).fill(1n),
     tokenTypeIds: new BigInt64Array(n),
@@ -34,7 +43,9 @@ export function randomBatch(batch: number, seq: number, numLabels = 2): Batch {
  */
 export function forwardFlops(config: string, batch: number, seq: number): number {
   const p = PRESETS[config]!;
-  const H = p.hidden_size, F = p.intermediate_size, L = p.num_hidden_layers;
+  const H = p.hidden_size,
+    F = p.intermediate_size,
+    L = p.num_hidden_layers;
   const layer = (queries: number) =>
     2 * batch * seq * H * H * 2 + 2 * batch * queries * (H * H * 2 + H * F * 2) + 2 * 2 * batch * queries * seq * H;
   return (L - 1) * layer(seq) + layer(1);

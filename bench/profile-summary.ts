@@ -35,7 +35,8 @@ function main(argv: string[]): void {
     const i = argv.indexOf(name);
     return i > 0 ? Number(argv[i + 1]) : def;
   };
-  const top = flag("--top", 25), skip = flag("--skip", 1);
+  const top = flag("--top", 25),
+    skip = flag("--skip", 1);
   const events = JSON.parse(readFileSync(file, "utf8")) as ProfileEvent[];
   const runs = events.filter((e) => e.cat === "Session" && e.name === "model_run").length - skip;
   if (!(runs > 0)) throw new Error(`${file}: no runs left after skipping ${skip}`);
@@ -50,7 +51,10 @@ function main(argv: string[]): void {
     const op = e.args.op_name;
     const flops = MATMULS.has(op) ? matmulFlops(e) : 0;
     const node = `${op} ${e.name.replace(/_kernel_time$/, "")} ${JSON.stringify(shapes(e.args.input_type_shape))}`;
-    for (const [map, key] of [[byOp, op], [byNode, node]] as const) {
+    for (const [map, key] of [
+      [byOp, op],
+      [byNode, node],
+    ] as const) {
       const r = map.get(key) ?? { us: 0, flops: 0 };
       r.us += e.dur;
       r.flops += flops;

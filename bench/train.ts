@@ -16,7 +16,13 @@ export async function benchTrain(argv: string[]): Promise<Record<string, unknown
   if (!method) throw new Error(`--method must be one of ${Object.keys(METHODS).join(", ")}`);
   const model = randomModel(f.config);
   const step = await TrainStep.build(model, {
-    method, klDropout: 0.1, rdropAlpha: 0, eligible: eligibleFrom(), granularity: "tensor", regression: false, threads: f.threads || undefined,
+    method,
+    klDropout: 0.1,
+    rdropAlpha: 0,
+    eligible: eligibleFrom(),
+    granularity: "tensor",
+    regression: false,
+    threads: f.threads || undefined,
     profilePrefix: f.profile || undefined,
   });
   const opt = new RoseAdamW({ lr: 2e-5, betas: [0.9, 0.98], weightDecay: 0.01, method, upper: 70, lower: 0 });
@@ -29,8 +35,14 @@ export async function benchTrain(argv: string[]): Promise<Record<string, unknown
   if (f.profile) step.endProfiling();
   const s = median(times) / 1000;
   return {
-    impl: "rose-onnxruntime", config: f.config, method: f.method, batch: f.batch, seq: f.seq,
-    step_s: +s.toFixed(4), samples_per_s: +(f.batch / s).toFixed(2), tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
+    impl: "rose-onnxruntime",
+    config: f.config,
+    method: f.method,
+    batch: f.batch,
+    seq: f.seq,
+    step_s: +s.toFixed(4),
+    samples_per_s: +(f.batch / s).toFixed(2),
+    tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
     peak_rss_mib: +peakRssMib().toFixed(1),
   };
 }

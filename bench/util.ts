@@ -17,7 +17,8 @@ export async function timeIt(reps: number, warmup: number, fn: () => Promise<unk
  * machine a single-threaded step's CPU time stays near its idle wall time while the wall time does not.
  */
 export async function timeSteps(reps: number, warmup: number, fn: () => Promise<unknown>): Promise<{ wall: number[]; cpu: number[] }> {
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   for (let i = 0; i < warmup + reps; i++) {
     const t = performance.now();
     const c = process.cpuUsage();

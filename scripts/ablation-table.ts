@@ -29,6 +29,8 @@ for (const name of readdirSync(dir).sort()) {
     `| ${name} | ${a.learningRate} | ${a.lrSchedule ?? "linear"} | ${a.warmupRatio} | ${a.dropout ?? 0.1} | ${a.mlmProbability ?? 0.15} | ${a.vocabSize} | ${a.batchSize} x ${a.maxSeqLength} | ${(tokens / 1e6).toFixed(2)} M | ${r.heldoutAccuracy === null ? "-" : `${(100 * r.heldoutAccuracy).toFixed(2)}%`} | ${r.loss.toFixed(3)} | ${Math.round(r.tokensPerSecond)} |`,
   );
 }
-console.log("| run | peak lr | schedule | warm-up | dropout | masking | vocab | batch x seq | tokens | held-out masked acc | final loss | tokens/s |");
+console.log(
+  "| run | peak lr | schedule | warm-up | dropout | masking | vocab | batch x seq | tokens | held-out masked acc | final loss | tokens/s |",
+);
 console.log("|---|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of rows) console.log(r);

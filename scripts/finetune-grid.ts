@@ -31,19 +31,37 @@ const program = new Command()
   .option("--train-file <file>", "sst2: the GLUE training file (sentence<TAB>label)")
   .option("--max-train-samples <n>", "sst2: rows the grid trains on", Number, 12000)
   .option("--carve <kind>", "sst2: rows (10% of the rows at random) | phrases (whole long phrases, disjoint from training)", "rows")
-  .option("--space <json>", "the grid instead of the built-in one, e.g. '{\"max-seq-length\":[128,256],\"learning-rate\":[6e-4]}' (a varied flag replaces the fixed one)")
+  .option(
+    "--space <json>",
+    'the grid instead of the built-in one, e.g. \'{"max-seq-length":[128,256],"learning-rate":[6e-4]}\' (a varied flag replaces the fixed one)',
+  )
   .option("--threads <n>", "threads for the sweep", Number)
   .option("--workers <k>", "local workers", Number, 1)
   .option("--seeds <list>", "train each setting with these seeds and average (rose sweep --seeds), e.g. 1,2,3,4,5");
-const o = program.parse().opts<{ data: string; model: string; out: string; trainFile?: string; maxTrainSamples: number; carve: string; space?: string; threads?: number; workers: number; seeds?: string }>();
+const o = program
+  .parse()
+  .opts<{
+    data: string;
+    model: string;
+    out: string;
+    trainFile?: string;
+    maxTrainSamples: number;
+    carve: string;
+    space?: string;
+    threads?: number;
+    workers: number;
+    seeds?: string;
+  }>();
 if (o.carve !== "rows" && o.carve !== "phrases") throw new Error(`--carve must be rows or phrases, got ${o.carve}`);
-if (o.carve !== "rows" && o.data !== "sst2") throw new Error(`--carve ${o.carve} is for --data sst2 (the demo's carve is stratified by label)`);
+if (o.carve !== "rows" && o.data !== "sst2")
+  throw new Error(`--carve ${o.carve} is for --data sst2 (the demo's carve is stratified by label)`);
 const space = o.space ? (JSON.parse(o.space) as Record<string, number[]>) : SPACES[o.data];
 if (!space) throw new Error(`--data must be one of ${Object.keys(SPACES).join(", ")}, got ${o.data}`);
 
 const data = join(o.out, "data");
 mkdirSync(data, { recursive: true });
-const fitFile = join(data, "fit.tsv"), validationFile = join(data, "validation.tsv");
+const fitFile = join(data, "fit.tsv"),
+  validationFile = join(data, "validation.tsv");
 let taskFlags: string[];
 if (o.data === "demo") {
   const { train, test } = await demoSplit(DEMO_DEFAULTS);
@@ -57,15 +75,20 @@ if (o.data === "demo") {
   taskFlags = ["--task", "custom", "--max-seq-length", String(DEMO_DEFAULTS.maxSeqLength), "--warmup-ratio", "0.1"];
 } else {
   if (!o.trainFile) throw new Error("--data sst2 needs --train-file");
-  const [header, ...rows] = readFileSync(o.trainFile, "utf8").split("\n").filter((l) => l.trim() !== "");
+  const [header, ...rows] = readFileSync(o.trainFile, "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   const examples = rows.map((line) => ({ line, label: null }));
-  const { train, validation, dropped } = o.carve === "phrases"
-    ? splitPhraseDisjoint(examples, { validationSize: 1500, minWords: 15, seed: 7, text: (r) => r.line.split("\t")[0]! })
-    : { ...splitExamples(examples, { validationFraction: 0.1, seed: 7 }), dropped: 0 };
+  const { train, validation, dropped } =
+    o.carve === "phrases"
+      ? splitPhraseDisjoint(examples, { validationSize: 1500, minWords: 15, seed: 7, text: (r) => r.line.split("\t")[0]! })
+      : { ...splitExamples(examples, { validationFraction: 0.1, seed: 7 }), dropped: 0 };
   const write = (file: string, r: { line: string }[]) => writeFileSync(file, `${header}\n${r.map((x) => x.line).join("\n")}\n`);
   write(fitFile, train.slice(0, o.maxTrainSamples));
   write(validationFile, validation);
-  console.error(`${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows, ${dropped} overlapping rows dropped (${data})`);
+  console.error(
+    `${o.trainFile}: ${Math.min(o.maxTrainSamples, train.length)} fit / ${validation.length} validation rows, ${dropped} overlapping rows dropped (${data})`,
+  );
   taskFlags = ["--task", "sst2", "--max-seq-length", "64", "--warmup-ratio", "0.06"];
 }
 // A flag the grid varies is not also a fixed one (rose sweep refuses that).
@@ -77,9 +100,33 @@ const spaceFile = join(o.out, "space.json");
 if (!existsSync(spaceFile)) writeFileSync(spaceFile, `${JSON.stringify(space, null, 2)}\n`);
 
 const args = [
-  "bin/rose.js", "sweep", "--output-dir", join(o.out, "sweep"), "--space", spaceFile, "--strategy", "grid",
-  "--workers", String(o.workers), "--plain", ...(o.seeds ? ["--seeds", o.seeds] : []), ...(o.threads ? ["--threads", String(o.threads)] : []), "--",
-  "--model", o.model, "--train-file", fitFile, "--validation-file", validationFile, ...taskFlags,
-  "--weight-decay", "0.01", "--adam-beta2", "0.98", ...(o.seeds ? [] : ["--seed", String(DEMO_DEFAULTS.seed)]), "--save-steps", "0",
+  "bin/rose.js",
+  "sweep",
+  "--output-dir",
+  join(o.out, "sweep"),
+  "--space",
+  spaceFile,
+  "--strategy",
+  "grid",
+  "--workers",
+  String(o.workers),
+  "--plain",
+  ...(o.seeds ? ["--seeds", o.seeds] : []),
+  ...(o.threads ? ["--threads", String(o.threads)] : []),
+  "--",
+  "--model",
+  o.model,
+  "--train-file",
+  fitFile,
+  "--validation-file",
+  validationFile,
+  ...taskFlags,
+  "--weight-decay",
+  "0.01",
+  "--adam-beta2",
+  "0.98",
+  ...(o.seeds ? [] : ["--seed", String(DEMO_DEFAULTS.seed)]),
+  "--save-steps",
+  "0",
 ];
 execFileSync(process.execPath, args, { stdio: "inherit" });

@@ -5,8 +5,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
-interface Trial { index: number; config: number; params: Record<string, number | string>; seed: number | null }
-interface Outcome { evals: Record<string, number>[]; finished: boolean }
+interface Trial {
+  index: number;
+  config: number;
+  params: Record<string, number | string>;
+  seed: number | null;
+}
+interface Outcome {
+  evals: Record<string, number>[];
+  finished: boolean;
+}
 
 const [out, flag, metricArg] = process.argv.slice(2);
 if (!out || (flag !== undefined && flag !== "--metric")) {
@@ -28,7 +36,10 @@ const stats = (xs: number[]): string => {
 const groups = new Map<number, { params: Record<string, number | string>; last: number[]; best: number[]; seeds: (number | null)[] }>();
 for (const t of sweep.trials) {
   // state.json keys are "trial/rung"; the grid has one rung, so the latest entry of a trial is its outcome.
-  const entry = Object.entries(state).filter(([k]) => k.split("/")[0] === String(t.index)).map(([, v]) => v.outcome).find((o) => o?.finished);
+  const entry = Object.entries(state)
+    .filter(([k]) => k.split("/")[0] === String(t.index))
+    .map(([, v]) => v.outcome)
+    .find((o) => o?.finished);
   const g = groups.get(t.config) ?? { params: t.params, last: [], best: [], seeds: [] };
   groups.set(t.config, g);
   const vals = (entry?.evals ?? []).map((e) => e[metric]).filter((v): v is number => typeof v === "number");
@@ -41,5 +52,7 @@ const keys = Object.keys(groups.values().next().value?.params ?? {});
 console.log(`| ${keys.map((k) => k.replace(/^--/, "")).join(" | ")} | seeds | ${metric} after the last epoch | each seed | best epoch |`);
 console.log(`|${"---|".repeat(keys.length + 4)}`);
 for (const g of groups.values()) {
-  console.log(`| ${keys.map((k) => String(g.params[k])).join(" | ")} | ${g.seeds.join(", ")} | ${stats(g.last)} | ${g.last.map((v) => v.toFixed(2)).join(", ")} | ${stats(g.best)} |`);
+  console.log(
+    `| ${keys.map((k) => String(g.params[k])).join(" | ")} | ${g.seeds.join(", ")} | ${stats(g.last)} | ${g.last.map((v) => v.toFixed(2)).join(", ")} | ${stats(g.best)} |`,
+  );
 }

@@ -25,8 +25,12 @@ const [src, out] = program.args as [string, string];
 const o = program.opts<{ hidden: number; intermediate: number; seed: number }>();
 
 const config = JSON.parse(readFileSync(join(src, "config.json"), "utf8")) as Record<string, number>;
-const H = config.hidden_size!, heads = config.num_attention_heads!, I = config.intermediate_size!, dh = H / heads;
-if (!(o.hidden >= H && o.hidden <= 2 * H && o.hidden % dh === 0)) throw new Error(`--hidden must be in [${H}, ${2 * H}] and a multiple of ${dh}`);
+const H = config.hidden_size!,
+  heads = config.num_attention_heads!,
+  I = config.intermediate_size!,
+  dh = H / heads;
+if (!(o.hidden >= H && o.hidden <= 2 * H && o.hidden % dh === 0))
+  throw new Error(`--hidden must be in [${H}, ${2 * H}] and a multiple of ${dh}`);
 if (!(o.intermediate >= I && o.intermediate <= 2 * I)) throw new Error(`--intermediate must be in [${I}, ${2 * I}]`);
 const rng = new Rng(o.seed, 0x91de);
 
@@ -49,7 +53,9 @@ function shares(g: number[], old: number): Float32Array {
   }
   return s;
 }
-const sH = shares(gH, H), sA = shares(gA, H), sI = shares(gI, I);
+const sH = shares(gH, H),
+  sA = shares(gA, H),
+  sI = shares(gI, I);
 
 const { tensors } = readSafetensors(join(src, "model.safetensors"));
 const result: [string, WriteTensor][] = [];
@@ -58,7 +64,9 @@ const get = (n: string) => tensors.get(n)!.data as Float32Array;
 function matrix(name: string, gOut: number[] | null, gIn: number[] | null, sIn: Float32Array | null): void {
   const t = tensors.get(name)!;
   const [rows, cols] = t.shape as [number, number];
-  const w = t.data as Float32Array, ro = gOut ?? [...Array(rows).keys()], ci = gIn ?? [...Array(cols).keys()];
+  const w = t.data as Float32Array,
+    ro = gOut ?? [...Array(rows).keys()],
+    ci = gIn ?? [...Array(cols).keys()];
   const data = new Float32Array(ro.length * ci.length);
   ro.forEach((r, i) => ci.forEach((c, j) => (data[i * ci.length + j] = w[r * cols + c]! * (sIn ? sIn[j]! : 1))));
   result.push([name, { shape: [ro.length, ci.length], data }]);
@@ -81,7 +89,8 @@ for (const name of tensors.keys()) {
   else if (/(cls\.predictions\.transform|pooler)\.dense\.weight$/.test(name)) matrix(name, gH, gH, sH);
   else if (name === "classifier.weight") matrix(name, null, gH, sH);
   else if (name === "classifier.bias") result.push([name, { shape: tensors.get(name)!.shape, data: get(name).slice() }]);
-  else if (name === "cls.predictions.bias" || name === "cls.predictions.decoder.bias") result.push([name, { shape: tensors.get(name)!.shape, data: get(name).slice() }]);
+  else if (name === "cls.predictions.bias" || name === "cls.predictions.decoder.bias")
+    result.push([name, { shape: tensors.get(name)!.shape, data: get(name).slice() }]);
   if (result.length === before) throw new Error(`${src}: do not know how to widen ${name}`);
 }
 mkdirSync(out, { recursive: true });
@@ -92,4 +101,6 @@ for (const f of ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.
   if (existsSync(join(src, f))) copyFileSync(join(src, f), join(out, f));
 }
 const params = result.reduce((n, [, t]) => n + t.data.length, 0);
-console.error(`${out}: hidden ${H} -> ${o.hidden} (${o.hidden / dh} heads), feed-forward ${I} -> ${o.intermediate}, ${params.toLocaleString("en")} parameters`);
+console.error(
+  `${out}: hidden ${H} -> ${o.hidden} (${o.hidden / dh} heads), feed-forward ${I} -> ${o.intermediate}, ${params.toLocaleString("en")} parameters`,
+);

@@ -18,7 +18,9 @@ const { values, positionals } = parseArgs({
 });
 const [dir, ...files] = positionals;
 if (!dir || !files.length) {
-  console.error("usage: node --import tsx scripts/heldout-accuracy.ts MODEL_DIR HELDOUT.txt [--max-seq-length N] [--batch-size N] [--by-position N] [--threads N]");
+  console.error(
+    "usage: node --import tsx scripts/heldout-accuracy.ts MODEL_DIR HELDOUT.txt [--max-seq-length N] [--batch-size N] [--by-position N] [--threads N]",
+  );
   process.exit(2);
 }
 const int = (name: string, v: string | undefined): number | undefined => {

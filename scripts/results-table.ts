@@ -3,19 +3,41 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const dir = process.argv[2] ?? "runs/results-sst2";
-interface Row { method: string; seed: number; clean: number; pwws: number; dwb: number; pwwsClean: number; steps: number; seconds: number }
+interface Row {
+  method: string;
+  seed: number;
+  clean: number;
+  pwws: number;
+  dwb: number;
+  pwwsClean: number;
+  steps: number;
+  seconds: number;
+}
 const rows: Row[] = [];
 for (const name of readdirSync(dir).sort()) {
   const m = /^(.*)-seed(\d+)$/.exec(name);
   if (!m || !existsSync(join(dir, name, "robust.json"))) continue;
   const ev = JSON.parse(readFileSync(join(dir, name, "eval.json"), "utf8")) as { accuracy: number };
-  const rb = JSON.parse(readFileSync(join(dir, name, "robust.json"), "utf8")) as { rows: { recipe: string; accuracy_under_attack: number; original_accuracy: number }[] };
-  const tr = existsSync(join(dir, `${name}.train.json`)) ? (JSON.parse(readFileSync(join(dir, `${name}.train.json`), "utf8")) as { global_step: number }) : { global_step: 0 };
-  const state = JSON.parse(readFileSync(join(dir, name, "trainer_state.json"), "utf8")) as { log_history: { type: string; samples_per_s?: number }[]; train_samples_per_second: number };
+  const rb = JSON.parse(readFileSync(join(dir, name, "robust.json"), "utf8")) as {
+    rows: { recipe: string; accuracy_under_attack: number; original_accuracy: number }[];
+  };
+  const tr = existsSync(join(dir, `${name}.train.json`))
+    ? (JSON.parse(readFileSync(join(dir, `${name}.train.json`), "utf8")) as { global_step: number })
+    : { global_step: 0 };
+  const state = JSON.parse(readFileSync(join(dir, name, "trainer_state.json"), "utf8")) as {
+    log_history: { type: string; samples_per_s?: number }[];
+    train_samples_per_second: number;
+  };
   const rec = (r: string) => rb.rows.find((x) => x.recipe === r)!;
   rows.push({
-    method: m[1]!, seed: Number(m[2]), clean: 100 * ev.accuracy, pwws: rec("pwws").accuracy_under_attack, dwb: rec("deepwordbug").accuracy_under_attack,
-    pwwsClean: rec("pwws").original_accuracy, steps: tr.global_step, seconds: state.train_samples_per_second,
+    method: m[1]!,
+    seed: Number(m[2]),
+    clean: 100 * ev.accuracy,
+    pwws: rec("pwws").accuracy_under_attack,
+    dwb: rec("deepwordbug").accuracy_under_attack,
+    pwwsClean: rec("pwws").original_accuracy,
+    steps: tr.global_step,
+    seconds: state.train_samples_per_second,
   });
 }
 const stats = (xs: number[]) => {
@@ -38,7 +60,9 @@ const lines = [
   "",
   "| method | seed | clean dev % | clean on 300 % | pwws % | deepwordbug % |",
   "|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.method} | ${r.seed} | ${r.clean.toFixed(2)} | ${r.pwwsClean.toFixed(2)} | ${r.pwws.toFixed(2)} | ${r.dwb.toFixed(2)} |`),
+  ...rows.map(
+    (r) => `| ${r.method} | ${r.seed} | ${r.clean.toFixed(2)} | ${r.pwwsClean.toFixed(2)} | ${r.pwws.toFixed(2)} | ${r.dwb.toFixed(2)} |`,
+  ),
 ];
 const md = lines.join("\n");
 writeFileSync(join(dir, "summary.md"), `${md}\n`);

@@ -34,7 +34,9 @@ function openStudy(c: StudyConfig, git: GitState): StudyRecord {
     const differ: string[] = RESULT_KEYS.filter((k) => JSON.stringify(old.config[k]) !== JSON.stringify(config[k])).map(flagName);
     if (old.model.sha256 !== model.sha256) differ.unshift("--model (its weights)");
     if (differ.length) {
-      throw new ConfigError(`${file}: this output directory holds a study with other ${differ.join(", ")}; use another --output-dir and --work-dir, or the same settings`);
+      throw new ConfigError(
+        `${file}: this output directory holds a study with other ${differ.join(", ")}; use another --output-dir and --work-dir, or the same settings`,
+      );
     }
     return old;
   }
@@ -65,15 +67,26 @@ async function main(): Promise<number> {
   if (!c.reportOnly) {
     mkdirSync(c.outputDir, { recursive: true });
     const started = new Date();
-    log(`study: ${c.tasks.join(", ")} x ${c.methods.length} methods x ${c.seeds.length} seeds; ${c.workers} worker(s), ${c.threads} thread(s) each; commit ${git.commit.slice(0, 10)}${git.dirty ? " (uncommitted changes)" : ""}`);
+    log(
+      `study: ${c.tasks.join(", ")} x ${c.methods.length} methods x ${c.seeds.length} seeds; ${c.workers} worker(s), ${c.threads} thread(s) each; commit ${git.commit.slice(0, 10)}${git.dirty ? " (uncommitted changes)" : ""}`,
+    );
     const r = await runSteps(planSteps(c), { workers: c.workers, logDir: join(c.workDir, "logs"), git, log });
     const finished = new Date();
     const inv: Invocation = {
-      started: started.toISOString(), finished: finished.toISOString(), elapsed_s: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
-      commit: git.commit, dirty: git.dirty, ran: r.ran.length, skipped: r.skipped.length, failed: r.failed.length, interrupted: interrupted(),
+      started: started.toISOString(),
+      finished: finished.toISOString(),
+      elapsed_s: Math.round((finished.getTime() - started.getTime()) / 100) / 10,
+      commit: git.commit,
+      dirty: git.dirty,
+      ran: r.ran.length,
+      skipped: r.skipped.length,
+      failed: r.failed.length,
+      interrupted: interrupted(),
     };
     appendFileSync(join(c.outputDir, "invocations.jsonl"), `${JSON.stringify(inv)}\n`);
-    log(`study: ${r.ran.length} step(s) run, ${r.skipped.length} already done, ${r.failed.length} failed, ${r.blocked.length} blocked, ${r.interrupted.length} stopped`);
+    log(
+      `study: ${r.ran.length} step(s) run, ${r.skipped.length} already done, ${r.failed.length} failed, ${r.blocked.length} blocked, ${r.interrupted.length} stopped`,
+    );
     for (const f of r.failed) log(`failed: ${f.id}`);
     failed = r.failed.length;
     if (interrupted()) return 130;

@@ -8,11 +8,13 @@ import { Tokenizer } from "../src/io/tokenizer.ts";
 import { tokenizeLines } from "../src/pretrain/mlm-data.ts";
 import { trainWordPiece } from "../src/pretrain/wordpiece.ts";
 
-const int = (name: string) => (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-};
+const int =
+  (name: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+    return n;
+  };
 
 const program = new Command()
   .name("train-wordpiece")
@@ -24,17 +26,23 @@ const program = new Command()
   .option("--score <kind>", "merge score: frequency (Hugging Face) or wordpiece", "frequency")
   .option("--count-tokens <files...>", "report token counts of these files under the trained vocabulary");
 
-const opts = program.parse().opts<{ corpus: string; out: string; vocabSize: number; minFrequency: number; score: string; countTokens?: string[] }>();
+const opts = program
+  .parse()
+  .opts<{ corpus: string; out: string; vocabSize: number; minFrequency: number; score: string; countTokens?: string[] }>();
 if (opts.score !== "frequency" && opts.score !== "wordpiece") throw new Error(`--score must be frequency or wordpiece, got ${opts.score}`);
 const t0 = performance.now();
 const lines = createInterface({ input: createReadStream(opts.corpus, "utf8"), crlfDelay: Infinity });
 const r = await trainWordPiece(lines, { vocabSize: opts.vocabSize, minFrequency: opts.minFrequency, score: opts.score, outDir: opts.out });
-console.log(`vocabulary of ${r.vocab.length} (${r.alphabetSize} characters, ${r.merges} merges) from ${r.totalWords} words (${r.distinctWords} distinct) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${opts.out}`);
+console.log(
+  `vocabulary of ${r.vocab.length} (${r.alphabetSize} characters, ${r.merges} merges) from ${r.totalWords} words (${r.distinctWords} distinct) in ${((performance.now() - t0) / 1000).toFixed(1)} s -> ${opts.out}`,
+);
 
 if (opts.countTokens) {
   const tok = await Tokenizer.fromDir(opts.out);
   for (const file of opts.countTokens) {
-    const text = readFileSync(file, "utf8").split("\n").filter((l) => l.length > 0);
+    const text = readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l.length > 0);
     const ids = await tokenizeLines(tok, text);
     let tokens = 0;
     let unk = 0;

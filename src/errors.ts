@@ -15,7 +15,10 @@ export class EngineError extends RoseError {}
 
 /** A file that cannot be read as what it claims to be (corrupt, truncated, wrong format). */
 export class FormatError extends RoseError {
-  constructor(readonly file: string, problem: string) {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
     super(`${file}: ${problem}`);
   }
 }
@@ -25,14 +28,21 @@ export class FormatError extends RoseError {
  * fault as the message spells them (`batchSize`), so a front end can say its own flag (`--batch-size`).
  */
 export class ConfigError extends RoseError {
-  constructor(message: string, readonly options: readonly string[] = []) {
+  constructor(
+    message: string,
+    readonly options: readonly string[] = [],
+  ) {
     super(message);
   }
 }
 
 /** A data row that cannot be used (missing field, unknown label, empty text). */
 export class DataError extends RoseError {
-  constructor(readonly file: string, readonly line: number | null, problem: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    problem: string,
+  ) {
     super(line === null ? `${file}: ${problem}` : `${file}:${line}: ${problem}`);
   }
 }

@@ -30,7 +30,16 @@ export { computeMetrics, accuracy, f1, matthewsCorrelation, pearson, spearmanr }
 export { splitExamples } from "./data/split.ts";
 
 // Significance of differences between models on the same examples (paired bootstrap, sign test, Holm).
-export { pairedBootstrap, signTest, signTestFloor, holm, meanStd, type BootstrapOptions, type BootstrapResult, type SignTestResult } from "./stats/significance.ts";
+export {
+  pairedBootstrap,
+  signTest,
+  signTestFloor,
+  holm,
+  meanStd,
+  type BootstrapOptions,
+  type BootstrapResult,
+  type SignTestResult,
+} from "./stats/significance.ts";
 export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin.ts";
 
 // ROSE optimizer.
@@ -86,7 +95,14 @@ export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
 // Demo.
 export { runDemo } from "./app/demo.ts";
 // Loss landscapes and HTML reports.
-export { computeLandscape, GRID_DEFAULTS, lossAndAccuracy, type Landscape, type ModelSurface, type GridOptions } from "./landscape/landscape.ts";
+export {
+  computeLandscape,
+  GRID_DEFAULTS,
+  lossAndAccuracy,
+  type Landscape,
+  type ModelSurface,
+  type GridOptions,
+} from "./landscape/landscape.ts";
 export { randomDirection, filterNormalise, modelDirections, NORMALISATION, type Direction } from "./landscape/directions.ts";
 export { sharpness, circleMean, SHARPNESS_DEFINITIONS, type Sharpness, type Grid as LandscapeGrid } from "./landscape/sharpness.ts";
 export { runLandscape, writeLandscape, type LandscapeOptions, type LandscapeRun } from "./landscape/run.ts";

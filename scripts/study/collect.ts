@@ -114,12 +114,17 @@ function readJson<T>(file: string): T | null {
 
 export function readJsonLines<T>(file: string): T[] | null {
   if (!existsSync(file)) return null;
-  return readFileSync(file, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
+  return readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as T);
 }
 
 function readRun(dir: string, method: StudyMethod, seed: number, recipes: readonly string[]): RunResult {
   const ev = readJson<Record<string, number | string>>(join(dir, "eval.json"));
-  const metrics = ev ? Object.fromEntries(Object.entries(ev).filter((e): e is [string, number] => typeof e[1] === "number" && e[0] !== "n")) : null;
+  const metrics = ev
+    ? Object.fromEntries(Object.entries(ev).filter((e): e is [string, number] => typeof e[1] === "number" && e[0] !== "n"))
+    : null;
   const preds = readJsonLines<{ prediction: number; gold: number | null }>(join(dir, "predictions.jsonl"));
   const attacks: Record<string, AttackOutcome> = {};
   for (const r of recipes) {
@@ -128,7 +133,10 @@ function readRun(dir: string, method: StudyMethod, seed: number, recipes: readon
     if (summary && rows) attacks[r] = { summary, underAttack: rows.map((x) => (x.status === "failed" ? 1 : 0)) };
   }
   return {
-    method, seed, metrics, attacks,
+    method,
+    seed,
+    metrics,
+    attacks,
     correct: preds ? preds.map((p) => (p.gold !== null && p.prediction === p.gold ? 1 : 0)) : null,
     train: readJson(join(dir, "train.json")),
   };
@@ -136,7 +144,9 @@ function readRun(dir: string, method: StudyMethod, seed: number, recipes: readon
 
 function readLandscape(dir: string): LandscapeResult | null {
   const summary = readJson<{ sharpness: SharpnessRow[] }>(join(dir, "summary.json"));
-  const full = readJson<{ dims: number; points: number; range: [number, number]; examples: number; data: string }>(join(dir, "landscape.json"));
+  const full = readJson<{ dims: number; points: number; range: [number, number]; examples: number; data: string }>(
+    join(dir, "landscape.json"),
+  );
   if (!summary || !full) return null;
   return { rows: summary.sharpness, dims: full.dims, points: full.points, range: full.range, examples: full.examples, data: full.data };
 }
@@ -147,14 +157,27 @@ export function collectTask(c: Pick<StudyConfig, "outputDir" | "workDir" | "meth
   const tuning: TuneResult[] = methods.map((m) => {
     const r = readJson<{ best: BestConfig | null; epochs_run: number; full_grid_epochs: number }>(p.tuneResult(m));
     const trials = existsSync(p.tuneTable(m)) ? readFileSync(p.tuneTable(m), "utf8").trim().split("\n").length - 1 : 0;
-    return { method: m, space: readJson<SpaceSpec>(p.tuneSpace(m)), best: r?.best ?? null, trials, epochsRun: r?.epochs_run ?? 0, fullGridEpochs: r?.full_grid_epochs ?? 0 };
+    return {
+      method: m,
+      space: readJson<SpaceSpec>(p.tuneSpace(m)),
+      best: r?.best ?? null,
+      trials,
+      epochsRun: r?.epochs_run ?? 0,
+      fullGridEpochs: r?.full_grid_epochs ?? 0,
+    };
   });
   const runs = methods.flatMap((m) => c.seeds.map((s) => readRun(p.run(m, s), m, s, c.recipes)));
   const steps = existsSync(p.steps)
-    ? readdirSync(p.steps).filter((f) => f.endsWith(".json")).sort().map((f) => readJson<StepRecord>(join(p.steps, f))!)
+    ? readdirSync(p.steps)
+        .filter((f) => f.endsWith(".json"))
+        .sort()
+        .map((f) => readJson<StepRecord>(join(p.steps, f))!)
     : [];
   return {
-    task, steps, tuning, runs,
+    task,
+    steps,
+    tuning,
+    runs,
     data: readJson<DataInfo>(p.data),
     baseline: readJson<BaselineResult>(p.baseline),
     landscape: readLandscape(p.landscape),

@@ -72,9 +72,34 @@ export interface StudyConfig {
 
 /** The knobs that change results: a rerun into the same output directory must keep them. */
 export const RESULT_KEYS = [
-  "tasks", "methods", "trainRows", "validationFraction", "devRows", "spamDevFraction", "splitSeed", "attackExamples", "recipes",
-  "queryBudget", "attackSeed", "seeds", "tuneSeed", "trials", "strategy", "eta", "sweepSeed", "epochs", "batchSize", "maxSeqLength",
-  "lrRange", "uppers", "gammas", "rdropAlphas", "landscapeExamples", "landscapePoints", "landscapeDims", "landscapeData",
+  "tasks",
+  "methods",
+  "trainRows",
+  "validationFraction",
+  "devRows",
+  "spamDevFraction",
+  "splitSeed",
+  "attackExamples",
+  "recipes",
+  "queryBudget",
+  "attackSeed",
+  "seeds",
+  "tuneSeed",
+  "trials",
+  "strategy",
+  "eta",
+  "sweepSeed",
+  "epochs",
+  "batchSize",
+  "maxSeqLength",
+  "lrRange",
+  "uppers",
+  "gammas",
+  "rdropAlphas",
+  "landscapeExamples",
+  "landscapePoints",
+  "landscapeDims",
+  "landscapeData",
 ] as const satisfies readonly (keyof StudyConfig)[];
 
 interface Knob {
@@ -86,42 +111,51 @@ interface Knob {
 
 // Flag name -> knob. The environment variable is STUDY_ + the name in upper snake case (--train-rows: STUDY_TRAIN_ROWS).
 export const KNOBS: Record<string, Knob> = {
-  "model": { help: "pre-trained model directory (also the masked LM of the bae / bert-attack recipes)", def: "models/rose-mini" },
-  "output-dir": { help: "raw outputs to commit: per task data.json, tuning, per-run eval/attack JSON, landscape, step timings; RESULTS.md", def: "docs/study" },
+  model: { help: "pre-trained model directory (also the masked LM of the bae / bert-attack recipes)", def: "models/rose-mini" },
+  "output-dir": {
+    help: "raw outputs to commit: per task data.json, tuning, per-run eval/attack JSON, landscape, step timings; RESULTS.md",
+    def: "docs/study",
+  },
   "work-dir": { help: "models, sweep trials and full attack logs (large; not for git)", def: "runs/study" },
   "data-root": { help: "folder holding glue/sst2, spam and attack/counterfitted_neighbors.json", def: "../shared/data" },
-  "tasks": { help: `comma-separated: ${TASKS.join(", ")}`, def: TASKS.join(",") },
-  "methods": { help: `comma-separated: ${METHODS.join(", ")}`, def: METHODS.join(",") },
-  "train-rows": { help: "training rows, the first N of the training pool in file order (0: all; the validation split is carved from them)", def: "0" },
+  tasks: { help: `comma-separated: ${TASKS.join(", ")}`, def: TASKS.join(",") },
+  methods: { help: `comma-separated: ${METHODS.join(", ")}`, def: METHODS.join(",") },
+  "train-rows": {
+    help: "training rows, the first N of the training pool in file order (0: all; the validation split is carved from them)",
+    def: "0",
+  },
   "validation-fraction": { help: "share of the training rows held out (stratified) to tune on", def: "0.1" },
   "dev-rows": { help: "dev rows scored, the first N (0: the whole dev set)", def: "0" },
   "spam-dev-fraction": { help: "share of the SMS spam collection (stratified) that is its dev set", def: "0.2" },
   "split-seed": { help: "seed of the data splits", def: "0" },
   "attack-examples": { help: "dev examples attacked, the first N, the same for every model", def: "500" },
-  "recipes": { help: `attack recipes (${RECIPE_NAMES.join(", ")})`, def: "pwws,textfooler,deepwordbug,bae" },
+  recipes: { help: `attack recipes (${RECIPE_NAMES.join(", ")})`, def: "pwws,textfooler,deepwordbug,bae" },
   "query-budget": { help: "most model queries per attacked example (default: none)", def: null },
   "attack-seed": { help: "seed of the attacks' random choices (the same for every model)", def: "0" },
-  "seeds": { help: "training seeds of the final runs, the same for every method", def: "1,2,3" },
+  seeds: { help: "training seeds of the final runs, the same for every method", def: "1,2,3" },
   "tune-seed": { help: "training seed of every tuning trial", def: "0" },
-  "trials": { help: "tuning trials per method (the same budget for every method)", def: "12" },
-  "strategy": { help: "tuning strategy: halving or random (default: halving, or random for 1 epoch)", def: null },
-  "eta": { help: "halving: keep the best 1/eta at each rung", def: "3" },
+  trials: { help: "tuning trials per method (the same budget for every method)", def: "12" },
+  strategy: { help: "tuning strategy: halving or random (default: halving, or random for 1 epoch)", def: null },
+  eta: { help: "halving: keep the best 1/eta at each rung", def: "3" },
   "sweep-seed": { help: "seed of the sweeps' random sampling", def: "0" },
-  "epochs": { help: "training epochs (tuning and final)", def: "3" },
+  epochs: { help: "training epochs (tuning and final)", def: "3" },
   "batch-size": { help: "training batch size", def: "32" },
   "max-seq-length": { help: "truncate inputs to this many tokens (training, evaluation, attacks, landscape)", def: "128" },
   "lr-range": { help: "learning-rate range searched (log-uniform), LO,HI", def: "1e-5,5e-4" },
-  "uppers": { help: "ROSE --upper values searched", def: "30,40,50,60,70,80,90" },
-  "gammas": { help: "ROSE-ensemble --gamma values searched", def: "0.25,0.5,0.75" },
+  uppers: { help: "ROSE --upper values searched", def: "30,40,50,60,70,80,90" },
+  gammas: { help: "ROSE-ensemble --gamma values searched", def: "0.25,0.5,0.75" },
   "rdrop-alphas": { help: "R-Drop --rdrop-alpha values searched", def: "0.1,0.5,1" },
   "landscape-examples": { help: "examples the landscape's loss is measured on (the first N)", def: "256" },
   "landscape-points": { help: "landscape grid points per direction", def: "21" },
   "landscape-dims": { help: "landscape directions (1 or 2)", def: "2" },
   "landscape-data": { help: "landscape data: train (the training rows) or dev", def: "train" },
   "bootstrap-samples": { help: "paired bootstrap resamples", def: "10000" },
-  "workers": { help: "steps run side by side", def: "1" },
-  "threads": { help: "compute threads per step (default: cores / workers)", def: null },
-  "update-doc": { help: "replace the block between <!-- study:begin --> and <!-- study:end --> of this markdown file with the report", def: null },
+  workers: { help: "steps run side by side", def: "1" },
+  threads: { help: "compute threads per step (default: cores / workers)", def: null },
+  "update-doc": {
+    help: "replace the block between <!-- study:begin --> and <!-- study:end --> of this markdown file with the report",
+    def: null,
+  },
   "report-only": { help: "only rewrite the report from the outputs already there", def: null, bool: true },
   "dry-run": { help: "print the steps and their commands; run nothing", def: null, bool: true },
 };
@@ -132,12 +166,17 @@ export const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (x) => `-${x
 export const envName = (flag: string) => `STUDY_${flag.replace(/-/g, "_").toUpperCase()}`;
 
 export function usage(): string {
-  const lines = Object.entries(KNOBS).map(([k, v]) => `  --${k}${v.bool ? "" : " <v>"}`.padEnd(30) + `${v.help}${v.def !== null ? ` (default: ${v.def})` : ""} [${envName(k)}]`);
+  const lines = Object.entries(KNOBS).map(
+    ([k, v]) => `${`  --${k}${v.bool ? "" : " <v>"}`.padEnd(30)}${v.help}${v.def !== null ? ` (default: ${v.def})` : ""} [${envName(k)}]`,
+  );
   return `Usage: node --import tsx scripts/study.ts [options]\n\nThe study of issue 15 (does ROSE deliver?): tune, train, evaluate, attack, compare; resumable.\n\n${lines.join("\n")}\n  -h, --help`;
 }
 
 function list(v: string, what: string): string[] {
-  const xs = v.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const xs = v
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (xs.length === 0) throw new ConfigError(`${what}: empty list`);
   return xs;
 }
@@ -184,14 +223,16 @@ export function parseConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pr
   const epochs = positive(req("epochs"), at("epochs"));
   const workers = positive(req("workers"), at("workers"));
   const lr = list(req("lr-range"), at("lr-range")).map((x) => number(x, at("lr-range"), (y) => y > 0, "positive numbers"));
-  if (lr.length !== 2 || !(lr[0]! < lr[1]!)) throw new ConfigError(`${at("lr-range")}: expected LO,HI with LO < HI, got "${req("lr-range")}"`);
+  if (lr.length !== 2 || !(lr[0]! < lr[1]!))
+    throw new ConfigError(`${at("lr-range")}: expected LO,HI with LO < HI, got "${req("lr-range")}"`);
   const recipes = list(req("recipes"), at("recipes")).map((r) => {
     if (!isRecipeName(r)) throw new ConfigError(`${at("recipes")}: unknown recipe "${r}" (${RECIPE_NAMES.join(", ")})`);
     return r;
   });
   const seeds = list(req("seeds"), at("seeds")).map((s) => count(s, at("seeds")));
   if (new Set(seeds).size !== seeds.length) throw new ConfigError(`${at("seeds")}: a seed appears twice`);
-  const strategy = raw("strategy") === null ? (epochs > 1 ? "halving" : "random") : oneOf(req("strategy"), ["random", "halving"] as const, at("strategy"));
+  const strategy =
+    raw("strategy") === null ? (epochs > 1 ? "halving" : "random") : oneOf(req("strategy"), ["random", "halving"] as const, at("strategy"));
   if (strategy === "halving" && epochs < 2) throw new ConfigError("--strategy halving needs at least 2 epochs (a rung before the end)");
   const dims = oneOf(req("landscape-dims"), ["1", "2"] as const, at("landscape-dims"));
   const qb = raw("query-budget");

@@ -20,7 +20,9 @@ export interface TaskLayout {
 }
 
 export function taskLayout(task: StudyTask): TaskLayout {
-  return task === "sst2" ? { roseTask: "sst2", textColumn: "sentence", labelColumn: "label" } : { roseTask: "custom", textColumn: "SMS", labelColumn: "Label" };
+  return task === "sst2"
+    ? { roseTask: "sst2", textColumn: "sentence", labelColumn: "label" }
+    : { roseTask: "custom", textColumn: "SMS", labelColumn: "Label" };
 }
 
 export interface DataFiles {
@@ -67,7 +69,9 @@ async function readSource(file: string, task: Task, layout: TaskLayout): Promise
   if (!file.endsWith(".tsv")) throw new ConfigError(`${file}: the study copies rows line by line and needs a TSV file`);
   if (!existsSync(file)) throw new ConfigError(`${file}: no such file (is --data-root right?)`);
   const r = await readExamples(file, { task, textColumn: layout.textColumn, labelColumn: layout.labelColumn });
-  const lines = readFileSync(file, "utf8").split("\n").map((l) => l.replace(/\r$/, ""));
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .map((l) => l.replace(/\r$/, ""));
   return { file, lines, examples: r.examples, labelNames: task.labels ?? r.labels ?? [] };
 }
 
@@ -108,7 +112,9 @@ export async function prepareData(task: StudyTask, c: StudyConfig): Promise<Data
   recipe += `; training rows: ${c.trainRows > 0 ? `the first ${rows.length}` : `all ${rows.length}`} of the pool in file order, of which ${c.validationFraction} (stratified, seed ${c.splitSeed}) is the validation split for tuning; dev: ${c.devRows > 0 ? `the first ${dev.length}` : `all ${dev.length}`}`;
   const sources = [...new Set([trainSrc.file, devSrc.file])].map((file) => ({ file, sha256: sha256(file) }));
   return {
-    task, sources, recipe,
+    task,
+    sources,
+    recipe,
     train: writeSplit(files.train, trainSrc, train),
     validation: writeSplit(files.validation, trainSrc, validation),
     dev: writeSplit(files.dev, devSrc, dev),

@@ -72,7 +72,13 @@ let stopping = false;
 // study; finished steps keep their records, and a rerun continues from there.
 function onSignal(sig: NodeJS.Signals): void {
   stopping = true;
-  for (const c of active) if (c.pid) try { process.kill(-c.pid, sig); } catch { /* already gone */ }
+  for (const c of active)
+    if (c.pid)
+      try {
+        process.kill(-c.pid, sig);
+      } catch {
+        /* already gone */
+      }
   process.stderr.write(`\nstudy: ${sig}: stopping the running steps; rerun the same command to continue\n`);
   // The study ends once its steps have; this is for a step that does not.
   setTimeout(() => process.exit(sig === "SIGINT" ? 130 : 143), 30_000).unref();
@@ -109,7 +115,8 @@ export async function runTimed(argv: readonly string[], logFile: string): Promis
   const code = await new Promise<number>((resolve) => child.on("close", (c, sig) => resolve(c ?? (sig ? 128 : 1))));
   active.delete(child);
   const wall = (performance.now() - t0) / 1000;
-  let user = 0, sys = 0;
+  let user = 0,
+    sys = 0;
   if (existsSync(timesFile)) {
     // Second line: the children's "XmY.YYYs XmY.YYYs".
     const line = readFileSync(timesFile, "utf8").trim().split("\n")[1] ?? "";
@@ -148,7 +155,8 @@ async function runOne(s: Step, o: RunOptions): Promise<void> {
   let command: string[] | null = null;
   let wall: number, user: number, sys: number;
   if (s.run) {
-    const t0 = performance.now(), c0 = process.cpuUsage();
+    const t0 = performance.now(),
+      c0 = process.cpuUsage();
     await s.run();
     const c = process.cpuUsage(c0);
     [wall, user, sys] = [(performance.now() - t0) / 1000, c.user / 1e6, c.system / 1e6];
@@ -161,8 +169,19 @@ async function runOne(s: Step, o: RunOptions): Promise<void> {
   }
   s.finish?.();
   const rec: StepRecord = {
-    step: s.id, kind: s.kind, task: s.task, command, wall_s: round(wall), user_s: round(user), sys_s: round(sys), cpu_s: round(user + sys),
-    commit: o.git.commit, dirty: o.git.dirty, host: hostname(), started, finished: new Date().toISOString(),
+    step: s.id,
+    kind: s.kind,
+    task: s.task,
+    command,
+    wall_s: round(wall),
+    user_s: round(user),
+    sys_s: round(sys),
+    cpu_s: round(user + sys),
+    commit: o.git.commit,
+    dirty: o.git.dirty,
+    host: hostname(),
+    started,
+    finished: new Date().toISOString(),
   };
   writeWhole(s.record, `${JSON.stringify(rec, null, 1)}\n`);
 }
@@ -213,24 +232,29 @@ export async function runSteps(steps: readonly Step[], o: RunOptions): Promise<R
       state.set(s.id, "running");
       o.log(`start  ${s.id}`);
       const t0 = performance.now();
-      running.set(s.id, runOne(s, o).then(
-        () => {
-          state.set(s.id, "done");
-          out.ran.push(s.id);
-          o.log(`done   ${s.id} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
-        },
-        (e: unknown) => {
-          state.set(s.id, "failed");
-          if (stopping) {
-            out.interrupted.push(s.id);
-            o.log(`stopped ${s.id}`);
-            return;
-          }
-          const message = e instanceof Error ? e.message : String(e);
-          out.failed.push({ id: s.id, message });
-          o.log(`FAILED ${s.id}: ${message}`);
-        },
-      ).finally(() => running.delete(s.id)));
+      running.set(
+        s.id,
+        runOne(s, o)
+          .then(
+            () => {
+              state.set(s.id, "done");
+              out.ran.push(s.id);
+              o.log(`done   ${s.id} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+            },
+            (e: unknown) => {
+              state.set(s.id, "failed");
+              if (stopping) {
+                out.interrupted.push(s.id);
+                o.log(`stopped ${s.id}`);
+                return;
+              }
+              const message = e instanceof Error ? e.message : String(e);
+              out.failed.push({ id: s.id, message });
+              o.log(`FAILED ${s.id}: ${message}`);
+            },
+          )
+          .finally(() => running.delete(s.id)),
+      );
     }
     if (running.size === 0) break;
     await Promise.race(running.values());

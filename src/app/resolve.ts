@@ -46,9 +46,19 @@ export function taskByName(name: string | undefined, regression = false): Task {
   return t;
 }
 
-export async function readData(file: string, task: Task, d: DataOptions, log?: (s: string) => void): Promise<{ examples: Example[]; labels: string[] | null }> {
+export async function readData(
+  file: string,
+  task: Task,
+  d: DataOptions,
+  log?: (s: string) => void,
+): Promise<{ examples: Example[]; labels: string[] | null }> {
   const opts: ReadOptions = {
-    task, textColumn: d.textColumn, textPairColumn: d.textPairColumn, labelColumn: d.labelColumn, skipBadRows: d.skipBadRows, encoding: d.encoding,
+    task,
+    textColumn: d.textColumn,
+    textPairColumn: d.textPairColumn,
+    labelColumn: d.labelColumn,
+    skipBadRows: d.skipBadRows,
+    encoding: d.encoding,
   };
   const r = await readExamples(file, opts);
   if (r.skipped > 0) {
@@ -58,10 +68,10 @@ export async function readData(file: string, task: Task, d: DataOptions, log?: (
   return { examples: r.examples, labels: r.labels };
 }
 
-
 /** Makes the model's tokenizer keep `truncation`'s tokens of long texts (unchanged when not given). */
 export function applyTruncation(model: PretrainedModel, truncation: Truncation | undefined): void {
   if (truncation === undefined) return;
-  if (!TRUNCATIONS.includes(truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`, ["truncation"]);
+  if (!TRUNCATIONS.includes(truncation))
+    throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`, ["truncation"]);
   if (model.tokenizer) model.tokenizer.truncation = truncation;
 }

@@ -51,4 +51,3 @@ export function formatRobustnessTable(rows: readonly RobustnessRow[]): string {
   const fmt = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(" | ")} |`;
   return [line, fmt(head), line, ...body.map(fmt), line].join("\n");
 }
-

@@ -45,9 +45,15 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   if (task.name === "custom" && train.labels) task = withLabels(task, train.labels);
   const labels = task.labels ?? train.labels;
   if (!task.isRegression && !labels) throw new DataError(opts.trainFile, null, "no labels found in the training data");
-  const val = opts.validationFile ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, warn) : null;
+  const val = opts.validationFile
+    ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, warn)
+    : null;
   if (val && opts.maxEvalSamples) val.examples = val.examples.slice(0, opts.maxEvalSamples);
-  let model = await PretrainedModel.load(modelDir, { labels: task.isRegression ? ["score"] : labels!, regression: task.isRegression, seed: opts.seed ?? 42 });
+  let model = await PretrainedModel.load(modelDir, {
+    labels: task.isRegression ? ["score"] : labels!,
+    regression: task.isRegression,
+    seed: opts.seed ?? 42,
+  });
   // The baseline for judging pre-training: same architecture and tokenizer, every weight new.
   if (opts.fromScratch) model = PretrainedModel.random(model.cfg, model.tokenizer, ["classifier"], opts.seed ?? 42);
   const notice = model.notice();
@@ -58,4 +64,3 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const result = await trainer.run();
   return { ...result, outputDir, modelDir };
 }
-

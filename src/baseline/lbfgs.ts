@@ -18,7 +18,13 @@ export interface LbfgsOptions {
   maxLineSearch: number;
 }
 
-export const LBFGS_DEFAULTS: LbfgsOptions = { maxIterations: 1000, memory: 10, gradientTolerance: 1e-6, valueTolerance: 64 * Number.EPSILON, maxLineSearch: 50 };
+export const LBFGS_DEFAULTS: LbfgsOptions = {
+  maxIterations: 1000,
+  memory: 10,
+  gradientTolerance: 1e-6,
+  valueTolerance: 64 * Number.EPSILON,
+  maxLineSearch: 50,
+};
 
 export interface LbfgsResult {
   x: Float64Array;
@@ -46,20 +52,31 @@ function maxAbs(a: Float64Array): number {
 
 export function minimizeLbfgs(fg: ValueAndGradient, x0: Float64Array, options: Partial<LbfgsOptions> = {}): LbfgsResult {
   const o: LbfgsOptions = { ...LBFGS_DEFAULTS, ...options };
-  if (!(Number.isInteger(o.maxIterations) && o.maxIterations >= 0)) throw new ConfigError(`L-BFGS: maxIterations must be a non-negative integer, got ${o.maxIterations}`);
+  if (!(Number.isInteger(o.maxIterations) && o.maxIterations >= 0))
+    throw new ConfigError(`L-BFGS: maxIterations must be a non-negative integer, got ${o.maxIterations}`);
   if (!(Number.isInteger(o.memory) && o.memory >= 1)) throw new ConfigError(`L-BFGS: memory must be a positive integer, got ${o.memory}`);
   if (!(o.gradientTolerance >= 0)) throw new ConfigError(`L-BFGS: gradientTolerance must be >= 0, got ${o.gradientTolerance}`);
   const n = x0.length;
-  let x = Float64Array.from(x0), g = new Float64Array(n);
-  let xNew = new Float64Array(n), gNew = new Float64Array(n);
+  let x = Float64Array.from(x0),
+    g = new Float64Array(n);
+  let xNew = new Float64Array(n),
+    gNew = new Float64Array(n);
   const d = new Float64Array(n);
-  const s: Float64Array[] = [], y: Float64Array[] = [], rho: number[] = [];
+  const s: Float64Array[] = [],
+    y: Float64Array[] = [],
+    rho: number[] = [];
   const alpha = new Float64Array(o.memory);
   let f = fg(x, g);
   let evaluations = 1;
   if (!Number.isFinite(f)) throw new ConfigError(`L-BFGS: the objective is ${f} at the starting point`);
   const done = (iterations: number, reason: LbfgsResult["reason"]): LbfgsResult => ({
-    x, value: f, gradientMax: maxAbs(g), iterations, evaluations, converged: reason === "gradient" || reason === "value", reason,
+    x,
+    value: f,
+    gradientMax: maxAbs(g),
+    iterations,
+    evaluations,
+    converged: reason === "gradient" || reason === "value",
+    reason,
   });
   for (let it = 0; it < o.maxIterations; it++) {
     if (maxAbs(g) <= o.gradientTolerance) return done(it, "gradient");
@@ -67,7 +84,8 @@ export function minimizeLbfgs(fg: ValueAndGradient, x0: Float64Array, options: P
     d.set(g);
     for (let k = s.length - 1; k >= 0; k--) {
       alpha[k] = rho[k]! * dot(s[k]!, d);
-      const yk = y[k]!, a = alpha[k]!;
+      const yk = y[k]!,
+        a = alpha[k]!;
       for (let i = 0; i < n; i++) d[i]! -= a * yk[i]!;
     }
     // Initial scaling: s'y / y'y of the newest pair; before any pair, a first step of unit length.
@@ -75,7 +93,8 @@ export function minimizeLbfgs(fg: ValueAndGradient, x0: Float64Array, options: P
     for (let i = 0; i < n; i++) d[i]! *= gamma;
     for (let k = 0; k < s.length; k++) {
       const b = rho[k]! * dot(y[k]!, d);
-      const sk = s[k]!, c = alpha[k]! - b;
+      const sk = s[k]!,
+        c = alpha[k]! - b;
       for (let i = 0; i < n; i++) d[i]! += c * sk[i]!;
     }
     for (let i = 0; i < n; i++) d[i] = -d[i]!;
@@ -87,7 +106,9 @@ export function minimizeLbfgs(fg: ValueAndGradient, x0: Float64Array, options: P
       for (let i = 0; i < n; i++) d[i] = -g[i]! * inv;
       slope = dot(g, d);
     }
-    let t = 1, fNew = NaN, accepted = false;
+    let t = 1,
+      fNew = NaN,
+      accepted = false;
     for (let ls = 0; ls < o.maxLineSearch; ls++) {
       for (let i = 0; i < n; i++) xNew[i] = x[i]! + t * d[i]!;
       fNew = fg(xNew, gNew);

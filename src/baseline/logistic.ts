@@ -35,7 +35,8 @@ export function classScores(x: Csr, r: number, m: LinearScores, numClasses: numb
   const k = m.outputs;
   tmp.set(m.bias);
   for (let e = x.indptr[r]!; e < x.indptr[r + 1]!; e++) {
-    const v = x.data[e]!, o = x.indices[e]! * k;
+    const v = x.data[e]!,
+      o = x.indices[e]! * k;
     for (let c = 0; c < k; c++) tmp[c]! += v * m.weights[o + c]!;
   }
   if (k === 1 && numClasses === 2) {
@@ -49,7 +50,7 @@ export function softmaxInPlace(z: Float64Array): number {
   let m = -Infinity;
   for (let i = 0; i < z.length; i++) m = Math.max(m, z[i]!);
   let sum = 0;
-  for (let i = 0; i < z.length; i++) sum += (z[i] = Math.exp(z[i]! - m));
+  for (let i = 0; i < z.length; i++) sum += z[i] = Math.exp(z[i]! - m);
   for (let i = 0; i < z.length; i++) z[i]! /= sum;
   return m + Math.log(sum);
 }
@@ -63,13 +64,15 @@ export function logisticObjective(p: LogisticProblem, theta: Float64Array, grad?
   const k = logisticOutputs(numClasses);
   const nw = x.cols * k;
   const m: LinearScores = { outputs: k, weights: theta.subarray(0, nw), bias: theta.subarray(nw, nw + k) };
-  const z = new Float64Array(numClasses), tmp = new Float64Array(k);
+  const z = new Float64Array(numClasses),
+    tmp = new Float64Array(k);
   if (grad) grad.fill(0);
   let loss = 0;
   for (let r = 0; r < x.rows && k === 1; r++) {
     // Two classes, written out (most tasks; about twice as fast as the general loop): z = class 1's score.
     let s = theta[nw]!;
-    const lo = x.indptr[r]!, hi = x.indptr[r + 1]!;
+    const lo = x.indptr[r]!,
+      hi = x.indptr[r + 1]!;
     for (let e = lo; e < hi; e++) s += x.data[e]! * theta[x.indices[e]!]!;
     const yr = y[r]!;
     // log(1 + e^s) - y s, without overflow.
@@ -89,12 +92,14 @@ export function logisticObjective(p: LogisticProblem, theta: Float64Array, grad?
     z[label]! -= 1;
     const res = k === 1 ? z.subarray(1) : z;
     for (let e = x.indptr[r]!; e < x.indptr[r + 1]!; e++) {
-      const v = x.data[e]!, o = x.indices[e]! * k;
+      const v = x.data[e]!,
+        o = x.indices[e]! * k;
       for (let c = 0; c < k; c++) grad[o + c]! += v * res[c]!;
     }
     for (let c = 0; c < k; c++) grad[nw + c]! += res[c]!;
   }
-  const n = x.rows, lambda = 1 / (p.c * n);
+  const n = x.rows,
+    lambda = 1 / (p.c * n);
   let sq = 0;
   for (let i = 0; i < nw; i++) sq += theta[i]! * theta[i]!;
   if (grad) {

@@ -36,7 +36,11 @@ export class BagOfWords {
     readonly info: BagOfWordsInfo,
   ) {
     const want = vectorizer.size * scorer.outputs;
-    if (scorer.weights.length !== want) throw new FormatError("bag-of-words model", `${scorer.weights.length} weights for ${vectorizer.size} terms x ${scorer.outputs} outputs`);
+    if (scorer.weights.length !== want)
+      throw new FormatError(
+        "bag-of-words model",
+        `${scorer.weights.length} weights for ${vectorizer.size} terms x ${scorer.outputs} outputs`,
+      );
     if (scorer.outputs !== labels.length && !(scorer.outputs === 1 && labels.length === 2)) {
       throw new FormatError("bag-of-words model", `${scorer.outputs} outputs for ${labels.length} labels`);
     }
@@ -71,7 +75,8 @@ export class BagOfWords {
   }
 
   toJSON(): Record<string, unknown> {
-    const v = this.vectorizer, s = this.scorer;
+    const v = this.vectorizer,
+      s = this.scorer;
     // Class-major rows, as scikit-learn's coef_ / feature_log_prob_.
     const coef = Array.from({ length: s.outputs }, (_, c) => Array.from({ length: v.size }, (_, j) => s.weights[j * s.outputs + c]!));
     return {
@@ -130,7 +135,7 @@ export class BagOfWords {
     const vocabulary = strings(vz.vocabulary) ?? bad(`"vectorizer.vocabulary" must be an array of strings`);
     const idf = numbers(vz.idf) ?? bad(`"vectorizer.idf" must be an array of numbers`);
     const range = numbers(vz.ngram_range);
-    if (!range || range.length !== 2) bad(`"vectorizer.ngram_range" must be [min, max]`);
+    if (range?.length !== 2) bad(`"vectorizer.ngram_range" must be [min, max]`);
     const options: VectorizerOptions = {
       ngramRange: [range![0]!, range![1]!],
       lowercase: vz.lowercase !== false,
@@ -139,7 +144,9 @@ export class BagOfWords {
       maxFeatures: typeof vz.max_features === "number" ? vz.max_features : null,
     };
     const cl = obj(o.classifier) ?? bad(`"classifier" is missing`);
-    const coef = Array.isArray(cl.coef) ? cl.coef.map((r) => numbers(r) ?? bad(`"classifier.coef" rows must be arrays of numbers`)) : bad(`"classifier.coef" must be an array of rows`);
+    const coef = Array.isArray(cl.coef)
+      ? cl.coef.map((r) => numbers(r) ?? bad(`"classifier.coef" rows must be arrays of numbers`))
+      : bad(`"classifier.coef" must be an array of rows`);
     const bias = numbers(cl.intercept) ?? bad(`"classifier.intercept" must be an array of numbers`);
     const k = coef.length;
     if (bias.length !== k) bad(`${k} coefficient rows but ${bias.length} intercepts`);
@@ -153,7 +160,13 @@ export class BagOfWords {
       task: typeof o.task === "string" ? o.task : "custom",
       hyperparameters: Object.fromEntries(Object.entries(hp).filter((e): e is [string, number] => typeof e[1] === "number")),
     };
-    return new BagOfWords(type, new NgramVectorizer(options, vocabulary, Float64Array.from(idf)), { outputs: k, weights, bias: Float64Array.from(bias) }, labels, info);
+    return new BagOfWords(
+      type,
+      new NgramVectorizer(options, vocabulary, Float64Array.from(idf)),
+      { outputs: k, weights, bias: Float64Array.from(bias) },
+      labels,
+      info,
+    );
   }
 }
 

@@ -66,7 +66,8 @@ export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
-  if (!BASELINE_MODEL_TYPES.includes(o.modelType)) throw new ConfigError(`unknown model type ${JSON.stringify(o.modelType)} (${BASELINE_MODEL_TYPES.join(", ")})`);
+  if (!BASELINE_MODEL_TYPES.includes(o.modelType))
+    throw new ConfigError(`unknown model type ${JSON.stringify(o.modelType)} (${BASELINE_MODEL_TYPES.join(", ")})`);
   let task = taskByName(o.task);
   if (task.isRegression) throw new ConfigError(`task ${task.name} is a regression task; the bag-of-words baseline classifies`);
   const train = await readData(o.trainFile, task, o, log);
@@ -79,12 +80,20 @@ export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult
   const perClass = new Array<number>(labels.length).fill(0);
   for (const v of y) perClass[v]!++;
   const empty = labels.filter((_, i) => perClass[i] === 0);
-  if (empty.length) throw new DataError(o.trainFile, null, `no training row has the label ${empty.map((l) => JSON.stringify(l)).join(", ")}; every class needs examples`);
+  if (empty.length)
+    throw new DataError(
+      o.trainFile,
+      null,
+      `no training row has the label ${empty.map((l) => JSON.stringify(l)).join(", ")}; every class needs examples`,
+    );
 
   const t0 = performance.now();
   const vectorizer = NgramVectorizer.fit(train.examples, {
-    ngramRange: o.ngramRange ?? VECTORIZER_DEFAULTS.ngramRange, minDf: o.minDf ?? VECTORIZER_DEFAULTS.minDf, maxDf: o.maxDf ?? VECTORIZER_DEFAULTS.maxDf,
-    maxFeatures: o.maxFeatures ?? null, lowercase: o.lowercase ?? true,
+    ngramRange: o.ngramRange ?? VECTORIZER_DEFAULTS.ngramRange,
+    minDf: o.minDf ?? VECTORIZER_DEFAULTS.minDf,
+    maxDf: o.maxDf ?? VECTORIZER_DEFAULTS.maxDf,
+    maxFeatures: o.maxFeatures ?? null,
+    lowercase: o.lowercase ?? true,
   });
   let model: BagOfWords;
   let optimizer: BaselineResult["optimizer"] = null;
@@ -92,15 +101,28 @@ export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult
     const scorer = fitMultinomialNb(vectorizer.counts(train.examples), y, labels.length, o.alpha);
     model = new BagOfWords("nb", vectorizer, scorer, labels, { task: task.name, hyperparameters: { alpha: o.alpha } });
   } else {
-    const fit = fitLogistic({ x: vectorizer.tfidf(train.examples), y, numClasses: labels.length, c: o.c }, { maxIterations: o.maxIter, gradientTolerance: o.tol });
+    const fit = fitLogistic(
+      { x: vectorizer.tfidf(train.examples), y, numClasses: labels.length, c: o.c },
+      { maxIterations: o.maxIter, gradientTolerance: o.tol },
+    );
     optimizer = fit.optimizer;
-    if (!fit.optimizer.converged) log(`warning: L-BFGS stopped (${fit.optimizer.reason}) after ${fit.optimizer.iterations} iterations with gradient ${fit.optimizer.gradientMax.toExponential(2)} > ${o.tol}`);
+    if (!fit.optimizer.converged)
+      log(
+        `warning: L-BFGS stopped (${fit.optimizer.reason}) after ${fit.optimizer.iterations} iterations with gradient ${fit.optimizer.gradientMax.toExponential(2)} > ${o.tol}`,
+      );
     model = new BagOfWords("logreg", vectorizer, fit.model, labels, { task: task.name, hyperparameters: { c: o.c } });
   }
   const trainSeconds = (performance.now() - t0) / 1000;
-  log(`${o.modelType}: ${train.examples.length} training rows, ${vectorizer.size} n-grams, fitted in ${trainSeconds.toFixed(1)} s${optimizer ? ` (${optimizer.iterations} L-BFGS iterations)` : ""}`);
+  log(
+    `${o.modelType}: ${train.examples.length} training rows, ${vectorizer.size} n-grams, fitted in ${trainSeconds.toFixed(1)} s${optimizer ? ` (${optimizer.iterations} L-BFGS iterations)` : ""}`,
+  );
 
-  const score = (ex: readonly Example[], file: string) => computeMetrics(task, model.predict(ex).map((p) => p.prediction), [...labelsOf(file, ex)]);
+  const score = (ex: readonly Example[], file: string) =>
+    computeMetrics(
+      task,
+      model.predict(ex).map((p) => p.prediction),
+      [...labelsOf(file, ex)],
+    );
   const trainMetrics = score(train.examples, o.trainFile);
   let evalMetrics: Record<string, number> | null = null;
   let evalSamples = 0;
@@ -112,8 +134,17 @@ export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult
     evalSamples = val.examples.length;
   }
   const result: BaselineResult = {
-    model, task: task.name, modelType: o.modelType, trainSamples: train.examples.length, features: vectorizer.size, trainSeconds,
-    optimizer, trainMetrics, evalSamples, evalMetrics, outputDir: o.outputDir ?? null,
+    model,
+    task: task.name,
+    modelType: o.modelType,
+    trainSamples: train.examples.length,
+    features: vectorizer.size,
+    trainSeconds,
+    optimizer,
+    trainMetrics,
+    evalSamples,
+    evalMetrics,
+    outputDir: o.outputDir ?? null,
   };
   if (o.outputDir) {
     model.save(o.outputDir);
@@ -130,7 +161,18 @@ export function resultSummary(r: BaselineResult, options?: BaselineOptions): Rec
     train_samples: r.trainSamples,
     features: r.features,
     train_seconds: +r.trainSeconds.toFixed(3),
-    ...(r.optimizer ? { lbfgs: { iterations: r.optimizer.iterations, evaluations: r.optimizer.evaluations, converged: r.optimizer.converged, reason: r.optimizer.reason, gradient_max: r.optimizer.gradientMax, objective: r.optimizer.value } } : {}),
+    ...(r.optimizer
+      ? {
+          lbfgs: {
+            iterations: r.optimizer.iterations,
+            evaluations: r.optimizer.evaluations,
+            converged: r.optimizer.converged,
+            reason: r.optimizer.reason,
+            gradient_max: r.optimizer.gradientMax,
+            objective: r.optimizer.value,
+          },
+        }
+      : {}),
     train: r.trainMetrics,
     ...(r.evalMetrics ? { eval_samples: r.evalSamples, eval: r.evalMetrics } : {}),
     ...(r.outputDir ? { output_dir: r.outputDir } : {}),

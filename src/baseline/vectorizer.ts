@@ -30,10 +30,14 @@ export const PAIR_PREFIX = "pair:";
 
 export function checkVectorizerOptions(o: VectorizerOptions): void {
   const [lo, hi] = o.ngramRange;
-  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi >= lo)) throw new ConfigError(`n-gram range must be two integers 1 <= min <= max, got ${lo},${hi}`);
-  if (!(o.minDf > 0) || (o.minDf >= 1 && !Number.isInteger(o.minDf))) throw new ConfigError(`min-df must be an integer >= 1 or a share in (0, 1), got ${o.minDf}`);
-  if (!(o.maxDf > 0) || (o.maxDf > 1 && !Number.isInteger(o.maxDf))) throw new ConfigError(`max-df must be a share in (0, 1] or an integer > 1, got ${o.maxDf}`);
-  if (o.maxFeatures !== null && !(Number.isInteger(o.maxFeatures) && o.maxFeatures >= 1)) throw new ConfigError(`max-features must be a positive integer, got ${o.maxFeatures}`);
+  if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi >= lo))
+    throw new ConfigError(`n-gram range must be two integers 1 <= min <= max, got ${lo},${hi}`);
+  if (!(o.minDf > 0) || (o.minDf >= 1 && !Number.isInteger(o.minDf)))
+    throw new ConfigError(`min-df must be an integer >= 1 or a share in (0, 1), got ${o.minDf}`);
+  if (!(o.maxDf > 0) || (o.maxDf > 1 && !Number.isInteger(o.maxDf)))
+    throw new ConfigError(`max-df must be a share in (0, 1] or an integer > 1, got ${o.maxDf}`);
+  if (o.maxFeatures !== null && !(Number.isInteger(o.maxFeatures) && o.maxFeatures >= 1))
+    throw new ConfigError(`max-features must be a positive integer, got ${o.maxFeatures}`);
 }
 
 /** The features of one input, one string per occurrence. */
@@ -80,14 +84,21 @@ export class NgramVectorizer {
     }
     const minCount = o.minDf >= 1 ? o.minDf : Math.ceil(o.minDf * n);
     const maxCount = o.maxDf > 1 ? o.maxDf : Math.floor(o.maxDf * n);
-    if (maxCount < minCount) throw new ConfigError(`max-df ${o.maxDf} keeps fewer texts (${maxCount}) than min-df ${o.minDf} asks for (${minCount})`);
+    if (maxCount < minCount)
+      throw new ConfigError(`max-df ${o.maxDf} keeps fewer texts (${maxCount}) than min-df ${o.minDf} asks for (${minCount})`);
     let terms = [...df.keys()].filter((t) => df.get(t)! >= minCount && df.get(t)! <= maxCount).sort(codePointOrder);
     if (o.maxFeatures !== null && terms.length > o.maxFeatures) {
       // Most frequent first; equal counts keep the term order, so the cut is deterministic.
       const ranked = terms.map((t, i) => ({ t, i, c: tf.get(t)! })).sort((a, b) => b.c - a.c || a.i - b.i);
-      terms = ranked.slice(0, o.maxFeatures).map((r) => r.t).sort(codePointOrder);
+      terms = ranked
+        .slice(0, o.maxFeatures)
+        .map((r) => r.t)
+        .sort(codePointOrder);
     }
-    if (terms.length === 0) throw new ConfigError(`no n-gram is left after pruning (min-df ${o.minDf}, max-df ${o.maxDf}): the texts have no word of two or more letters or digits in common`);
+    if (terms.length === 0)
+      throw new ConfigError(
+        `no n-gram is left after pruning (min-df ${o.minDf}, max-df ${o.maxDf}): the texts have no word of two or more letters or digits in common`,
+      );
     const idf = Float64Array.from(terms, (t) => Math.log((1 + n) / (1 + df.get(t)!)) + 1);
     return new NgramVectorizer(o, terms, idf);
   }
@@ -116,7 +127,8 @@ export class NgramVectorizer {
 function codePointOrder(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i), y = b.charCodeAt(i);
+    const x = a.charCodeAt(i),
+      y = b.charCodeAt(i);
     if (x !== y) return fixup(x) - fixup(y);
   }
   return a.length - b.length;

@@ -6,7 +6,17 @@ import { formatRobustnessTable, robustness } from "../app/robustness.ts";
 import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../io/outputs.ts";
 import { createProgress } from "../train/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
-import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, truncationOption, withFlags } from "./flags.ts";
+import {
+  type DataFlags,
+  dataFlags,
+  dataOptions,
+  hubOptions,
+  int,
+  type ModelFlags,
+  modelOptions,
+  truncationOption,
+  withFlags,
+} from "./flags.ts";
 
 /** The flags both commands share, as commander parses them. */
 interface Flags extends ModelFlags, DataFlags {
@@ -54,10 +64,25 @@ function attackOptions(cmd: Command): Command {
 /** Flags -> library options, field by field: a renamed option fails to compile here. */
 function setupOptions(f: Flags): AttackSetupOptions {
   return {
-    model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, numExamples: f.numExamples,
-    shuffle: Boolean(f.shuffle), seed: f.seed, queryBudget: f.queryBudget, neighbors: f.neighbors, mlm: f.mlm,
-    similarity: f.similarity !== false, attackFirst: Boolean(f.attackFirst), batchSize: f.batchSize, maxSeqLength: f.maxSeqLength, truncation: f.truncation,
-    threads: f.threads, allowUntrainedHead: Boolean(f.allowUntrainedHead), log: (line) => process.stderr.write(`${line}\n`),
+    model: f.model,
+    hub: hubOptions(f),
+    ...dataFlags(f),
+    task: f.task,
+    data: f.data,
+    numExamples: f.numExamples,
+    shuffle: Boolean(f.shuffle),
+    seed: f.seed,
+    queryBudget: f.queryBudget,
+    neighbors: f.neighbors,
+    mlm: f.mlm,
+    similarity: f.similarity !== false,
+    attackFirst: Boolean(f.attackFirst),
+    batchSize: f.batchSize,
+    maxSeqLength: f.maxSeqLength,
+    truncation: f.truncation,
+    threads: f.threads,
+    allowUntrainedHead: Boolean(f.allowUntrainedHead),
+    log: (line) => process.stderr.write(`${line}\n`),
   };
 }
 
@@ -70,100 +95,113 @@ export function registerAttack(program: Command): void {
   attackOptions(attack)
     .requiredOption("--recipe <name>", `attack recipe: ${RECIPE_NAMES.join(", ")}`)
     .option("--output <file>", "write per-example results (JSON lines)")
-    .action(withFlags(attack, {}, async (f: Flags & { recipe: string; output?: string }) => {
-      if (f.output) prepareOutputFile(f.output, "--output");
-      onInterrupt(() => `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`);
-      const counts = { succeeded: 0, failed: 0, skipped: 0 };
-      let labels: readonly string[] = [];
-      let progress: Progress | null = null;
-      const r = await attackModel({
-        ...setupOptions(f),
-        recipe: f.recipe,
-        onStart: (info) => {
-          labels = info.labelNames;
-          if (!f.json) process.stdout.write(`${info.description}\n`);
-          progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
-        },
-        onProgress: (done, total, res) => {
-          counts[res.status]++;
-          if (!f.json) {
-            const text = `\n--- ${done}/${total} ---\n${formatResult(res, labels)}`;
-            // On a terminal the bar's log() prints above the bar; piped, the lines go to stdout alone.
-            if (process.stdout.isTTY && process.stderr.isTTY && !f.quiet && progress) progress.log(text);
-            else process.stdout.write(`${text}\n`);
-          }
-          progress?.update(done, counts);
-        },
-      });
-      (progress as Progress | null)?.stop();
-      if (f.output) {
-        writeJsonLines(f.output, r.results.map((x, i) => resultRecord(x, i, r.labelNames)));
-      }
-      const s = r.summary;
-      if (f.json) {
-        process.stdout.write(
-          `${JSON.stringify({
-            recipe: r.recipe,
-            task: r.task,
-            n: s.n,
-            succeeded: s.succeeded,
-            failed: s.failed,
-            skipped: s.skipped,
-            original_accuracy: round(s.original_accuracy),
-            accuracy_under_attack: round(s.accuracy_under_attack),
-            attack_success_rate: round(s.attack_success_rate),
-            avg_perturbed_word_pct: round(s.avg_perturbed_word_pct),
-            avg_num_words: round(s.avg_num_words),
-            avg_queries: round(s.avg_queries),
-            model_calls: r.stats.modelCalls,
-            model_inputs: r.stats.modelInputs,
-            seconds: round(r.stats.totalMs / 1000, 3),
-          })}\n`,
+    .action(
+      withFlags(attack, {}, async (f: Flags & { recipe: string; output?: string }) => {
+        if (f.output) prepareOutputFile(f.output, "--output");
+        onInterrupt(
+          () =>
+            `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`,
         );
-      } else {
-        process.stdout.write(`\n${formatSummaryTable(s, r.stats)}\n`);
-      }
-    }));
+        const counts = { succeeded: 0, failed: 0, skipped: 0 };
+        let labels: readonly string[] = [];
+        let progress: Progress | null = null;
+        const r = await attackModel({
+          ...setupOptions(f),
+          recipe: f.recipe,
+          onStart: (info) => {
+            labels = info.labelNames;
+            if (!f.json) process.stdout.write(`${info.description}\n`);
+            progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
+          },
+          onProgress: (done, total, res) => {
+            counts[res.status]++;
+            if (!f.json) {
+              const text = `\n--- ${done}/${total} ---\n${formatResult(res, labels)}`;
+              // On a terminal the bar's log() prints above the bar; piped, the lines go to stdout alone.
+              if (process.stdout.isTTY && process.stderr.isTTY && !f.quiet && progress) progress.log(text);
+              else process.stdout.write(`${text}\n`);
+            }
+            progress?.update(done, counts);
+          },
+        });
+        (progress as Progress | null)?.stop();
+        if (f.output) {
+          writeJsonLines(
+            f.output,
+            r.results.map((x, i) => resultRecord(x, i, r.labelNames)),
+          );
+        }
+        const s = r.summary;
+        if (f.json) {
+          process.stdout.write(
+            `${JSON.stringify({
+              recipe: r.recipe,
+              task: r.task,
+              n: s.n,
+              succeeded: s.succeeded,
+              failed: s.failed,
+              skipped: s.skipped,
+              original_accuracy: round(s.original_accuracy),
+              accuracy_under_attack: round(s.accuracy_under_attack),
+              attack_success_rate: round(s.attack_success_rate),
+              avg_perturbed_word_pct: round(s.avg_perturbed_word_pct),
+              avg_num_words: round(s.avg_num_words),
+              avg_queries: round(s.avg_queries),
+              model_calls: r.stats.modelCalls,
+              model_inputs: r.stats.modelInputs,
+              seconds: round(r.stats.totalMs / 1000, 3),
+            })}\n`,
+          );
+        } else {
+          process.stdout.write(`\n${formatSummaryTable(s, r.stats)}\n`);
+        }
+      }),
+    );
 
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
     .option("--output <file>", "also write the table as JSON (save it as RUN_DIR/robustness.json for rose report)")
-    .action(withFlags(rob, {}, async (f: Flags & { recipes: string; output?: string }) => {
-      onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
-      if (f.output) prepareOutputFile(f.output, "--output");
-      const recipes = f.recipes.split(",").map((x) => x.trim()).filter((x) => x.length > 0);
-      let progress: Progress | null = null;
-      const r = await robustness({
-        ...setupOptions(f),
-        recipes,
-        onStart: (info) => {
-          progress?.stop();
-          progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
-        },
-        onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
-      });
-      (progress as Progress | null)?.stop();
-      if (f.json || f.output) {
-        const rows = r.rows.map((x) => ({
-          recipe: x.recipe,
-          n: x.n,
-          succeeded: x.succeeded,
-          failed: x.failed,
-          skipped: x.skipped,
-          original_accuracy: round(x.original_accuracy),
-          accuracy_under_attack: round(x.accuracy_under_attack),
-          attack_success_rate: round(x.attack_success_rate),
-          avg_perturbed_word_pct: round(x.avg_perturbed_word_pct),
-          avg_queries: round(x.avg_queries),
-          seconds: round(x.seconds, 3),
-        }));
-        const record = `${JSON.stringify({ task: r.task, rows })}\n`;
-        if (f.output) writeOutputFile(f.output, record);
-        if (f.json) process.stdout.write(record);
-      }
-      if (!f.json) {
-        process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
-      }
-    }));
+    .action(
+      withFlags(rob, {}, async (f: Flags & { recipes: string; output?: string }) => {
+        onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
+        if (f.output) prepareOutputFile(f.output, "--output");
+        const recipes = f.recipes
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0);
+        let progress: Progress | null = null;
+        const r = await robustness({
+          ...setupOptions(f),
+          recipes,
+          onStart: (info) => {
+            progress?.stop();
+            progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
+          },
+          onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
+        });
+        (progress as Progress | null)?.stop();
+        if (f.json || f.output) {
+          const rows = r.rows.map((x) => ({
+            recipe: x.recipe,
+            n: x.n,
+            succeeded: x.succeeded,
+            failed: x.failed,
+            skipped: x.skipped,
+            original_accuracy: round(x.original_accuracy),
+            accuracy_under_attack: round(x.accuracy_under_attack),
+            attack_success_rate: round(x.attack_success_rate),
+            avg_perturbed_word_pct: round(x.avg_perturbed_word_pct),
+            avg_queries: round(x.avg_queries),
+            seconds: round(x.seconds, 3),
+          }));
+          const record = `${JSON.stringify({ task: r.task, rows })}\n`;
+          if (f.output) writeOutputFile(f.output, record);
+          if (f.json) process.stdout.write(record);
+        }
+        if (!f.json) {
+          process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
+        }
+      }),
+    );
 }

@@ -29,7 +29,9 @@ interface DemoFlags {
 export function registerDemo(program: Command): void {
   const cmd = program.command("demo");
   cmd
-    .description("fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE (--methods); compare clean and under attack")
+    .description(
+      "fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE (--methods); compare clean and under attack",
+    )
     .option("--output-dir <dir>", "where data splits, models and the summary go", D.outputDir)
     .option("--model <dir>", "pre-trained model to fine-tune", D.model)
     .option("--per-class <n>", "messages sampled per class", int, D.perClass)
@@ -40,22 +42,40 @@ export function registerDemo(program: Command): void {
     .option("--attack-examples <n>", "held-out messages attacked per recipe (0: skip attacks)", int, D.attackExamples)
     .option("--recipes <list>", "attack recipes", D.recipes.join(","))
     .option("--methods <list>", `fine-tuning methods compared (${METHOD_NAMES.join(", ")})`, D.methods.join(","))
-    .option("--baselines <list>", `bag-of-words baselines fitted on the same split (${BASELINE_MODEL_TYPES.join(", ")}; none: skip)`, D.baselines.join(","))
+    .option(
+      "--baselines <list>",
+      `bag-of-words baselines fitted on the same split (${BASELINE_MODEL_TYPES.join(", ")}; none: skip)`,
+      D.baselines.join(","),
+    )
     .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
     .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
     .option("--seed <n>", "seed", int, D.seed)
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
-    .action(withFlags(cmd, {}, async (f: DemoFlags) => {
-      onInterrupt(() => `Data splits and finished models are in ${f.outputDir}; the demo starts over when run again.`);
-      const { table } = await runDemo({
-        outputDir: f.outputDir, model: f.model, perClass: f.perClass, epochs: f.epochs, batchSize: f.batchSize, learningRate: f.learningRate,
-        maxSeqLength: f.maxSeqLength, attackExamples: f.attackExamples, recipes: f.recipes.split(",").filter(Boolean), seed: f.seed,
-        methods: methodList(f.methods), baselines: baselineList(f.baselines), upper: f.upper, gamma: f.gamma,
-        threads: f.threads, quiet: Boolean(f.quiet),
-      });
-      process.stdout.write(`\n${table}\n`);
-    }));
+    .action(
+      withFlags(cmd, {}, async (f: DemoFlags) => {
+        onInterrupt(() => `Data splits and finished models are in ${f.outputDir}; the demo starts over when run again.`);
+        const { table } = await runDemo({
+          outputDir: f.outputDir,
+          model: f.model,
+          perClass: f.perClass,
+          epochs: f.epochs,
+          batchSize: f.batchSize,
+          learningRate: f.learningRate,
+          maxSeqLength: f.maxSeqLength,
+          attackExamples: f.attackExamples,
+          recipes: f.recipes.split(",").filter(Boolean),
+          seed: f.seed,
+          methods: methodList(f.methods),
+          baselines: baselineList(f.baselines),
+          upper: f.upper,
+          gamma: f.gamma,
+          threads: f.threads,
+          quiet: Boolean(f.quiet),
+        });
+        process.stdout.write(`\n${table}\n`);
+      }),
+    );
 }
 
 function methodList(v: string): RoseMethod[] {
@@ -68,11 +88,16 @@ function baselineList(v: string): BaselineModelType[] {
 
 /** A comma-separated list of known names (with allowNone, "none" is the empty list). */
 function listOf<T extends string>(flag: string, noun: string, v: string, known: readonly T[], allowNone: boolean): T[] {
-  const list = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const list = v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (allowNone && list.length === 1 && list[0] === "none") return [];
   const bad = list.filter((m) => !(known as readonly string[]).includes(m));
   if (bad.length || list.length === 0) {
-    throw new ConfigError(`${flag}: unknown ${noun}(s) ${bad.join(", ") || "(none given)"}; expected a comma-separated list of ${known.join(", ")}${allowNone ? ", or none" : ""}`);
+    throw new ConfigError(
+      `${flag}: unknown ${noun}(s) ${bad.join(", ") || "(none given)"}; expected a comma-separated list of ${known.join(", ")}${allowNone ? ", or none" : ""}`,
+    );
   }
   return list as T[];
 }

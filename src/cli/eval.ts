@@ -4,7 +4,17 @@ import { evalAdvGlue, evaluate, type EvaluateOptions } from "../app/eval.ts";
 import { ConfigError } from "../errors.ts";
 import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask } from "../robust/advglue.ts";
-import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, truncationOption, withFlags } from "./flags.ts";
+import {
+  type DataFlags,
+  dataFlags,
+  dataOptions,
+  hubOptions,
+  int,
+  type ModelFlags,
+  modelOptions,
+  truncationOption,
+  withFlags,
+} from "./flags.ts";
 
 /** The flags as commander parses them. */
 export interface EvalFlags extends ModelFlags, DataFlags {
@@ -31,30 +41,50 @@ export function registerEval(program: Command): void {
     .option("--predictions <file>", "write per-example predictions with the gold label id (JSON lines)")
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
-    .action(withFlags(cmd, {}, async (f: EvalFlags) => {
-      if (f.predictions) prepareOutputFile(f.predictions, "--predictions");
-      if (f.advglue) {
-        if (!isAdvGlueTask(f.task)) throw new ConfigError(`--advglue needs --task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${f.task}"`);
-        return evalAdvGlueAction(f, f.advglue);
-      }
-      if (!f.data) throw new ConfigError("--data is required (or --advglue FILE)");
-      const r = await evaluate({
-        model: f.model, hub: hubOptions(f), ...dataFlags(f), task: f.task, data: f.data, batchSize: f.batchSize,
-        maxSeqLength: f.maxSeqLength, truncation: f.truncation, threads: f.threads,
-      });
-      if (f.predictions) writeJsonLines(f.predictions, r.predictions.map((p, i) => ({ index: i, ...p })));
-      if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);
-      else {
-        process.stdout.write(`task ${r.task}, ${r.n} examples\n`);
-        for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
-      }
-    }));
+    .action(
+      withFlags(cmd, {}, async (f: EvalFlags) => {
+        if (f.predictions) prepareOutputFile(f.predictions, "--predictions");
+        if (f.advglue) {
+          if (!isAdvGlueTask(f.task))
+            throw new ConfigError(`--advglue needs --task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${f.task}"`);
+          return evalAdvGlueAction(f, f.advglue);
+        }
+        if (!f.data) throw new ConfigError("--data is required (or --advglue FILE)");
+        const r = await evaluate({
+          model: f.model,
+          hub: hubOptions(f),
+          ...dataFlags(f),
+          task: f.task,
+          data: f.data,
+          batchSize: f.batchSize,
+          maxSeqLength: f.maxSeqLength,
+          truncation: f.truncation,
+          threads: f.threads,
+        });
+        if (f.predictions)
+          writeJsonLines(
+            f.predictions,
+            r.predictions.map((p, i) => ({ index: i, ...p })),
+          );
+        if (f.json) process.stdout.write(`${JSON.stringify({ task: r.task, n: r.n, ...r.metrics })}\n`);
+        else {
+          process.stdout.write(`task ${r.task}, ${r.n} examples\n`);
+          for (const [k, v] of Object.entries(r.metrics)) process.stdout.write(`  ${k.padEnd(22)} ${v.toFixed(4)}\n`);
+        }
+      }),
+    );
 }
 
 // Prints the task's metrics plus `score`, the AdvGLUE task score (mean of its GLUE metrics, 0-1).
 async function evalAdvGlueAction(f: EvalFlags, file: string): Promise<void> {
   const r = await evalAdvGlue({
-    model: f.model, hub: hubOptions(f), file, task: f.task, batchSize: f.batchSize, maxSeqLength: f.maxSeqLength, threads: f.threads,
+    model: f.model,
+    hub: hubOptions(f),
+    file,
+    task: f.task,
+    batchSize: f.batchSize,
+    maxSeqLength: f.maxSeqLength,
+    threads: f.threads,
   });
   for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
   if (f.predictions) writeJsonLines(f.predictions, r.predictions);

@@ -27,7 +27,11 @@ export function modelOptions(cmd: Command): Command {
 
 /** --truncation for commands that read a trained model: the model's own choice unless given. */
 export function truncationOption(cmd: Command): Command {
-  return cmd.option("--truncation <keep>", "which tokens of a longer text are read: head | tail | head+tail (default: what the model was trained with)", choice(TRUNCATIONS));
+  return cmd.option(
+    "--truncation <keep>",
+    "which tokens of a longer text are read: head | tail | head+tail (default: what the model was trained with)",
+    choice(TRUNCATIONS),
+  );
 }
 
 /** ROSE's flags, spelled alike by every command that trains. */
@@ -84,7 +88,13 @@ export interface DataFlags {
 }
 
 export function dataFlags(f: DataFlags): DataFlags {
-  return { textColumn: f.textColumn, textPairColumn: f.textPairColumn, labelColumn: f.labelColumn, skipBadRows: Boolean(f.skipBadRows), encoding: f.encoding };
+  return {
+    textColumn: f.textColumn,
+    textPairColumn: f.textPairColumn,
+    labelColumn: f.labelColumn,
+    skipBadRows: Boolean(f.skipBadRows),
+    encoding: f.encoding,
+  };
 }
 
 /**
@@ -92,7 +102,11 @@ export function dataFlags(f: DataFlags): DataFlags {
  * ConfigError names (`batchSize`) become the flags (`--batch-size`). Flags whose attribute names equal the
  * library's options map by themselves; `renamed` gives the others (library option -> flag).
  */
-export function withFlags<A extends unknown[]>(cmd: Command, renamed: Record<string, string>, action: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+export function withFlags<A extends unknown[]>(
+  cmd: Command,
+  renamed: Record<string, string>,
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
     try {
       await action(...args);

@@ -10,7 +10,8 @@ import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlag
 export function range(v: string): [number, number] {
   const parts = v.split(",").map((x) => x.trim());
   const [lo, hi] = parts.map(Number) as [number, number];
-  if (parts.length !== 2 || parts.includes("") || !Number.isFinite(lo) || !Number.isFinite(hi)) throw new InvalidArgumentError(`expected lo,hi (e.g. -0.25,0.25), got ${v}`);
+  if (parts.length !== 2 || parts.includes("") || !Number.isFinite(lo) || !Number.isFinite(hi))
+    throw new InvalidArgumentError(`expected lo,hi (e.g. -0.25,0.25), got ${v}`);
   if (!(lo < hi)) throw new InvalidArgumentError(`expected lo < hi, got ${v}`);
   return [lo, hi];
 }
@@ -37,7 +38,9 @@ export function points(v: string): number {
 export function registerLandscape(program: Command): void {
   const cmd = program
     .command("landscape")
-    .description("loss and accuracy on a grid along seeded, filter-normalised random directions (Li et al. 2018); contour/surface or curve plots and sharpness numbers");
+    .description(
+      "loss and accuracy on a grid along seeded, filter-normalised random directions (Li et al. 2018); contour/surface or curve plots and sharpness numbers",
+    );
   modelOptions(cmd);
   dataOptions(cmd)
     .option("--task <name>", "GLUE task or custom (labels from the model)", "custom")
@@ -55,37 +58,62 @@ export function registerLandscape(program: Command): void {
     .option("--no-png", "write SVG plots only")
     .option("--threads <n>", "compute threads (default: all cores)", int)
     .option("--quiet", "no progress output")
-    .action(withFlags(cmd, { noPng: "--no-png" }, async (f: LandscapeFlags) => {
-      // The grid size is known once the models are loaded: the bar starts at the first point.
-      let bar: Progress | null = null;
-      const r = await runLandscape({
-        ...landscapeOptions(f),
-        log: (line) => process.stderr.write(`${line}\n`),
-        onProgress: (done, total) => (bar ??= createProgress("landscape", total, { quiet: Boolean(f.quiet) })).update(done),
-      });
-      (bar as Progress | null)?.stop();
-      const l = r.landscape;
-      if (!f.quiet) {
-        process.stderr.write(`${l.models.length * l.xs.length * l.ys.length} grid points x ${l.examples} examples in ${l.seconds.toFixed(1)} s (${l.seconds_per_point.toFixed(3)} s per point)\n`);
-        process.stderr.write(`wrote ${r.files.join(", ")}\n`);
-      }
-      const rows = l.models.map((m) => ({ model: m.name, center_loss: m.center.loss, center_accuracy: m.center.accuracy, ...Object.fromEntries(Object.entries(m.sharpness.rise).map(([k, v]) => [`rise@${k}`, v])), max_rise: m.sharpness.max_rise, width: m.sharpness.width }));
-      process.stdout.write(`${JSON.stringify({ output_dir: r.outputDir, seconds: +l.seconds.toFixed(2), sharpness: rows })}\n`);
-    }));
+    .action(
+      withFlags(cmd, { noPng: "--no-png" }, async (f: LandscapeFlags) => {
+        // The grid size is known once the models are loaded: the bar starts at the first point.
+        let bar: Progress | null = null;
+        const r = await runLandscape({
+          ...landscapeOptions(f),
+          log: (line) => process.stderr.write(`${line}\n`),
+          onProgress: (done, total) => (bar ??= createProgress("landscape", total, { quiet: Boolean(f.quiet) })).update(done),
+        });
+        (bar as Progress | null)?.stop();
+        const l = r.landscape;
+        if (!f.quiet) {
+          process.stderr.write(
+            `${l.models.length * l.xs.length * l.ys.length} grid points x ${l.examples} examples in ${l.seconds.toFixed(1)} s (${l.seconds_per_point.toFixed(3)} s per point)\n`,
+          );
+          process.stderr.write(`wrote ${r.files.join(", ")}\n`);
+        }
+        const rows = l.models.map((m) => ({
+          model: m.name,
+          center_loss: m.center.loss,
+          center_accuracy: m.center.accuracy,
+          ...Object.fromEntries(Object.entries(m.sharpness.rise).map(([k, v]) => [`rise@${k}`, v])),
+          max_rise: m.sharpness.max_rise,
+          width: m.sharpness.width,
+        }));
+        process.stdout.write(`${JSON.stringify({ output_dir: r.outputDir, seconds: +l.seconds.toFixed(2), sharpness: rows })}\n`);
+      }),
+    );
 }
 
 /** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
 const SAME_NAMED = [
-  "task", "data", "maxSamples", "dims", "range", "points", "seed", "radii", "compare", "outputDir", "batchSize", "maxSeqLength", "threads",
+  "task",
+  "data",
+  "maxSamples",
+  "dims",
+  "range",
+  "points",
+  "seed",
+  "radii",
+  "compare",
+  "outputDir",
+  "batchSize",
+  "maxSeqLength",
+  "threads",
 ] as const satisfies readonly (keyof LandscapeOptions)[];
 
 /** The flags as commander parses them (attribute names of the options above). */
-export type LandscapeFlags = ModelFlags & DataFlags & Pick<LandscapeOptions, (typeof SAME_NAMED)[number]> & {
-  data: string;
-  /** false with --no-png. */
-  png: boolean;
-  quiet?: boolean;
-};
+export type LandscapeFlags = ModelFlags &
+  DataFlags &
+  Pick<LandscapeOptions, (typeof SAME_NAMED)[number]> & {
+    data: string;
+    /** false with --no-png. */
+    png: boolean;
+    quiet?: boolean;
+  };
 
 /** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
 export function landscapeOptions(f: LandscapeFlags): LandscapeOptions {

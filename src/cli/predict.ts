@@ -12,18 +12,34 @@ export function registerPredict(program: Command): void {
     .option("--max-seq-length <n>", "truncate inputs to this many tokens (default 128, or the model's limit if smaller)", int)
     .option("--threads <n>", "compute threads", int)
     .option("--json", "print one JSON line")
-    .action(async (text: string, pair: string | undefined, f: ModelFlags & { maxSeqLength: number; truncation?: PredictTextOptions["truncation"]; threads?: number; json?: boolean }) => {
-      const r = await predictText({ model: f.model, hub: hubOptions(f), text, pair, maxSeqLength: f.maxSeqLength, truncation: f.truncation, threads: f.threads });
-      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
-      if (r.notice) process.stderr.write(`${r.notice}\n`);
-      if (f.json) {
-        process.stdout.write(`${JSON.stringify(r.kind === "score" ? { score: r.score } : { label: r.label, label_id: r.labelId, probabilities: Object.fromEntries(r.probabilities) })}\n`);
-      } else if (r.kind === "score") {
-        process.stdout.write(`score ${r.score.toFixed(6)}\n`);
-      } else {
-        const width = Math.max(...r.probabilities.map(([l]) => l.length));
-        process.stdout.write(`${r.label}\n`);
-        for (const [l, p] of r.probabilities) process.stdout.write(`  ${l.padEnd(width)}  ${p.toFixed(6)}\n`);
-      }
-    });
+    .action(
+      async (
+        text: string,
+        pair: string | undefined,
+        f: ModelFlags & { maxSeqLength: number; truncation?: PredictTextOptions["truncation"]; threads?: number; json?: boolean },
+      ) => {
+        const r = await predictText({
+          model: f.model,
+          hub: hubOptions(f),
+          text,
+          pair,
+          maxSeqLength: f.maxSeqLength,
+          truncation: f.truncation,
+          threads: f.threads,
+        });
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (r.notice) process.stderr.write(`${r.notice}\n`);
+        if (f.json) {
+          process.stdout.write(
+            `${JSON.stringify(r.kind === "score" ? { score: r.score } : { label: r.label, label_id: r.labelId, probabilities: Object.fromEntries(r.probabilities) })}\n`,
+          );
+        } else if (r.kind === "score") {
+          process.stdout.write(`score ${r.score.toFixed(6)}\n`);
+        } else {
+          const width = Math.max(...r.probabilities.map(([l]) => l.length));
+          process.stdout.write(`${r.label}\n`);
+          for (const [l, p] of r.probabilities) process.stdout.write(`  ${l.padEnd(width)}  ${p.toFixed(6)}\n`);
+        }
+      },
+    );
 }

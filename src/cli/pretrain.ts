@@ -36,20 +36,46 @@ export function registerPretrain(program: Command): void {
     .option("--overwrite-output-dir", "clear a non-empty --output-dir first (otherwise it is refused)")
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
-    .action(withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus" }, async (f: PretrainFlags) => {
-      onInterrupt(() => runSavedMessage(f.outputDir));
-      const r = await pretrain(pretrainOptions(f));
-      process.stdout.write(`${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`);
-      // On stderr: stdout stays one JSON line for scripts.
-      if (!f.quiet) process.stderr.write(`see the run: rose report ${f.outputDir} --out ${f.outputDir}/report.html\n`);
-    }));
+    .action(
+      withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus" }, async (f: PretrainFlags) => {
+        onInterrupt(() => runSavedMessage(f.outputDir));
+        const r = await pretrain(pretrainOptions(f));
+        process.stdout.write(
+          `${JSON.stringify({ output_dir: f.outputDir, steps: r.steps, loss: +r.loss.toFixed(4), heldout_masked_accuracy: r.heldoutAccuracy, corpus_tokens: r.corpusTokens, seconds: +r.seconds.toFixed(1), tokens_per_s: +r.tokensPerSecond.toFixed(1) })}\n`,
+        );
+        // On stderr: stdout stays one JSON line for scripts.
+        if (!f.quiet) process.stderr.write(`see the run: rose report ${f.outputDir} --out ${f.outputDir}/report.html\n`);
+      }),
+    );
 }
 
 /** Flags whose attribute names are the library's option names: a renamed option fails to compile here. */
 const SAME_NAMED = [
-  "corpus", "outputDir", "config", "configFile", "init", "vocabSize", "maxSeqLength", "maxSteps", "batchSize", "learningRate",
-  "warmupRatio", "mlmProbability", "weightDecay", "adamBeta2", "maxGradNorm", "method", "upper", "lower", "gamma", "klDropout",
-  "evalSteps", "seed", "loggingSteps", "saveSteps", "threads",
+  "corpus",
+  "outputDir",
+  "config",
+  "configFile",
+  "init",
+  "vocabSize",
+  "maxSeqLength",
+  "maxSteps",
+  "batchSize",
+  "learningRate",
+  "warmupRatio",
+  "mlmProbability",
+  "weightDecay",
+  "adamBeta2",
+  "maxGradNorm",
+  "method",
+  "upper",
+  "lower",
+  "gamma",
+  "klDropout",
+  "evalSteps",
+  "seed",
+  "loggingSteps",
+  "saveSteps",
+  "threads",
 ] as const satisfies readonly (keyof PretrainOptions)[];
 
 /** The flags as commander parses them. */
@@ -65,7 +91,12 @@ export type PretrainFlags = Pick<PretrainOptions, (typeof SAME_NAMED)[number]> &
 /** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
 export function pretrainOptions(f: PretrainFlags): PretrainOptions {
   return {
-    ...pick(f, SAME_NAMED), lrSchedule: f.lrSchedulerType, dropout: f.dropout ?? null, heldout: f.heldout ?? [],
-    resume: Boolean(f.resume), overwriteOutputDir: Boolean(f.overwriteOutputDir), quiet: Boolean(f.quiet),
+    ...pick(f, SAME_NAMED),
+    lrSchedule: f.lrSchedulerType,
+    dropout: f.dropout ?? null,
+    heldout: f.heldout ?? [],
+    resume: Boolean(f.resume),
+    overwriteOutputDir: Boolean(f.overwriteOutputDir),
+    quiet: Boolean(f.quiet),
   };
 }

@@ -7,12 +7,30 @@ import { choice, int, num, pick } from "./flags.ts";
 
 /** Sweep flags whose attribute names are the library's option names: a renamed option fails to compile here. */
 const SWEEP_SAME_NAMED = [
-  "outputDir", "space", "strategy", "trials", "objective", "robustExamples", "seeds", "seed", "eta", "rungs", "workers", "threads",
-  "queue", "queueName",
+  "outputDir",
+  "space",
+  "strategy",
+  "trials",
+  "objective",
+  "robustExamples",
+  "seeds",
+  "seed",
+  "eta",
+  "rungs",
+  "workers",
+  "threads",
+  "queue",
+  "queueName",
 ] as const satisfies readonly (keyof SweepOptions)[];
 type SweepFlags = Pick<SweepOptions, (typeof SWEEP_SAME_NAMED)[number]> & { plain?: boolean };
 
-const WORKER_SAME_NAMED = ["queue", "queueName", "threads", "outputDir", "stallSeconds"] as const satisfies readonly (keyof WorkerOptions)[];
+const WORKER_SAME_NAMED = [
+  "queue",
+  "queueName",
+  "threads",
+  "outputDir",
+  "stallSeconds",
+] as const satisfies readonly (keyof WorkerOptions)[];
 type WorkerFlags = Pick<WorkerOptions, (typeof WORKER_SAME_NAMED)[number]>;
 
 function intList(v: string): number[] {
@@ -27,10 +45,20 @@ export function registerSweep(program: Command): void {
     .description("hyper-parameter search over rose train flags (grid, random or successive halving), locally or on a Redis queue")
     .usage("--output-dir DIR --space FILE.json [options] -- <rose train flags>")
     .requiredOption("--output-dir <dir>", "the sweep's directory (re-run with the same one to resume)")
-    .requiredOption("--space <file>", 'JSON: {"upper": [60, 70, 80], "gamma": {"choice": [0.3, 0.5]}, "learning-rate": {"range": [1e-5, 1e-4], "log": true}}')
-    .option("--strategy <s>", "grid | random | halving (default: grid, or random for a continuous space)", choice(["grid", "random", "halving"] as const))
+    .requiredOption(
+      "--space <file>",
+      'JSON: {"upper": [60, 70, 80], "gamma": {"choice": [0.3, 0.5]}, "learning-rate": {"range": [1e-5, 1e-4], "log": true}}',
+    )
+    .option(
+      "--strategy <s>",
+      "grid | random | halving (default: grid, or random for a continuous space)",
+      choice(["grid", "random", "halving"] as const),
+    )
     .option("--trials <n>", "configurations to sample (random; halving over a continuous space)", int)
-    .option("--objective <metric>", "validation metric to optimise (default: the task's main metric), loss, or robust:RECIPE (accuracy under attack)")
+    .option(
+      "--objective <metric>",
+      "validation metric to optimise (default: the task's main metric), loss, or robust:RECIPE (accuracy under attack)",
+    )
     .option("--robust-examples <n>", "validation examples attacked at each rung for robust:RECIPE", int, 50)
     .option("--seeds <list>", "train each configuration with these seeds (e.g. 1,2,3) and average", intList)
     .option("--seed <n>", "seed of the random sampling", int, 0)
@@ -45,7 +73,9 @@ export function registerSweep(program: Command): void {
     .action(async (trainArgs: string[], f: SweepFlags) => {
       const reporter = new SweepReporter(process.stderr, Boolean(process.stderr.isTTY) && !f.plain);
       const r = await sweep({ ...pick(f, SWEEP_SAME_NAMED), trainArgs, onEvent: (e) => reporter.handle(e) });
-      process.stdout.write(`${JSON.stringify({ best: r.best, epochs_run: r.epochsRun, full_grid_epochs: r.fullGridEpochs, wall_seconds: +r.wallSeconds.toFixed(1), results: r.files })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ best: r.best, epochs_run: r.epochsRun, full_grid_epochs: r.fullGridEpochs, wall_seconds: +r.wallSeconds.toFixed(1), results: r.files })}\n`,
+      );
     });
 
   program

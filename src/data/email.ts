@@ -150,13 +150,17 @@ function partText(msg: Message, depth: number, decoded: boolean): string {
   if (!media.startsWith("text/")) return ""; // attachments, images, signatures
   const cte = (msg.headers.get("content-transfer-encoding") ?? "").trim().toLowerCase();
   const transferEncoded = cte === "base64" || cte === "quoted-printable";
-  const bytes = cte === "base64" ? Buffer.from(msg.body.replace(/\s+/g, ""), "base64")
-    : cte === "quoted-printable" ? quotedPrintableBytes(msg.body)
-    : binaryBytes(msg.body);
+  const bytes =
+    cte === "base64"
+      ? Buffer.from(msg.body.replace(/\s+/g, ""), "base64")
+      : cte === "quoted-printable"
+        ? quotedPrintableBytes(msg.body)
+        : binaryBytes(msg.body);
   const latin1 = Buffer.from(bytes).toString("latin1");
   const html = media === "text/html" || LOOKS_HTML.test(latin1);
   // HTML without a charset parameter often declares it in a <meta> tag, as browsers read it.
-  const charset = decoded && !transferEncoded ? undefined : param(ctype, "charset") ?? (html ? META_CHARSET.exec(latin1)?.[1] : undefined);
+  const charset =
+    decoded && !transferEncoded ? undefined : (param(ctype, "charset") ?? (html ? META_CHARSET.exec(latin1)?.[1] : undefined));
   const text = decodeBytes(bytes, charset);
   return html ? stripHtml(text) : text;
 }
@@ -192,8 +196,13 @@ function truncate(s: string, maxChars: number): string {
  * message already decoded from UTF-8, which loses 8-bit text in other charsets.
  */
 export function cleanEmail(raw: Uint8Array | string, maxChars = 1000): string {
-  const bin = typeof raw === "string" ? Buffer.from(raw, "utf8").toString("latin1") : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
+  const bin =
+    typeof raw === "string"
+      ? Buffer.from(raw, "utf8").toString("latin1")
+      : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
   const msg = parseMessage(bin);
-  const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`.replace(/[\s\x00-\x1f\x7f]+/g, " ").trim();
+  const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`
+    .replace(/[\s\x00-\x1f\x7f]+/g, " ")
+    .trim();
   return truncate(text, maxChars);
 }

@@ -83,7 +83,9 @@ export function detectFormat(file: string): DataFormat {
     case ".pq":
       return "parquet";
     default:
-      throw new ConfigError(`${file}: cannot tell the data format from the extension "${ext}"; give the format (tsv, csv, jsonl, json or parquet)`);
+      throw new ConfigError(
+        `${file}: cannot tell the data format from the extension "${ext}"; give the format (tsv, csv, jsonl, json or parquet)`,
+      );
   }
 }
 
@@ -108,7 +110,10 @@ async function readText(file: string, encoding: TextEncoding): Promise<DecodedTe
   if (encoding === "utf8" && decoded.problems.length > 0) {
     // The hint goes with the first problem only: that is the one a user sees without --skip-bad-rows.
     const p = decoded.problems[0]!;
-    decoded.problems[0] = { ...p, problem: `${p.problem} (if the file is in a legacy encoding, read it with encoding latin1 or windows-1252)` };
+    decoded.problems[0] = {
+      ...p,
+      problem: `${p.problem} (if the file is in a legacy encoding, read it with encoding latin1 or windows-1252)`,
+    };
   }
   return decoded;
 }
@@ -140,7 +145,12 @@ function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
   // The first row decides the header and the width, so it cannot be skipped, even with skipBadRows:
   // the next row would be taken for the header and lost without a count.
   if (raw[0]!.problem) throw new DataError(file, raw[0]!.line, `${raw[0]!.problem} (in the first row, which is needed to read the rest)`);
-  const header = opts.hasHeader ?? detectHeader(raw.filter((r) => !r.problem), opts);
+  const header =
+    opts.hasHeader ??
+    detectHeader(
+      raw.filter((r) => !r.problem),
+      opts,
+    );
   const width = raw[0]!.fields.length;
   const body = header ? raw.slice(1) : raw;
   const what = header ? "the header" : "the first row";
@@ -151,7 +161,11 @@ function delimitedTable(file: string, raw: RawRow[], opts: ReadOptions): Table {
       cells: r.fields,
       line: r.line,
       // A field-count mismatch means a stray delimiter or a truncated row: every position is suspect.
-      ...(r.problem ? { problem: r.problem } : r.fields.length !== width ? { problem: fieldCountProblem(r.fields.length, width, what) } : {}),
+      ...(r.problem
+        ? { problem: r.problem }
+        : r.fields.length !== width
+          ? { problem: fieldCountProblem(r.fields.length, width, what) }
+          : {}),
     })),
   };
 }
@@ -348,7 +362,12 @@ function resolveColumns(file: string, table: Table, opts: ReadOptions): Resolved
   }
   if (unlabeled) return unlabeled;
   const expected = candidateLayouts(opts, header !== null)
-    .map((l) => [l.text, l.pair, l.label].filter((x) => x !== undefined).map(describe).join(" + "))
+    .map((l) =>
+      [l.text, l.pair, l.label]
+        .filter((x) => x !== undefined)
+        .map(describe)
+        .join(" + "),
+    )
     .join(" | ");
   throw new DataError(
     file,

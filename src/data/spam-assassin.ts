@@ -97,9 +97,12 @@ export async function loadSpamAssassin(opts: SpamAssassinOptions = {}): Promise<
  * A class-balanced random sample: `perClass` ham and `perClass` spam messages (fewer if a class runs out),
  * in corpus order. Only the sampled messages are read.
  */
-export async function loadSpamAssassinBalanced(
-  opts: { perClass: number; groups?: readonly SpamAssassinGroup[]; seed?: number; maxChars?: number },
-): Promise<Example[]> {
+export async function loadSpamAssassinBalanced(opts: {
+  perClass: number;
+  groups?: readonly SpamAssassinGroup[];
+  seed?: number;
+  maxChars?: number;
+}): Promise<Example[]> {
   const { dir, list } = await entries(opts.groups);
   const rng = new Rng(opts.seed ?? 0, STREAM, 1);
   const maxChars = opts.maxChars ?? 1000;

@@ -54,10 +54,7 @@ export function splitExamples<T extends { label: number | null }>(
  * Up to `perClass` examples of each label, chosen at random (seeded), in input order.
  * Classes with fewer examples are kept whole. Unlabelled examples are dropped.
  */
-export function balancedSample<T extends { label: number | null }>(
-  examples: readonly T[],
-  opts: { perClass: number; seed: number },
-): T[] {
+export function balancedSample<T extends { label: number | null }>(examples: readonly T[], opts: { perClass: number; seed: number }): T[] {
   const rng = new Rng(opts.seed, SPLIT_STREAM, 1);
   const groups = new Map<number, number[]>();
   examples.forEach((e, i) => {
@@ -86,10 +83,18 @@ export function splitPhraseDisjoint<T>(
   rows: readonly T[],
   opts: { validationSize: number; minWords: number; seed: number; text: (row: T) => string },
 ): { train: T[]; validation: T[]; dropped: number } {
-  const words = rows.map((r) => opts.text(r).trim().split(/\s+/).filter((w) => w !== ""));
+  const words = rows.map((r) =>
+    opts
+      .text(r)
+      .trim()
+      .split(/\s+/)
+      .filter((w) => w !== ""),
+  );
   const candidates = words.flatMap((w, i) => (w.length >= opts.minWords ? [i] : []));
   if (candidates.length < opts.validationSize || !(opts.validationSize > 0)) {
-    throw new ConfigError(`a phrase-disjoint split needs ${opts.validationSize} rows of at least ${opts.minWords} words; there are ${candidates.length}`);
+    throw new ConfigError(
+      `a phrase-disjoint split needs ${opts.validationSize} rows of at least ${opts.minWords} words; there are ${candidates.length}`,
+    );
   }
   const chosen = new Set(new Rng(opts.seed, SPLIT_STREAM).shuffle(candidates).slice(0, opts.validationSize));
   // Every word span of a validation row, to drop the training rows it contains.

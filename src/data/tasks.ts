@@ -7,9 +7,7 @@ export type MetricName = "accuracy" | "f1" | "macro_f1" | "matthews_correlation"
 
 export type GlueTaskName = "cola" | "sst2" | "mrpc" | "qqp" | "stsb" | "mnli" | "mnli-mm" | "qnli" | "rte" | "wnli";
 
-export const GLUE_TASK_NAMES: readonly GlueTaskName[] = [
-  "cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "mnli-mm", "qnli", "rte", "wnli",
-];
+export const GLUE_TASK_NAMES: readonly GlueTaskName[] = ["cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "mnli-mm", "qnli", "rte", "wnli"];
 
 /** A column named in a header row, or a 0-based position in a header-less file. */
 export type ColumnRef = string | number;
@@ -213,7 +211,7 @@ export interface CustomTaskOptions {
 export function customTask(opts: CustomTaskOptions = {}): Task {
   const regression = opts.regression ?? false;
   if (regression && opts.labels) throw new TypeError("customTask: a regression task has no labels");
-  const labels = regression ? null : (opts.labels ? [...opts.labels] : null);
+  const labels = regression ? null : opts.labels ? [...opts.labels] : null;
   if (labels && new Set(labels).size !== labels.length) throw new TypeError("customTask: duplicate label names");
   const metrics: MetricName[] = regression
     ? ["pearson", "spearmanr"]

@@ -40,7 +40,10 @@ export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null
     const outCot = n.outputs.map((o) => cot.get(o.id) ?? null);
     if (outCot.every((c) => c === null)) continue;
     if (!n.inputs.some((t) => depends.has(t.id) && t.isFloat)) continue;
-    if (!n.op.vjp) throw new ShapeError(`grad: op ${n.op.name} (node ${n.id}) lies on the path from the loss to the wanted tensors and has no gradient rule`);
+    if (!n.op.vjp)
+      throw new ShapeError(
+        `grad: op ${n.op.name} (node ${n.id}) lies on the path from the loss to the wanted tensors and has no gradient rule`,
+      );
     const inCot = n.op.vjp(n, outCot);
     n.inputs.forEach((t, k) => {
       const c = inCot[k];

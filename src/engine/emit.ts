@@ -50,7 +50,13 @@ export function emitModel(graph: Graph, outputs: Record<string, Tensor>, opts: E
     if (!usedTensors.has(c.tensor.id)) continue;
     const name = `c${c.tensor.id}`;
     names.set(c.tensor.id, name);
-    initializers.push({ kind: "tensor", name, dtype: c.tensor.dtype as OnnxDTypeName, dims: c.tensor.shape as number[], raw: rawOf(c.data) });
+    initializers.push({
+      kind: "tensor",
+      name,
+      dtype: c.tensor.dtype as OnnxDTypeName,
+      dims: c.tensor.shape as number[],
+      raw: rawOf(c.data),
+    });
   }
   const nameOf = (t: Tensor): string => {
     let n = names.get(t.id);

@@ -143,11 +143,16 @@ export class Graph {
 
   scalar(value: number, dtype: DType = "float32"): Tensor {
     switch (dtype) {
-      case "float32": return this.constant(new Float32Array([value]), [], dtype);
-      case "float64": return this.constant(new Float64Array([value]), [], dtype);
-      case "int64": return this.constant(new BigInt64Array([BigInt(value)]), [], dtype);
-      case "int32": return this.constant(new Int32Array([value]), [], dtype);
-      default: return this.constant(new Uint8Array([value ? 1 : 0]), [], dtype);
+      case "float32":
+        return this.constant(new Float32Array([value]), [], dtype);
+      case "float64":
+        return this.constant(new Float64Array([value]), [], dtype);
+      case "int64":
+        return this.constant(new BigInt64Array([BigInt(value)]), [], dtype);
+      case "int32":
+        return this.constant(new Int32Array([value]), [], dtype);
+      default:
+        return this.constant(new Uint8Array([value ? 1 : 0]), [], dtype);
     }
   }
 

@@ -133,7 +133,12 @@ function writeTensor(w: Writer, t: TensorProtoData): void {
 }
 
 // AttributeProto.AttributeType codes.
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_TENSOR = 4, ATTR_FLOATS = 6, ATTR_INTS = 7;
+const ATTR_FLOAT = 1,
+  ATTR_INT = 2,
+  ATTR_STRING = 3,
+  ATTR_TENSOR = 4,
+  ATTR_FLOATS = 6,
+  ATTR_INTS = 7;
 
 function writeAttr(w: Writer, name: string, v: AttrValue): void {
   w.string(1, name);

@@ -39,7 +39,12 @@ export interface RunOptions {
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
-  float32: "float32", float64: "float64", int64: "int64", int32: "int32", bool: "bool", uint8: "uint8",
+  float32: "float32",
+  float64: "float64",
+  int64: "int64",
+  int32: "int32",
+  bool: "bool",
+  uint8: "uint8",
 };
 
 // Dropout tables: element i of the table for drop probability p (0 or 1/(1-p)) depends only on (p, i),
@@ -114,7 +119,11 @@ export class Program {
    * Runs the graph. `into` gives preallocated buffers for outputs of known size (gradients): onnxruntime
    * writes straight into them, saving an allocation and a copy per output per step.
    */
-  async run(feeds: Record<string, HostTensor | HostArray>, opts: RunOptions = {}, into?: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
+  async run(
+    feeds: Record<string, HostTensor | HostArray>,
+    opts: RunOptions = {},
+    into?: Record<string, HostTensor>,
+  ): Promise<Record<string, HostTensor>> {
     const bound = new Map<string, number>();
     const ortFeeds: Record<string, ort.Tensor> = {};
     // Data and parameter inputs first: they bind the named dims.
@@ -179,11 +188,14 @@ export class Program {
     if (opts.seed === undefined || opts.counter === undefined) {
       throw new EngineError("this graph has dropout: run it with { seed, counter } so its masks are reproducible");
     }
-    const dimsOf = masks.map((inp) => inp.tensor.shape.map((d) => {
-      const v = resolveDim(d, bound);
-      if (v === undefined) throw new EngineError(`dropout site ${inp.dropout!.site}: cannot resolve dim ${d} of ${fmt(inp.tensor.shape)} from the inputs`);
-      return v;
-    }));
+    const dimsOf = masks.map((inp) =>
+      inp.tensor.shape.map((d) => {
+        const v = resolveDim(d, bound);
+        if (v === undefined)
+          throw new EngineError(`dropout site ${inp.dropout!.site}: cannot resolve dim ${d} of ${fmt(inp.tensor.shape)} from the inputs`);
+        return v;
+      }),
+    );
     const sizes = dimsOf.map((dims) => dims.reduce((a, d) => a * d, 1));
     // One table per drop probability, long enough for its largest mask (a longer table extends a shorter one).
     const needByP = new Map<number, number>();

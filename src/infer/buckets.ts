@@ -12,7 +12,11 @@ export const RUN_OVERHEAD_TOKENS = 64;
  * Consecutive runs [start, end) over `sorted` (row lengths in ascending order) minimising
  * sum(overhead + rows x longest row). A run whose longest row has length L holds at most maxRows(L) rows.
  */
-export function lengthBuckets(sorted: readonly number[], maxRows: (len: number) => number, overhead = RUN_OVERHEAD_TOKENS): [number, number][] {
+export function lengthBuckets(
+  sorted: readonly number[],
+  maxRows: (len: number) => number,
+  overhead = RUN_OVERHEAD_TOKENS,
+): [number, number][] {
   const n = sorted.length;
   const cost = new Float64Array(n + 1).fill(Infinity);
   const from = new Int32Array(n + 1);

@@ -55,7 +55,10 @@ export function rowsPerRun(cfg: EncoderConfig, seq: number): number {
 export class Predictor {
   private program: Program | null = null;
   private embedProgram: Program | null = null;
-  constructor(readonly model: PretrainedModel, readonly opts: PredictOptions = {}) {}
+  constructor(
+    readonly model: PretrainedModel,
+    readonly opts: PredictOptions = {},
+  ) {}
 
   /** Frees the compiled sessions (a later call compiles again). */
   async release(): Promise<void> {
@@ -96,9 +99,15 @@ export class Predictor {
     const maxRows = (seq: number) => Math.min(bs, rowsPerRun(this.model.cfg, seq), this.opts.maxRowsPerRun ?? Infinity);
     const out = new Array<Float32Array>(encoded.length);
     let done = 0;
-    for (const [start, end] of lengthBuckets(order.map((i) => encoded[i]!.ids.length), maxRows)) {
+    for (const [start, end] of lengthBuckets(
+      order.map((i) => encoded[i]!.ids.length),
+      maxRows,
+    )) {
       const idx = order.slice(start, end);
-      const b = collate(idx.map((i) => encoded[i]!), this.tokenizer.specialIds.pad);
+      const b = collate(
+        idx.map((i) => encoded[i]!),
+        this.tokenizer.specialIds.pad,
+      );
       const dims = [b.batch, b.seq];
       const feeds: Record<string, HostTensor | Float32Array> = {
         input_ids: { data: b.inputIds, dims },
@@ -162,7 +171,11 @@ export function argmax(xs: ArrayLike<number>): number {
 }
 
 /** Logits per example from a one-off predictor, whose onnxruntime memory is freed before returning. */
-export async function predictLogits(model: PretrainedModel, examples: readonly Pick<Example, "text" | "pair">[], opts: PredictOptions = {}): Promise<Float32Array[]> {
+export async function predictLogits(
+  model: PretrainedModel,
+  examples: readonly Pick<Example, "text" | "pair">[],
+  opts: PredictOptions = {},
+): Promise<Float32Array[]> {
   const pred = new Predictor(model, opts);
   try {
     return await pred.logits(examples);

@@ -48,7 +48,6 @@ const DEFAULTS = {
   roberta: { vocab_size: 50265, pad_token_id: 1 },
 } as const;
 
-
 function detectModelType(file: string, raw: JsonObject): ModelType {
   const mt = raw.model_type;
   if (mt === "bert" || mt === "roberta" || mt === "distilbert") return mt;
@@ -66,7 +65,10 @@ function detectModelType(file: string, raw: JsonObject): ModelType {
 
 /** Reads typed fields with their defaults, naming the file and field on a bad value. */
 class Fields {
-  constructor(private readonly file: string, private readonly raw: JsonObject) {}
+  constructor(
+    private readonly file: string,
+    private readonly raw: JsonObject,
+  ) {}
 
   private value(key: string): JsonValue | undefined {
     const v = this.raw[key];
@@ -76,7 +78,8 @@ class Fields {
   num(key: string, def: number, check: "int>0" | "int>=0" | "prob" | ">0" | "any" = "any"): number {
     const v = this.value(key) ?? def;
     const ok =
-      typeof v === "number" && Number.isFinite(v) &&
+      typeof v === "number" &&
+      Number.isFinite(v) &&
       (check === "any" ||
         (check === "int>0" && Number.isInteger(v) && v > 0) ||
         (check === "int>=0" && Number.isInteger(v) && v >= 0) ||
@@ -100,11 +103,16 @@ class Fields {
 
 function describe(check: string): string {
   switch (check) {
-    case "int>0": return "a positive integer";
-    case "int>=0": return "a non-negative integer";
-    case "prob": return "a probability in [0, 1)";
-    case ">0": return "a positive number";
-    default: return "a number";
+    case "int>0":
+      return "a positive integer";
+    case "int>=0":
+      return "a non-negative integer";
+    case "prob":
+      return "a probability in [0, 1)";
+    case ">0":
+      return "a positive number";
+    default:
+      return "a number";
   }
 }
 
@@ -126,7 +134,8 @@ function parseLabels(file: string, raw: JsonObject): { numLabels: number; id2lab
     // As in transformers, id2label wins over a disagreeing num_labels.
   } else {
     const n = raw.num_labels ?? 2;
-    if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new ConfigError(`${file}: num_labels must be a positive integer, got ${JSON.stringify(n)}`);
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1)
+      throw new ConfigError(`${file}: num_labels must be a positive integer, got ${JSON.stringify(n)}`);
     id2label = Array.from({ length: n }, (_, i) => `LABEL_${i}`);
   }
   if (id2label.length === 0) throw new ConfigError(`${file}: id2label is empty`);
@@ -207,7 +216,8 @@ export function parseModelConfig(raw: JsonValue, file = "config.json"): EncoderC
   if (cfg.hiddenSize % cfg.numHeads !== 0) {
     throw new ConfigError(`${file}: hidden size ${cfg.hiddenSize} is not a multiple of the number of attention heads ${cfg.numHeads}`);
   }
-  if (cfg.padTokenId >= cfg.vocabSize) throw new ConfigError(`${file}: pad_token_id ${cfg.padTokenId} is outside the vocabulary (${cfg.vocabSize})`);
+  if (cfg.padTokenId >= cfg.vocabSize)
+    throw new ConfigError(`${file}: pad_token_id ${cfg.padTokenId} is outside the vocabulary (${cfg.vocabSize})`);
   return cfg;
 }
 

@@ -16,7 +16,14 @@ export class HubError extends RoseError {}
 export const DEFAULT_ENDPOINT = "https://huggingface.co";
 
 /** Tokenizer files fetched when the repo has them. */
-export const TOKENIZER_FILES = ["tokenizer.json", "vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"];
+export const TOKENIZER_FILES = [
+  "tokenizer.json",
+  "vocab.txt",
+  "vocab.json",
+  "merges.txt",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+];
 
 export interface DownloadProgress {
   /** The file just fetched (or found in the cache). */
@@ -65,9 +72,12 @@ export function isRevision(rev: string): boolean {
 /** Refuses a repo id or revision that is not valid, before anything touches the file system or network. */
 export function checkHubRef(repoId: string, revision = "main"): void {
   if (!isRepoId(repoId)) {
-    throw new ConfigError(`${JSON.stringify(repoId)} is not a valid Hugging Face Hub repo id ("name" or "org/name": letters, digits, "-", "_", ".", no "--" or "..", at most 96 characters)`);
+    throw new ConfigError(
+      `${JSON.stringify(repoId)} is not a valid Hugging Face Hub repo id ("name" or "org/name": letters, digits, "-", "_", ".", no "--" or "..", at most 96 characters)`,
+    );
   }
-  if (!isRevision(revision)) throw new ConfigError(`${JSON.stringify(revision)} is not a valid Hub revision (a branch, tag or commit name)`);
+  if (!isRevision(revision))
+    throw new ConfigError(`${JSON.stringify(revision)} is not a valid Hub revision (a branch, tag or commit name)`);
 }
 
 /** Whether `s` can only mean a local path: absolute, starting with "." or "~", a backslash, or more than one "/". */
@@ -93,7 +103,8 @@ function shardNames(indexFile: string): string[] {
   const names = new Set<string>();
   for (const v of Object.values(wm)) {
     // Shards must be plain names: they are joined onto the snapshot directory.
-    if (typeof v !== "string" || v === "" || basename(v) !== v || v === "..") throw new HubError(`${indexFile}: bad shard name ${JSON.stringify(v)}`);
+    if (typeof v !== "string" || v === "" || basename(v) !== v || v === "..")
+      throw new HubError(`${indexFile}: bad shard name ${JSON.stringify(v)}`);
     names.add(v);
   }
   return [...names];
@@ -129,7 +140,12 @@ export function findCachedSnapshot(cacheDir: string, repoId: string, revision = 
 
 /** fetch failures (DNS, refused connection, reset) as opposed to HTTP error statuses. */
 function isConnectionError(e: unknown): boolean {
-  return e instanceof TypeError && /fetch failed|network|ECONNREFUSED|ENOTFOUND|ECONNRESET|EAI_AGAIN/i.test(`${e.message} ${String((e as { cause?: unknown }).cause ?? "")}`);
+  return (
+    e instanceof TypeError &&
+    /fetch failed|network|ECONNREFUSED|ENOTFOUND|ECONNRESET|EAI_AGAIN/i.test(
+      `${e.message} ${String((e as { cause?: unknown }).cause ?? "")}`,
+    )
+  );
 }
 
 function describeError(e: unknown): string {
@@ -178,7 +194,9 @@ export async function resolveModel(idOrDir: string, opts: ResolveModelOptions = 
     }
     if (e instanceof RoseError) throw e;
     if (e instanceof HubApiError && (e.statusCode === 401 || e.statusCode === 403 || e.statusCode === 404)) {
-      throw new HubError(`${repoId} (revision ${revision}) not found on ${endpoint}, or not accessible without a token: ${describeError(e)}`);
+      throw new HubError(
+        `${repoId} (revision ${revision}) not found on ${endpoint}, or not accessible without a token: ${describeError(e)}`,
+      );
     }
     throw new HubError(`downloading ${repoId} from ${endpoint} failed: ${describeError(e)}`);
   }

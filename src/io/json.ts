@@ -8,7 +8,10 @@ import { readTextFileStrict, readTextFileStrictAsync } from "./text.ts";
  * control characters, and an error message must stay one line.
  */
 export function jsonProblem(e: unknown): string {
-  const m = (e instanceof Error ? e.message : String(e)).replace(/[\u0000-\u001f\u007f]+/g, " ").replace(/\s+/g, " ").trim();
+  const m = (e instanceof Error ? e.message : String(e))
+    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
   return m.length > 200 ? `${m.slice(0, 200)}...` : m;
 }
 

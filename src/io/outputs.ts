@@ -66,7 +66,8 @@ export interface RunDirOptions {
  */
 export function prepareRunDir(dir: string, o: RunDirOptions = {}): void {
   const flag = o.flag ?? "--output-dir";
-  if (o.overwrite && o.resume) throw new ConfigError("--resume continues the run in the output folder and --overwrite-output-dir clears it: give one of them");
+  if (o.overwrite && o.resume)
+    throw new ConfigError("--resume continues the run in the output folder and --overwrite-output-dir clears it: give one of them");
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ConfigError(`${flag} ${dir} is a file, not a folder`);
   const entries = existsSync(dir) ? readdirSync(dir) : [];
   if (entries.length > 0 && !o.resume) {
@@ -80,7 +81,9 @@ export function prepareRunDir(dir: string, o: RunDirOptions = {}): void {
     const abs = resolve(dir);
     const containsCwd = !relative(abs, process.cwd()).startsWith("..");
     if (containsCwd || abs === resolve(homedir())) {
-      throw new ConfigError(`--overwrite-output-dir will not clear ${abs}: it holds the current folder or is the home folder; choose a folder of its own`);
+      throw new ConfigError(
+        `--overwrite-output-dir will not clear ${abs}: it holds the current folder or is the home folder; choose a folder of its own`,
+      );
     }
     for (const e of entries) rmSync(join(dir, e), { recursive: true, force: true });
   }
@@ -93,13 +96,15 @@ export function prepareRunDir(dir: string, o: RunDirOptions = {}): void {
  */
 export function truncateJsonLines(file: string, keep: (record: Record<string, unknown>) => boolean): void {
   if (!existsSync(file)) return;
-  const lines = readFileSync(file, "utf8").split("\n").filter((l) => {
-    if (!l.trim()) return false;
-    try {
-      return keep(JSON.parse(l) as Record<string, unknown>);
-    } catch {
-      return false;
-    }
-  });
+  const lines = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => {
+      if (!l.trim()) return false;
+      try {
+        return keep(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        return false;
+      }
+    });
   writeFileAtomic(file, lines.map((l) => `${l}\n`).join(""));
 }

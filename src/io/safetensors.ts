@@ -8,7 +8,16 @@ import { jsonProblem } from "./json.ts";
 export type StDType = "F32" | "F16" | "BF16" | "F64" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
 
 const DTYPE_BYTES: Record<StDType, number> = {
-  F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F64: 8,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 export type TensorData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Int16Array;
@@ -44,7 +53,7 @@ export function f32ToF16(v: number): number {
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;
@@ -68,13 +77,21 @@ function decode(file: string, name: string, dtype: StDType, bytes: Uint8Array, c
   copy.set(bytes);
   const buf = copy.buffer;
   switch (dtype) {
-    case "F32": return new Float32Array(buf);
-    case "F64": return new Float64Array(buf);
-    case "I64": return new BigInt64Array(buf);
-    case "I32": return new Int32Array(buf);
-    case "I16": return new Int16Array(buf);
-    case "I8": return new Int8Array(buf);
-    case "U8": case "BOOL": return copy;
+    case "F32":
+      return new Float32Array(buf);
+    case "F64":
+      return new Float64Array(buf);
+    case "I64":
+      return new BigInt64Array(buf);
+    case "I32":
+      return new Int32Array(buf);
+    case "I16":
+      return new Int16Array(buf);
+    case "I8":
+      return new Int8Array(buf);
+    case "U8":
+    case "BOOL":
+      return copy;
     case "F16": {
       const src = new Uint16Array(buf);
       const out = new Float32Array(count);
@@ -114,7 +131,14 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
   const dataStart = 8 + hlen;
   const dataLen = bytes.length - dataStart;
   let metadata: Record<string, string> = {};
-  interface Entry { name: string; dtype: StDType; shape: number[]; begin: number; end: number; count: number }
+  interface Entry {
+    name: string;
+    dtype: StDType;
+    shape: number[];
+    begin: number;
+    end: number;
+    count: number;
+  }
   const entries: Entry[] = [];
   // Validate every header entry before decoding anything.
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
@@ -144,10 +168,16 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
     const need = count * DTYPE_BYTES[dtype as StDType];
     // Past 2^53 the product is no longer exact, so a size comparison below could pass by rounding.
     if (!Number.isSafeInteger(need)) {
-      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} has an element count that overflows (${count} elements)`);
+      throw new FormatError(
+        file,
+        `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} has an element count that overflows (${count} elements)`,
+      );
     }
     if (end - begin !== need) {
-      throw new FormatError(file, `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${need} bytes but data_offsets span ${end - begin}`);
+      throw new FormatError(
+        file,
+        `tensor ${name}: shape ${JSON.stringify(shape)} x ${dtype} needs ${need} bytes but data_offsets span ${end - begin}`,
+      );
     }
     if (end > dataLen) {
       throw new FormatError(file, `truncated: tensor ${name} ends at byte ${end} of the data section, which has only ${dataLen} bytes`);
@@ -162,11 +192,15 @@ export function parseSafetensors(bytes: Uint8Array, file = "<buffer>"): Safetens
   for (let i = 0; i < ranges.length; i++) {
     const r = ranges[i]!;
     if (r.begin < pos) throw new FormatError(file, `tensors ${ranges[i - 1]!.name} and ${r.name} overlap in the data section`);
-    if (r.begin > pos) throw new FormatError(file, `bytes ${pos}..${r.begin} of the data section, before tensor ${r.name}, belong to no tensor`);
+    if (r.begin > pos)
+      throw new FormatError(file, `bytes ${pos}..${r.begin} of the data section, before tensor ${r.name}, belong to no tensor`);
     pos = r.end;
   }
   if (pos !== dataLen) {
-    throw new FormatError(file, `the data section has ${dataLen - pos} bytes after the last tensor (${dataLen} bytes, tensors end at ${pos})`);
+    throw new FormatError(
+      file,
+      `the data section has ${dataLen - pos} bytes after the last tensor (${dataLen} bytes, tensors end at ${pos})`,
+    );
   }
   const tensors = new Map<string, StTensor>();
   for (const e of entries) {
@@ -294,6 +328,10 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
   }
 }
 
-export function writeSafetensors(file: string, tensors: Map<string, WriteTensor> | [string, WriteTensor][], metadata?: Record<string, string>): void {
+export function writeSafetensors(
+  file: string,
+  tensors: Map<string, WriteTensor> | [string, WriteTensor][],
+  metadata?: Record<string, string>,
+): void {
   writeFileAtomic(file, serializeSafetensors(tensors, metadata ?? { format: "pt" }, file));
 }

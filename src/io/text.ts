@@ -11,10 +11,17 @@ export type TextEncoding = "utf8" | "latin1" | "windows-1252" | "utf16le";
 export const TEXT_ENCODINGS: readonly TextEncoding[] = ["utf8", "latin1", "windows-1252", "utf16le"];
 
 const ALIASES: Record<string, TextEncoding> = {
-  utf8: "utf8", "utf-8": "utf8",
-  latin1: "latin1", "latin-1": "latin1", "iso-8859-1": "latin1", iso88591: "latin1",
-  "windows-1252": "windows-1252", cp1252: "windows-1252",
-  utf16le: "utf16le", "utf-16le": "utf16le", "utf-16": "utf16le",
+  utf8: "utf8",
+  "utf-8": "utf8",
+  latin1: "latin1",
+  "latin-1": "latin1",
+  "iso-8859-1": "latin1",
+  iso88591: "latin1",
+  "windows-1252": "windows-1252",
+  cp1252: "windows-1252",
+  utf16le: "utf16le",
+  "utf-16le": "utf16le",
+  "utf-16": "utf16le",
 };
 
 /** The encoding named by `name` (case-insensitive, common aliases), or a ConfigError listing the choices. */
@@ -74,8 +81,8 @@ function utf16Hint(bytes: Uint8Array): string {
  * decodes "windows-1252" as plain Latin-1 (curly quotes come out as C1 control characters).
  */
 const CP1252_80_9F = [
-  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f,
-  0x90, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
+  0x20ac, 0x81, 0x201a, 0x192, 0x201e, 0x2026, 0x2020, 0x2021, 0x2c6, 0x2030, 0x160, 0x2039, 0x152, 0x8d, 0x17d, 0x8f, 0x90, 0x2018, 0x2019,
+  0x201c, 0x201d, 0x2022, 0x2013, 0x2014, 0x2dc, 0x2122, 0x161, 0x203a, 0x153, 0x9d, 0x17e, 0x178,
 ];
 
 function decodeWindows1252(bytes: Uint8Array): string {
@@ -132,7 +139,8 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
   const nul = text.indexOf("\0");
   if (nul >= 0) {
     // Byte encodings were probed above; in UTF-16 the same probe covers half as many characters.
-    if (encoding === "utf16le" && nul < BINARY_PROBE / 2) throw binary(file, bytes, 2 * nul + (bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0));
+    if (encoding === "utf16le" && nul < BINARY_PROBE / 2)
+      throw binary(file, bytes, 2 * nul + (bytes[0] === 0xff && bytes[1] === 0xfe ? 2 : 0));
     addNulProblems(text, problems);
   }
   return { text, problems };

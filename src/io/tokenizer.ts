@@ -76,7 +76,6 @@ const CONFIG_KEYS: Record<keyof SpecialTokens, string[]> = {
 
 const SPECIAL_KEYS = Object.keys(FALLBACK_NAMES) as (keyof SpecialTokens)[];
 
-
 function readJsonObject(file: string): JsonObj {
   const v = readJsonFile<Json>(file);
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new FormatError(file, "not a JSON object");
@@ -190,14 +189,16 @@ function byteLevelBpeJson(dir: string, cfg: JsonObj): { json: JsonObj; special: 
   const raw = readJsonObject(vocabFile);
   const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const [tok, id] of Object.entries(raw)) {
-    if (typeof id !== "number" || !Number.isInteger(id) || id < 0) throw new FormatError(vocabFile, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0)
+      throw new FormatError(vocabFile, `token ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
     vocab[tok] = id;
   }
   const merges: [string, string][] = [];
   readLines(mergesFile).forEach((line, i) => {
     if (line.startsWith("#version") || line.trim() === "") return;
     const parts = line.split(" ");
-    if (parts.length !== 2) throw new FormatError(mergesFile, `line ${i + 1}: expected two space-separated tokens, got ${JSON.stringify(line)}`);
+    if (parts.length !== 2)
+      throw new FormatError(mergesFile, `line ${i + 1}: expected two space-separated tokens, got ${JSON.stringify(line)}`);
     merges.push([parts[0]!, parts[1]!]);
   });
   const special = resolveSpecialNames(cfg, (t) => t in vocab, vocabFile);
@@ -265,7 +266,8 @@ async function checkUsable(native: NativeTokenizer, json: JsonObj, file: string)
   checkPostProcessor(json.post_processor, file);
   const model = json.model;
   const unk = typeof model === "object" && model !== null && !Array.isArray(model) ? model.unk_token : undefined;
-  if (typeof unk === "string" && native.tokenToId(unk) === null) throw new FormatError(file, `the unk_token ${JSON.stringify(unk)} is not in the vocabulary`);
+  if (typeof unk === "string" && native.tokenToId(unk) === null)
+    throw new FormatError(file, `the unk_token ${JSON.stringify(unk)} is not in the vocabulary`);
   try {
     await native.encode("Rose checks 1 tokenizer, é!", "and a pair", { addSpecialTokens: true });
   } catch (e) {
@@ -298,7 +300,10 @@ function checkPostProcessor(pp: Json | undefined, file: string): void {
     for (const piece of pieces) {
       const id = isObj(piece) && isObj(piece.SpecialToken) ? piece.SpecialToken.id : undefined;
       if (typeof id === "string" && !Object.hasOwn(special, id)) {
-        throw new FormatError(file, `post_processor.${key} uses the special token ${JSON.stringify(id)}, which post_processor.special_tokens does not define`);
+        throw new FormatError(
+          file,
+          `post_processor.${key} uses the special token ${JSON.stringify(id)}, which post_processor.special_tokens does not define`,
+        );
       }
     }
   }
@@ -312,7 +317,8 @@ function toInt64(n: number): bigint {
 const HEAD_TAIL_KEY = "rose_truncation";
 
 function truncationOf(cfg: JsonObj, file: string): Truncation {
-  const rose = cfg[HEAD_TAIL_KEY], side = cfg.truncation_side;
+  const rose = cfg[HEAD_TAIL_KEY],
+    side = cfg.truncation_side;
   if (rose !== undefined) {
     if (rose !== "head+tail") throw new FormatError(file, `${HEAD_TAIL_KEY} must be "head+tail", got ${JSON.stringify(rose)}`);
     return "head+tail";
@@ -332,10 +338,12 @@ interface Row {
  * the first and last halves ("head+tail", the head getting the odd token) of the text's tokens.
  */
 function keepEnds(e: Encoding, maxLength: number, keep: "tail" | "head+tail"): Row {
-  const ids = e.getIds(), types = e.getTypeIds();
+  const ids = e.getIds(),
+    types = e.getTypeIds();
   if (ids.length <= maxLength) return { ids, types };
   const special = e.getSpecialTokensMask();
-  let first = 0, last = ids.length;
+  let first = 0,
+    last = ids.length;
   while (first < last && special[first] === 1) first++;
   while (last > first && special[last - 1] === 1) last--;
   const budget = maxLength - (ids.length - (last - first));
@@ -402,7 +410,16 @@ export class Tokenizer {
     for (const key of SPECIAL_KEYS) ids[key] = native.tokenToId(special[key])!;
     const mml = cfg.model_max_length;
     const modelMaxLength = typeof mml === "number" && Number.isInteger(mml) && mml > 0 && mml < 1e9 ? mml : null;
-    return new Tokenizer(native, special, ids, modelMaxLength, kindOf(json), dir, cfg, truncationOf(cfg, join(dir, "tokenizer_config.json")));
+    return new Tokenizer(
+      native,
+      special,
+      ids,
+      modelMaxLength,
+      kindOf(json),
+      dir,
+      cfg,
+      truncationOf(cfg, join(dir, "tokenizer_config.json")),
+    );
   }
 
   /** Number of ids, added tokens included. */
@@ -463,8 +480,10 @@ export class Tokenizer {
     const { maxLength, padding } = opts;
     const truncation = opts.truncation ?? this.truncation;
     if (!Number.isInteger(maxLength) || maxLength < 1) throw new ConfigError(`maxLength must be a positive integer, got ${maxLength}`);
-    if (!TRUNCATIONS.includes(truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`);
-    if (padding !== "longest" && padding !== "max_length") throw new ConfigError(`padding must be "longest" or "max_length", got ${JSON.stringify(padding)}`);
+    if (!TRUNCATIONS.includes(truncation))
+      throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`);
+    if (padding !== "longest" && padding !== "max_length")
+      throw new ConfigError(`padding must be "longest" or "max_length", got ${JSON.stringify(padding)}`);
     if (pairs !== null && pairs.length !== texts.length) throw new ConfigError(`${texts.length} texts but ${pairs.length} pair texts`);
     return this.exclusive(async () => {
       // The strategy enum is declared `const` in the binding's types; the binding takes its string value.
@@ -475,7 +494,12 @@ export class Tokenizer {
         if (keep === "head") this.native.setTruncation(maxLength, trunc);
         if (pairs === null) {
           encodings = await this.native.encodeBatch([...texts], { addSpecialTokens: true });
-          if (keep !== "head") return this.pack(encodings.map((e) => keepEnds(e, maxLength, keep)), maxLength, padding);
+          if (keep !== "head")
+            return this.pack(
+              encodings.map((e) => keepEnds(e, maxLength, keep)),
+              maxLength,
+              padding,
+            );
         } else {
           encodings = [];
           for (let start = 0; start < texts.length; start += PAIR_CHUNK) {
@@ -549,7 +573,8 @@ export class Tokenizer {
     const cfg = exists ? readJsonObject(cfgFile) : this.minimalConfig();
     if (!exists || this.truncation !== truncationOf(cfg, cfgFile)) {
       // Hugging Face reads truncation_side (right / left); head + tail has no key of its own there.
-      if (this.truncation !== "head" || cfg.truncation_side !== undefined) cfg.truncation_side = this.truncation === "tail" ? "left" : "right";
+      if (this.truncation !== "head" || cfg.truncation_side !== undefined)
+        cfg.truncation_side = this.truncation === "tail" ? "left" : "right";
       if (this.truncation === "head+tail") cfg[HEAD_TAIL_KEY] = "head+tail";
       else delete cfg[HEAD_TAIL_KEY];
       writeFileAtomic(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);

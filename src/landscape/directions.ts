@@ -48,7 +48,11 @@ export function randomDirection(shapes: ReadonlyMap<string, readonly number[]>, 
  * weight [out, in], one token of an embedding) of d is rescaled to the norm of the same row of the
  * weights; rank <= 1 tensors are zeroed. A weight row of norm 0 (an embedding's padding row) gets zero.
  */
-export function filterNormalise(d: Direction, weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>): Direction {
+export function filterNormalise(
+  d: Direction,
+  weights: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+): Direction {
   for (const [name, dir] of d) {
     const shape = shapes.get(name);
     const w = weights.get(name);
@@ -59,7 +63,8 @@ export function filterNormalise(d: Direction, weights: ReadonlyMap<string, Float
     }
     const rowLen = dir.length / shape[0]!;
     for (let r = 0; r < dir.length; r += rowLen) {
-      let wn = 0, dn = 0;
+      let wn = 0,
+        dn = 0;
       for (let i = r; i < r + rowLen; i++) {
         wn += w[i]! * w[i]!;
         dn += dir[i]! * dir[i]!;
@@ -72,6 +77,11 @@ export function filterNormalise(d: Direction, weights: ReadonlyMap<string, Float
 }
 
 /** `count` seeded, filter-normalised directions for one model's weights. */
-export function modelDirections(weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]>, seed: number, count: number): Direction[] {
+export function modelDirections(
+  weights: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]>,
+  seed: number,
+  count: number,
+): Direction[] {
   return Array.from({ length: count }, (_, i) => filterNormalise(randomDirection(shapes, seed, i), weights, shapes));
 }

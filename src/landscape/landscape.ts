@@ -69,10 +69,16 @@ export function linspace(lo: number, hi: number, n: number): number[] {
 }
 
 /** Mean loss and accuracy of a batch of outputs against the labels. */
-export function lossAndAccuracy(logits: readonly Float32Array[], labels: readonly number[], regression: boolean): { loss: number; accuracy: number | null } {
-  let loss = 0, correct = 0;
+export function lossAndAccuracy(
+  logits: readonly Float32Array[],
+  labels: readonly number[],
+  regression: boolean,
+): { loss: number; accuracy: number | null } {
+  let loss = 0,
+    correct = 0;
   for (let k = 0; k < logits.length; k++) {
-    const l = logits[k]!, y = labels[k]!;
+    const l = logits[k]!,
+      y = labels[k]!;
     if (regression) {
       loss += (l[0]! - y) ** 2;
       continue;
@@ -93,11 +99,15 @@ export function validateGridOptions(o: Partial<GridOptions>): void {
   if (v.dims !== 1 && v.dims !== 2) throw new ConfigError(`dims must be 1 or 2, got ${v.dims}`, ["dims"]);
   if (!(Number.isInteger(v.points) && v.points >= 2)) throw new ConfigError(`points must be an integer >= 2, got ${v.points}`, ["points"]);
   const [lo, hi] = v.range;
-  if (!(v.range.length === 2 && Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new ConfigError(`range must be two numbers lo,hi with lo < hi, got ${v.range.join(",")}`, ["range"]);
-  if (!(v.radii.length > 0 && v.radii.every((r) => Number.isFinite(r) && r > 0))) throw new ConfigError(`radii must be positive numbers, got ${v.radii.join(",")}`, ["radii"]);
+  if (!(v.range.length === 2 && Number.isFinite(lo) && Number.isFinite(hi) && lo < hi))
+    throw new ConfigError(`range must be two numbers lo,hi with lo < hi, got ${v.range.join(",")}`, ["range"]);
+  if (!(v.radii.length > 0 && v.radii.every((r) => Number.isFinite(r) && r > 0)))
+    throw new ConfigError(`radii must be positive numbers, got ${v.radii.join(",")}`, ["radii"]);
   if (!Number.isInteger(v.seed)) throw new ConfigError(`seed must be an integer, got ${v.seed}`, ["seed"]);
-  if (!(Number.isInteger(v.batchSize) && v.batchSize > 0)) throw new ConfigError(`batchSize must be a positive integer, got ${v.batchSize}`, ["batchSize"]);
-  if (v.threads !== undefined && !(Number.isInteger(v.threads) && v.threads > 0)) throw new ConfigError(`threads must be a positive integer, got ${v.threads}`, ["threads"]);
+  if (!(Number.isInteger(v.batchSize) && v.batchSize > 0))
+    throw new ConfigError(`batchSize must be a positive integer, got ${v.batchSize}`, ["batchSize"]);
+  if (v.threads !== undefined && !(Number.isInteger(v.threads) && v.threads > 0))
+    throw new ConfigError(`threads must be a positive integer, got ${v.threads}`, ["threads"]);
 }
 
 /** Throws unless every model has the first one's parameters (names and shapes) and output size. */
@@ -107,7 +117,9 @@ function checkSameArchitecture(models: readonly { name: string; model: Pretraine
   const refSig = sig(ref.model);
   for (const m of models.slice(1)) {
     if (sig(m.model) !== refSig || m.model.cfg.numLabels !== ref.model.cfg.numLabels || m.model.cfg.modelType !== ref.model.cfg.modelType) {
-      throw new ConfigError(`--compare: ${m.name} has other parameters or labels than ${ref.name}; landscapes are compared on the same directions, which needs the same architecture`);
+      throw new ConfigError(
+        `--compare: ${m.name} has other parameters or labels than ${ref.name}; landscapes are compared on the same directions, which needs the same architecture`,
+      );
     }
   }
 }
@@ -161,9 +173,11 @@ export async function computeLandscape(
       const setPoint = (a: number, b: number) => perturb(work, model.params, dirs, a, b, rows);
       setPoint(0, 0);
       const center = await evalNow();
-      const losses: number[][] = [], accuracies: (number | null)[][] = [];
+      const losses: number[][] = [],
+        accuracies: (number | null)[][] = [];
       for (const y of ys) {
-        const lr: number[] = [], ar: (number | null)[] = [];
+        const lr: number[] = [],
+          ar: (number | null)[] = [];
         for (const x of xs) {
           setPoint(x, y);
           const r = await evalNow();
@@ -193,7 +207,8 @@ export async function computeLandscape(
       seed: o.seed,
       count: o.dims,
       normalisation: NORMALISATION,
-      shared: "every model uses the same raw random directions (drawn per parameter name from the seed), each normalised to its own weights",
+      shared:
+        "every model uses the same raw random directions (drawn per parameter name from the seed), each normalised to its own weights",
     },
     loss: task.isRegression ? "mean squared error" : "mean cross-entropy (natural log)",
     examples: encoded.length,
@@ -215,16 +230,34 @@ function tokenIds(encoded: readonly EncodedExample[]): Int32Array {
  * work = weights + a * d0 + b * d1 for every perturbed (rank >= 2) tensor; where `rows` lists a tensor's
  * rows (of `width` values), for those rows only.
  */
-function perturb(work: Map<string, Float32Array>, weights: ReadonlyMap<string, Float32Array>, dirs: readonly Direction[], a: number, b: number, rows: ReadonlyMap<string, { ids: Int32Array; width: number }>): void {
+function perturb(
+  work: Map<string, Float32Array>,
+  weights: ReadonlyMap<string, Float32Array>,
+  dirs: readonly Direction[],
+  a: number,
+  b: number,
+  rows: ReadonlyMap<string, { ids: Int32Array; width: number }>,
+): void {
   for (const [name, out] of work) {
-    const w = weights.get(name)!, u = dirs[0]!.get(name)!, v = dirs[1]?.get(name);
+    const w = weights.get(name)!,
+      u = dirs[0]!.get(name)!,
+      v = dirs[1]?.get(name);
     const only = rows.get(name);
     if (!only) moveRange(out, w, u, v, a, b, 0, out.length);
     else for (const r of only.ids) moveRange(out, w, u, v, a, b, r * only.width, (r + 1) * only.width);
   }
 }
 
-function moveRange(out: Float32Array, w: Float32Array, u: Float32Array, v: Float32Array | undefined, a: number, b: number, from: number, to: number): void {
+function moveRange(
+  out: Float32Array,
+  w: Float32Array,
+  u: Float32Array,
+  v: Float32Array | undefined,
+  a: number,
+  b: number,
+  from: number,
+  to: number,
+): void {
   if (v) for (let i = from; i < to; i++) out[i] = w[i]! + a * u[i]! + b * v[i]!;
   else for (let i = from; i < to; i++) out[i] = w[i]! + a * u[i]!;
 }

@@ -59,16 +59,21 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
   validateLandscapeOptions(opts);
   const outputDir = opts.outputDir ?? "landscape";
   prepareOutputDir(outputDir, "--output-dir");
-  const dirs = [await resolveModelDir(opts), ...(await Promise.all((opts.compare ?? []).map((m) => resolveModelDir({ model: m, hub: opts.hub }))))];
+  const dirs = [
+    await resolveModelDir(opts),
+    ...(await Promise.all((opts.compare ?? []).map((m) => resolveModelDir({ model: m, hub: opts.hub })))),
+  ];
   const names = modelNames(dirs);
   const models = await Promise.all(dirs.map(async (d, i) => ({ name: names[i]!, model: await PretrainedModel.load(d) })));
   // A newly initialised head is allowed (the paper plots the model before fine-tuning too) but said loudly,
   // and recorded in landscape.json, so that a random head's surface is not read as a fine-tuned one's.
-  const untrainedHead = models.filter((m, i) => {
-    const w = untrainedHeadWarning(m.model, dirs[i]!);
-    if (w) opts.log?.(`warning: ${w}`);
-    return w !== null;
-  }).map((m) => m.name);
+  const untrainedHead = models
+    .filter((m, i) => {
+      const w = untrainedHeadWarning(m.model, dirs[i]!);
+      if (w) opts.log?.(`warning: ${w}`);
+      return w !== null;
+    })
+    .map((m) => m.name);
   const first = models[0]!.model;
   let task: Task = taskByName(opts.task, first.cfg.problemType === "regression");
   if (task.name === "custom" && !task.isRegression) task = customTask({ labels: first.cfg.id2label });
@@ -84,7 +89,10 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
   if (!first.tokenizer) throw new ConfigError(`${dirs[0]}: the model has no tokenizer`);
   const encoded = await encodeExamples(first.tokenizer, rows, maxInputLength(first.cfg, opts.maxSeqLength ?? 128));
   const landscape = await computeLandscape(models, encoded, task, opts);
-  const files = writeLandscape(landscape, outputDir, { png: !opts.noPng, extra: { data: opts.data, task: task.name, model_dirs: dirs, untrained_head: untrainedHead, max_seq_length: opts.maxSeqLength ?? 128 } });
+  const files = writeLandscape(landscape, outputDir, {
+    png: !opts.noPng,
+    extra: { data: opts.data, task: task.name, model_dirs: dirs, untrained_head: untrainedHead, max_seq_length: opts.maxSeqLength ?? 128 },
+  });
   return { landscape, outputDir, files };
 }
 

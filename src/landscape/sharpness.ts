@@ -10,7 +10,8 @@
 export const SHARPNESS_DEFINITIONS = {
   rise: "rise@r: mean of (loss - loss at the origin) over the circle of radius r around the model (2-D: 360 points, bilinear interpolation of the grid; 1-D: the points -r and +r); null when the circle leaves the grid",
   max_rise: "max_rise: the largest (loss - loss at the origin) at any grid point",
-  width: "width: the smallest radius at which the circle's mean loss reaches twice the loss at the origin (radii in steps of a quarter of the grid spacing, interpolated); null when it never doubles inside the grid",
+  width:
+    "width: the smallest radius at which the circle's mean loss reaches twice the loss at the origin (radii in steps of a quarter of the grid spacing, interpolated); null when it never doubles inside the grid",
 } as const;
 
 /** A loss surface on a regular grid: values[j][i] at (xs[i], ys[j]); 1-D surfaces have ys = [0] and one row. */
@@ -31,7 +32,8 @@ export interface Sharpness {
 function locate(axis: readonly number[], v: number): { i: number; t: number } | null {
   const n = axis.length;
   if (n === 1) return Math.abs(v - axis[0]!) < 1e-12 ? { i: 0, t: 0 } : null;
-  const lo = axis[0]!, hi = axis[n - 1]!;
+  const lo = axis[0]!,
+    hi = axis[n - 1]!;
   const eps = 1e-9 * (hi - lo);
   if (v < lo - eps || v > hi + eps) return null;
   const step = (hi - lo) / (n - 1);
@@ -42,7 +44,8 @@ function locate(axis: readonly number[], v: number): { i: number; t: number } | 
 
 /** Bilinear (1-D: linear) interpolation of the grid at (x, y); null outside it. */
 export function interpolate(g: Grid, x: number, y: number): number | null {
-  const a = locate(g.xs, x), b = locate(g.ys, y);
+  const a = locate(g.xs, x),
+    b = locate(g.ys, y);
   if (!a || !b) return null;
   const row = (j: number) => {
     const r = g.values[j]!;
@@ -88,7 +91,8 @@ function width(g: Grid, centerLoss: number): number | null {
   const R = maxRadius(g);
   if (!(spacing > 0) || !(R > 0)) return null;
   const step = spacing / 4;
-  let prevR = 0, prev = centerLoss;
+  let prevR = 0,
+    prev = centerLoss;
   for (let k = 1; ; k++) {
     const r = Math.min(k * step, R);
     const m = circleMean(g, r);

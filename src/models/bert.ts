@@ -3,14 +3,28 @@
 import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
-import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, type LastLayerQueries, LayerNorm, Linear, queryRows } from "./modules.ts";
+import {
+  activation,
+  type BuildContext,
+  dropout,
+  Embedding,
+  extendedAttentionMask,
+  firstToken,
+  type LastLayerQueries,
+  LayerNorm,
+  Linear,
+  queryRows,
+} from "./modules.ts";
 
 export class BertEmbeddings {
   readonly wordEmbeddings: Embedding;
   readonly positionEmbeddings: Embedding;
   readonly tokenTypeEmbeddings: Embedding;
   readonly layerNorm: LayerNorm;
-  constructor(readonly prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    readonly prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.wordEmbeddings = new Embedding(`${prefix}.word_embeddings`, cfg.vocabSize, cfg.hiddenSize);
     this.positionEmbeddings = new Embedding(`${prefix}.position_embeddings`, cfg.maxPositionEmbeddings, cfg.hiddenSize);
     this.tokenTypeEmbeddings = new Embedding(`${prefix}.token_type_embeddings`, cfg.typeVocabSize, cfg.hiddenSize);
@@ -43,7 +57,13 @@ export class SelfAttention {
   readonly k: Linear;
   readonly v: Linear;
   readonly headDim: number;
-  constructor(prefix: string, readonly hidden: number, readonly heads: number, readonly attnDropout: number, names: [string, string, string]) {
+  constructor(
+    prefix: string,
+    readonly hidden: number,
+    readonly heads: number,
+    readonly attnDropout: number,
+    names: [string, string, string],
+  ) {
     if (hidden % heads !== 0) throw new Error(`hidden size ${hidden} is not a multiple of the number of attention heads ${heads}`);
     this.q = new Linear(`${prefix}.${names[0]}`, hidden, hidden);
     this.k = new Linear(`${prefix}.${names[1]}`, hidden, hidden);
@@ -71,7 +91,11 @@ export class SelfAttention {
 export class BertResidualOutput {
   readonly dense: Linear;
   readonly layerNorm: LayerNorm;
-  constructor(prefix: string, inF: number, readonly cfg: EncoderConfig) {
+  constructor(
+    prefix: string,
+    inF: number,
+    readonly cfg: EncoderConfig,
+  ) {
     this.dense = new Linear(`${prefix}.dense`, inF, cfg.hiddenSize);
     this.layerNorm = new LayerNorm(`${prefix}.LayerNorm`, cfg.hiddenSize, cfg.layerNormEps);
   }
@@ -96,7 +120,10 @@ export class BertLayer {
   readonly attention: BertAttention;
   readonly intermediate: Linear;
   readonly output: BertResidualOutput;
-  constructor(prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.attention = new BertAttention(`${prefix}.attention`, cfg);
     this.intermediate = new Linear(`${prefix}.intermediate.dense`, cfg.hiddenSize, cfg.intermediateSize);
     this.output = new BertResidualOutput(`${prefix}.output`, cfg.intermediateSize, cfg);
@@ -111,7 +138,10 @@ export class BertLayer {
 export class BertModel {
   readonly embeddings: BertEmbeddings;
   readonly layers: BertLayer[];
-  constructor(readonly prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    readonly prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.embeddings = new BertEmbeddings(`${prefix}.embeddings`, cfg);
     this.layers = Array.from({ length: cfg.numLayers }, (_, i) => new BertLayer(`${prefix}.encoder.layer.${i}`, cfg));
   }
@@ -128,7 +158,10 @@ export class BertModel {
 export class BertClassificationHead {
   readonly pooler: Linear;
   readonly classifier: Linear;
-  constructor(prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.pooler = new Linear(`${prefix}.pooler.dense`, cfg.hiddenSize, cfg.hiddenSize);
     this.classifier = new Linear("classifier", cfg.hiddenSize, cfg.numLabels);
   }
@@ -157,7 +190,10 @@ export class RobertaClassificationHead {
 export class MaskedLMHead {
   readonly dense: Linear;
   readonly layerNorm: LayerNorm;
-  constructor(readonly cfg: EncoderConfig, readonly names: { dense: string; layerNorm: string; bias: string }) {
+  constructor(
+    readonly cfg: EncoderConfig,
+    readonly names: { dense: string; layerNorm: string; bias: string },
+  ) {
     this.dense = new Linear(names.dense, cfg.hiddenSize, cfg.hiddenSize);
     this.layerNorm = new LayerNorm(names.layerNorm, cfg.hiddenSize, cfg.layerNormEps);
   }
@@ -173,5 +209,9 @@ export class MaskedLMHead {
 export function bertMlmHead(cfg: EncoderConfig): MaskedLMHead {
   return cfg.modelType === "roberta"
     ? new MaskedLMHead(cfg, { dense: "lm_head.dense", layerNorm: "lm_head.layer_norm", bias: "lm_head.bias" })
-    : new MaskedLMHead(cfg, { dense: "cls.predictions.transform.dense", layerNorm: "cls.predictions.transform.LayerNorm", bias: "cls.predictions.bias" });
+    : new MaskedLMHead(cfg, {
+        dense: "cls.predictions.transform.dense",
+        layerNorm: "cls.predictions.transform.LayerNorm",
+        bias: "cls.predictions.bias",
+      });
 }

@@ -3,13 +3,27 @@ import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
 import type { EncoderConfig } from "../io/config.ts";
 import { SelfAttention } from "./bert.ts";
-import { activation, type BuildContext, dropout, Embedding, extendedAttentionMask, firstToken, type LastLayerQueries, LayerNorm, Linear, queryRows } from "./modules.ts";
+import {
+  activation,
+  type BuildContext,
+  dropout,
+  Embedding,
+  extendedAttentionMask,
+  firstToken,
+  type LastLayerQueries,
+  LayerNorm,
+  Linear,
+  queryRows,
+} from "./modules.ts";
 
 export class DistilEmbeddings {
   readonly wordEmbeddings: Embedding;
   readonly positionEmbeddings: Embedding;
   readonly layerNorm: LayerNorm;
-  constructor(prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.wordEmbeddings = new Embedding(`${prefix}.word_embeddings`, cfg.vocabSize, cfg.hiddenSize);
     this.positionEmbeddings = new Embedding(`${prefix}.position_embeddings`, cfg.maxPositionEmbeddings, cfg.hiddenSize);
     this.layerNorm = new LayerNorm(`${prefix}.LayerNorm`, cfg.hiddenSize, cfg.layerNormEps);
@@ -27,8 +41,15 @@ export class TransformerBlock {
   readonly lin1: Linear;
   readonly lin2: Linear;
   readonly outputLayerNorm: LayerNorm;
-  constructor(prefix: string, readonly cfg: EncoderConfig) {
-    this.attention = new SelfAttention(`${prefix}.attention`, cfg.hiddenSize, cfg.numHeads, cfg.attentionDropout, ["q_lin", "k_lin", "v_lin"]);
+  constructor(
+    prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
+    this.attention = new SelfAttention(`${prefix}.attention`, cfg.hiddenSize, cfg.numHeads, cfg.attentionDropout, [
+      "q_lin",
+      "k_lin",
+      "v_lin",
+    ]);
     this.outLin = new Linear(`${prefix}.attention.out_lin`, cfg.hiddenSize, cfg.hiddenSize);
     this.saLayerNorm = new LayerNorm(`${prefix}.sa_layer_norm`, cfg.hiddenSize, cfg.layerNormEps);
     this.lin1 = new Linear(`${prefix}.ffn.lin1`, cfg.hiddenSize, cfg.intermediateSize);
@@ -47,7 +68,10 @@ export class TransformerBlock {
 export class DistilBertModel {
   readonly embeddings: DistilEmbeddings;
   readonly layers: TransformerBlock[];
-  constructor(readonly prefix: string, readonly cfg: EncoderConfig) {
+  constructor(
+    readonly prefix: string,
+    readonly cfg: EncoderConfig,
+  ) {
     this.embeddings = new DistilEmbeddings(`${prefix}.embeddings`, cfg);
     this.layers = Array.from({ length: cfg.numLayers }, (_, i) => new TransformerBlock(`${prefix}.transformer.layer.${i}`, cfg));
   }

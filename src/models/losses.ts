@@ -33,7 +33,8 @@ export function mse(logits: Tensor, targets: Tensor): Tensor {
  * divided by 4, as the reference code computes it.
  */
 export function symmetricKl(a: Tensor, b: Tensor): Tensor {
-  const p = ops.logSoftmax(a, -1), q = ops.logSoftmax(b, -1);
+  const p = ops.logSoftmax(a, -1),
+    q = ops.logSoftmax(b, -1);
   const pq = ops.mul(ops.exp(q), ops.sub(q, p));
   const qp = ops.mul(ops.exp(p), ops.sub(p, q));
   return ops.scale(ops.reduceSum(ops.add(pq, qp)), 0.25);

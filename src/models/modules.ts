@@ -40,7 +40,11 @@ export function dropProb(ctx: BuildContext, p: number): number {
 
 /** nn.Linear: y = x W^T + b with W stored [out, in] as PyTorch stores it. */
 export class Linear {
-  constructor(readonly prefix: string, readonly inFeatures: number, readonly outFeatures: number) {}
+  constructor(
+    readonly prefix: string,
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+  ) {}
   /**
    * With `dropoutP`: dropout(linear(x)), the pattern of every residual branch: a dropout site, whose
    * probability the context may override. Without it there is no site, override or not (q/k/v, the
@@ -55,7 +59,11 @@ export class Linear {
 }
 
 export class LayerNorm {
-  constructor(readonly prefix: string, readonly size: number, readonly eps: number) {}
+  constructor(
+    readonly prefix: string,
+    readonly size: number,
+    readonly eps: number,
+  ) {}
   forward(ctx: BuildContext, x: Tensor): Tensor {
     const w = ctx.scope.get(`${this.prefix}.weight`, [this.size]);
     const b = ctx.scope.get(`${this.prefix}.bias`, [this.size]);
@@ -64,7 +72,11 @@ export class LayerNorm {
 }
 
 export class Embedding {
-  constructor(readonly prefix: string, readonly num: number, readonly dim: number) {}
+  constructor(
+    readonly prefix: string,
+    readonly num: number,
+    readonly dim: number,
+  ) {}
   weight(ctx: BuildContext): Tensor {
     return ctx.scope.get(`${this.prefix}.weight`, [this.num, this.dim]);
   }

@@ -89,8 +89,14 @@ export class PretrainedModel {
   notice(): string | null {
     const { newParams, unusedParams, resizedParams } = this.report;
     const parts: string[] = [];
-    if (newParams.length) parts.push(`Some weights were not in the checkpoint and are newly initialized: ${newParams.join(", ")}. You should train this model on a down-stream task before using it for predictions.`);
-    if (resizedParams.length) parts.push(`Some weights had another shape in the checkpoint and were re-initialized for ${this.cfg.numLabels} labels: ${resizedParams.join(", ")}.`);
+    if (newParams.length)
+      parts.push(
+        `Some weights were not in the checkpoint and are newly initialized: ${newParams.join(", ")}. You should train this model on a down-stream task before using it for predictions.`,
+      );
+    if (resizedParams.length)
+      parts.push(
+        `Some weights had another shape in the checkpoint and were re-initialized for ${this.cfg.numLabels} labels: ${resizedParams.join(", ")}.`,
+      );
     if (unusedParams.length) parts.push(`Some weights of the checkpoint were not used: ${unusedParams.join(", ")}.`);
     return parts.length ? parts.join("\n") : null;
   }

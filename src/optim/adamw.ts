@@ -127,14 +127,18 @@ export class AdamW {
   private orderCache: { params: Map<string, Float32Array>; size: number; order: string[]; selected: string[] } | null = null;
 
   /** `selector`: ROSE's selection, whose masks each step applies; none: plain AdamW. */
-  constructor(opts: AdamWOptions, readonly selector: RoseSelector | null = null) {
+  constructor(
+    opts: AdamWOptions,
+    readonly selector: RoseSelector | null = null,
+  ) {
     this.lr = opts.lr;
     this.betas = opts.betas ?? [0.9, 0.999];
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
     this.noDecay = opts.noDecay ?? defaultNoDecay;
     this.lrScale = opts.lrScale ?? null;
-    if (!(Number.isFinite(this.lr) && this.lr >= 0)) throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${this.lr}`);
+    if (!(Number.isFinite(this.lr) && this.lr >= 0))
+      throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${this.lr}`);
     const [b1, b2] = this.betas;
     if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) throw new ConfigError(`betas must be in [0, 1), got ${b1}, ${b2}`);
     if (!(this.eps >= 0)) throw new ConfigError(`eps must be >= 0, got ${this.eps}`);
@@ -181,7 +185,10 @@ export class AdamW {
     if (c && c.params === params && c.size === params.size && c.order.every((n) => grads.has(n)) && c.order.length === grads.size) {
       return c;
     }
-    const order = paramOrder([...params.keys()].filter((n) => grads.has(n)), this.noDecay);
+    const order = paramOrder(
+      [...params.keys()].filter((n) => grads.has(n)),
+      this.noDecay,
+    );
     const sel = this.selector;
     const selected = !sel || sel.method === "vanilla" ? [] : order.filter((n) => sel.eligible(n));
     this.orderCache = { params, size: params.size, order, selected };
@@ -194,12 +201,14 @@ export class AdamW {
     if (!(Number.isFinite(lr) && lr >= 0)) throw new ConfigError(`lr (learning rate) must be a finite number >= 0, got ${lr}`);
     const { params, grads } = input;
     const scale = input.gradScale ?? 1;
-    if (!(Number.isFinite(scale) && scale > 0)) throw new ConfigError(`gradScale (the gradient scale) must be a finite number > 0, got ${scale}`);
+    if (!(Number.isFinite(scale) && scale > 0))
+      throw new ConfigError(`gradScale (the gradient scale) must be a finite number > 0, got ${scale}`);
     const { order, selected } = this.orderFor(params, grads);
     for (const n of order) {
       const p = params.get(n)!;
       const g = grads.get(n)!;
-      if (g.length !== p.length) throw new ShapeError(`optimizer: gradient for ${n} has ${g.length} elements, the parameter has ${p.length}`);
+      if (g.length !== p.length)
+        throw new ShapeError(`optimizer: gradient for ${n} has ${g.length} elements, the parameter has ${p.length}`);
       const m = this.expAvg.get(n);
       if (m && (m.length !== p.length || this.expAvgSq.get(n)?.length !== p.length)) {
         throw new ShapeError(`optimizer: state for ${n} has ${m.length} elements, the parameter has ${p.length}`);
@@ -219,9 +228,16 @@ export class AdamW {
       }
     }
     const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
-    const tensorSel = input.masks ? null : sel?.tensors(selected, {
-      klGradNorms: input.klGradNorms, grads, expAvg: this.expAvg, beta1: b1, applying: this.willApplyMask(), step: info.step,
-    }) ?? null;
+    const tensorSel = input.masks
+      ? null
+      : (sel?.tensors(selected, {
+          klGradNorms: input.klGradNorms,
+          grads,
+          expAvg: this.expAvg,
+          beta1: b1,
+          applying: this.willApplyMask(),
+          step: info.step,
+        }) ?? null);
     const maskIndex = new Map<string, number>();
     if (tensorSel) {
       selected.forEach((n, i) => maskIndex.set(n, i));

@@ -14,11 +14,17 @@ export function l2Norm(a: Float32Array): number {
 export function gradNorm(grads: Iterable<Float32Array>): number {
   let s = 0;
   for (const g of grads) {
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    let s0 = 0,
+      s1 = 0,
+      s2 = 0,
+      s3 = 0;
     const n4 = g.length & ~3;
     let i = 0;
     for (; i < n4; i += 4) {
-      const a = g[i]!, b = g[i + 1]!, c = g[i + 2]!, d = g[i + 3]!;
+      const a = g[i]!,
+        b = g[i + 1]!,
+        c = g[i + 2]!,
+        d = g[i + 3]!;
       s0 += a * a;
       s1 += b * b;
       s2 += c * c;
@@ -37,7 +43,7 @@ export function gradNorm(grads: Iterable<Float32Array>): number {
 export function clipCoefficient(norm: number, maxNorm: number): number {
   if (!Number.isFinite(norm) || !(maxNorm > 0)) return 1;
   const coef = Math.fround(maxNorm / Math.fround(Math.fround(norm) + 1e-6));
-  return coef < 1 ? coef : 1;
+  return Math.min(coef , 1);
 }
 
 /**

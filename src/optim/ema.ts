@@ -9,7 +9,10 @@ export class WeightEma {
   /** The averaged weights, by parameter name (float32, like the weights). */
   readonly shadow = new Map<string, Float32Array>();
 
-  constructor(readonly decay: number, params: ReadonlyMap<string, Float32Array>) {
+  constructor(
+    readonly decay: number,
+    params: ReadonlyMap<string, Float32Array>,
+  ) {
     if (!(decay > 0 && decay < 1)) throw new ConfigError(`emaDecay must be in (0, 1) (0 turns it off), got ${decay}`, ["emaDecay"]);
     for (const [n, p] of params) this.shadow.set(n, Float32Array.from(p));
   }

@@ -45,7 +45,8 @@ export const ROSE_DEFAULTS: RoseOptions = { method: "vanilla", upper: 100, lower
 
 /** The one validation of ROSE's options; errors name the library's options. */
 export function validateRoseOptions(o: RoseOptions): void {
-  if (!METHOD_NAMES.includes(o.method)) throw new ConfigError(`method must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(o.method)}`, ["method"]);
+  if (!METHOD_NAMES.includes(o.method))
+    throw new ConfigError(`method must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(o.method)}`, ["method"]);
   if (o.granularity !== "tensor" && o.granularity !== "element") {
     throw new ConfigError(`granularity must be tensor or element, got ${JSON.stringify(o.granularity)}`, ["granularity"]);
   }
@@ -152,7 +153,12 @@ export function elementSecondSaliency(grad: Float32Array, expAvg: Float32Array, 
 // ---- masks -----------------------------------------------------------------------------------------------
 
 /** First-order (tensor) mask: the band rule on the per-tensor L2 norms of the KL-loss gradient. */
-export function firstOrderMask(names: readonly string[], klGradNorms: Map<string, number>, lowerPct: number, upperPct: number): Float32Array {
+export function firstOrderMask(
+  names: readonly string[],
+  klGradNorms: Map<string, number>,
+  lowerPct: number,
+  upperPct: number,
+): Float32Array {
   const sal = new Float32Array(names.length);
   names.forEach((n, i) => {
     const v = klGradNorms.get(n);
@@ -187,7 +193,14 @@ export interface TensorSelection {
 export function selectTensors(
   o: RoseOptions,
   names: readonly string[],
-  signals: { klGradNorms?: Map<string, number>; grads: Map<string, Float32Array>; expAvg: Map<string, Float32Array>; beta1: number; applying: boolean; step: number },
+  signals: {
+    klGradNorms?: Map<string, number>;
+    grads: Map<string, Float32Array>;
+    expAvg: Map<string, Float32Array>;
+    beta1: number;
+    applying: boolean;
+    step: number;
+  },
 ): TensorSelection {
   const { firstOrder, secondOrder } = METHODS[o.method];
   const out: Partial<TensorSelection> = {};
@@ -303,7 +316,10 @@ export class RoseSelector {
   }
 
   /** Element masks of one tensor: bit arrays (first, second) valid for grad.length, live count and mean. */
-  elements(name: string, signals: { grad: Float32Array; expAvg: Float32Array | null; klGrad?: Float32Array; beta1: number }): {
+  elements(
+    name: string,
+    signals: { grad: Float32Array; expAvg: Float32Array | null; klGrad?: Float32Array; beta1: number },
+  ): {
     first: Uint8Array;
     second: Uint8Array;
     live: number;
@@ -315,7 +331,8 @@ export class RoseSelector {
       this.first = new Uint8Array(n);
       this.second = new Uint8Array(n);
     }
-    const first = this.first.subarray(0, n), second = this.second.subarray(0, n);
+    const first = this.first.subarray(0, n),
+      second = this.second.subarray(0, n);
     const [live, mean] = selectElements(this.options, name, { ...signals, table: this.table }, this.sal, first, second);
     return { first, second, live, mean };
   }

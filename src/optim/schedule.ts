@@ -17,7 +17,8 @@ export interface LinearScheduleOptions {
 export function linearSchedule(opts: LinearScheduleOptions): (step: number) => number {
   const { baseLr, warmupSteps, totalSteps } = opts;
   if (!(Number.isFinite(baseLr) && baseLr >= 0)) throw new ConfigError(`learning rate must be a finite number >= 0, got ${baseLr}`);
-  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0)) throw new ConfigError(`warm-up steps must be an integer >= 0, got ${warmupSteps}`);
+  if (!(Number.isInteger(warmupSteps) && warmupSteps >= 0))
+    throw new ConfigError(`warm-up steps must be an integer >= 0, got ${warmupSteps}`);
   if (!(Number.isInteger(totalSteps) && totalSteps >= 0)) throw new ConfigError(`total steps must be an integer >= 0, got ${totalSteps}`);
   const decaySpan = Math.max(1, totalSteps - warmupSteps);
   return (step: number): number => {
@@ -61,8 +62,10 @@ export function warmupStepsFromRatio(ratio: number, totalSteps: number): number 
 /** Total optimizer updates for a run: ceil(examples / batch) per epoch, times epochs (HF with drop_last off). */
 export function totalTrainingSteps(numExamples: number, batchSize: number, epochs: number, gradAccumulation = 1): number {
   if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new ConfigError(`batch size must be a positive integer, got ${batchSize}`);
-  if (!(Number.isInteger(gradAccumulation) && gradAccumulation > 0)) throw new ConfigError(`gradient accumulation must be a positive integer, got ${gradAccumulation}`);
-  if (!(Number.isInteger(numExamples) && numExamples >= 0)) throw new ConfigError(`example count must be an integer >= 0, got ${numExamples}`);
+  if (!(Number.isInteger(gradAccumulation) && gradAccumulation > 0))
+    throw new ConfigError(`gradient accumulation must be a positive integer, got ${gradAccumulation}`);
+  if (!(Number.isInteger(numExamples) && numExamples >= 0))
+    throw new ConfigError(`example count must be an integer >= 0, got ${numExamples}`);
   if (!(Number.isFinite(epochs) && epochs >= 0)) throw new ConfigError(`epochs must be >= 0, got ${epochs}`);
   const batches = Math.ceil(numExamples / batchSize);
   const perEpoch = Math.max(1, Math.floor(batches / gradAccumulation));

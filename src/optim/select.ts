@@ -81,13 +81,26 @@ export function bandMask(saliency: ArrayLike<number>, lowerPct: number, upperPct
  * the `x - 1` in the saliency amplifies near 1.
  */
 export function torchNorm32(a: Float32Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0,
+    s4 = 0,
+    s5 = 0,
+    s6 = 0,
+    s7 = 0;
   const n8 = a.length - (a.length % 8);
   let d = 0;
   // x*x of a float32 is exact in float64, so fround(acc + x*x) is the FMA result (barring double rounding).
   for (; d < n8; d += 8) {
-    const x0 = a[d]!, x1 = a[d + 1]!, x2 = a[d + 2]!, x3 = a[d + 3]!;
-    const x4 = a[d + 4]!, x5 = a[d + 5]!, x6 = a[d + 6]!, x7 = a[d + 7]!;
+    const x0 = a[d]!,
+      x1 = a[d + 1]!,
+      x2 = a[d + 2]!,
+      x3 = a[d + 3]!;
+    const x4 = a[d + 4]!,
+      x5 = a[d + 5]!,
+      x6 = a[d + 6]!,
+      x7 = a[d + 7]!;
     s0 = f32(s0 + x0 * x0);
     s1 = f32(s1 + x1 * x1);
     s2 = f32(s2 + x2 * x2);
@@ -152,7 +165,10 @@ function selectSortedRanks(bits: Int32Array, n: number, ranks: readonly number[]
   }
   const distinct = [...new Set(buckets)];
   hist2.fill(0);
-  const d0 = distinct[0]!, d1 = distinct[1] ?? -1, d2 = distinct[2] ?? -1, d3 = distinct[3] ?? -1;
+  const d0 = distinct[0]!,
+    d1 = distinct[1] ?? -1,
+    d2 = distinct[2] ?? -1,
+    d3 = distinct[3] ?? -1;
   for (let i = 0; i < n; i++) {
     const k = sortKey(bits[i]!);
     const hi = (k >> 16) + 32768;

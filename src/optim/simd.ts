@@ -17,7 +17,20 @@ export interface AdamWConsts {
   negDecay: number;
 }
 
-type UpdateFn = (bytes: number, stride: number, scale: number, m: number, om: number, b1: number, c1: number, b2: number, c2: number, eps: number, negStep: number, negDecay: number) => void;
+type UpdateFn = (
+  bytes: number,
+  stride: number,
+  scale: number,
+  m: number,
+  om: number,
+  b1: number,
+  c1: number,
+  b2: number,
+  c2: number,
+  eps: number,
+  negStep: number,
+  negDecay: number,
+) => void;
 
 /** Floats per region: four regions of 64 KiB. */
 const CHUNK = 16384;
@@ -38,7 +51,15 @@ function load(): NonNullable<typeof kernel> {
  * In place: the masked AdamW update of one tensor with mask value `m` (1: plain AdamW) on gradients scaled
  * by `scale` (the clipping coefficient, 1 for none).
  */
-export function adamwUpdate(p: Float32Array, grad: Float32Array, ea: Float32Array, eas: Float32Array, m: number, scale: number, k: AdamWConsts): void {
+export function adamwUpdate(
+  p: Float32Array,
+  grad: Float32Array,
+  ea: Float32Array,
+  eas: Float32Array,
+  m: number,
+  scale: number,
+  k: AdamWConsts,
+): void {
   const w = load();
   const om = Math.fround(1 - m);
   for (let off = 0; off < p.length; off += CHUNK) {

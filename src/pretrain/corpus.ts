@@ -95,7 +95,7 @@ export function cleanText(s: string): string {
 
 // A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and an upper-case letter,
 // digit or opening quote. Abbreviations ("Mr. Smith") split too, which only moves a group boundary.
-const SENTENCE_END = /(?<=[.!?]["'\u201d\u2019)\]]*) +(?=["'\u201c\u2018(\[]?[A-Z0-9])/;
+const SENTENCE_END = /(?<=[.!?]["'\u201d\u2019)\]]*) +(?=["'\u201c\u2018([]?[A-Z0-9])/;
 
 /** Cuts cleaned `text` into groups of whole sentences of at most `maxChars` (a longer sentence is cut at spaces). */
 export function splitLong(text: string, maxChars: number): string[] {
@@ -173,7 +173,9 @@ export function readMobyDick(dir: string): CorpusDocument[] {
   return files.map((f) => ({
     id: `moby-dick/${f}`,
     // Chapter headings ("CHAPTER 1. Loomings.") are titles, not prose.
-    lines: paragraphs(readText(join(dir, f))).filter((p) => !/^(?:CHAPTER \d+\.|EPILOGUE\b|ETYMOLOGY\.|EXTRACTS\b)/.test(p) || p.length > 80),
+    lines: paragraphs(readText(join(dir, f))).filter(
+      (p) => !/^(?:CHAPTER \d+\.|EPILOGUE\b|ETYMOLOGY\.|EXTRACTS\b)/.test(p) || p.length > 80,
+    ),
   }));
 }
 
@@ -270,11 +272,15 @@ function checkOptions(opts: CorpusOptions): Required<Omit<CorpusOptions, "dirs" 
   const maxLineChars = opts.maxLineChars ?? 1000;
   const sources = opts.sources ?? NPM_SOURCES;
   if (!(heldoutFraction >= 0 && heldoutFraction < 1)) throw new ConfigError(`heldoutFraction must be in [0, 1), got ${heldoutFraction}`);
-  if (!Number.isInteger(minLineChars) || minLineChars < 0) throw new ConfigError(`minLineChars must be a non-negative integer, got ${minLineChars}`);
-  if (!Number.isInteger(maxLineChars) || maxLineChars < Math.max(minLineChars, 20)) throw new ConfigError(`maxLineChars must be an integer >= max(minLineChars, 20), got ${maxLineChars}`);
-  if (opts.maxTrainChars !== undefined && !(opts.maxTrainChars > 0)) throw new ConfigError(`maxTrainChars must be positive, got ${opts.maxTrainChars}`);
+  if (!Number.isInteger(minLineChars) || minLineChars < 0)
+    throw new ConfigError(`minLineChars must be a non-negative integer, got ${minLineChars}`);
+  if (!Number.isInteger(maxLineChars) || maxLineChars < Math.max(minLineChars, 20))
+    throw new ConfigError(`maxLineChars must be an integer >= max(minLineChars, 20), got ${maxLineChars}`);
+  if (opts.maxTrainChars !== undefined && !(opts.maxTrainChars > 0))
+    throw new ConfigError(`maxTrainChars must be positive, got ${opts.maxTrainChars}`);
   if (sources.length === 0) throw new ConfigError("no corpus sources selected");
-  for (const s of sources) if (!(s in READERS)) throw new ConfigError(`unknown corpus source ${JSON.stringify(s)} (known: ${CORPUS_SOURCES.join(", ")})`);
+  for (const s of sources)
+    if (!(s in READERS)) throw new ConfigError(`unknown corpus source ${JSON.stringify(s)} (known: ${CORPUS_SOURCES.join(", ")})`);
   if (new Set(sources).size !== sources.length) throw new ConfigError(`corpus sources listed twice: ${sources.join(", ")}`);
   return { heldoutFraction, minLineChars, maxLineChars, sources, maxTrainChars: opts.maxTrainChars ?? null };
 }
@@ -285,7 +291,11 @@ function checkOptions(opts: CorpusOptions): Required<Omit<CorpusOptions, "dirs" 
  */
 export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const o = checkOptions(opts);
-  const perSource: { source: CorpusSource; duplicates: number; docs: { id: string; lines: string[]; heldout: boolean; chars: number }[] }[] = [];
+  const perSource: {
+    source: CorpusSource;
+    duplicates: number;
+    docs: { id: string; lines: string[]; heldout: boolean; chars: number }[];
+  }[] = [];
   // Exact duplicates are dropped wherever they occur after the first time, so no held-out line is also trained on.
   const seen = new Set<string>();
   for (const source of o.sources) {

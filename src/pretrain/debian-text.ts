@@ -34,7 +34,9 @@ export function debianSourceInstalled(source: DebianSource): boolean {
 
 function readFile(file: string, source: DebianSource): Buffer {
   if (!existsSync(file)) {
-    throw new ConfigError(`corpus source ${source}: ${file} does not exist (install it with: apt-get install ${DEBIAN_SOURCES[source].aptPackage})`);
+    throw new ConfigError(
+      `corpus source ${source}: ${file} does not exist (install it with: apt-get install ${DEBIAN_SOURCES[source].aptPackage})`,
+    );
   }
   return readFileSync(file);
 }
@@ -129,7 +131,9 @@ function readDict(source: "gcide" | "foldoc" | "jargon" | "devil", dir: string, 
   if (entries.length === 0) throw new FormatError(file, "no dictionary entries");
   return entries.map((e, i) => ({
     id: `${source}/${i}/${e.head.slice(0, 40)}`,
-    lines: blocks(e.body).map(clean).filter((l): l is string => l !== null),
+    lines: blocks(e.body)
+      .map(clean)
+      .filter((l): l is string => l !== null),
   }));
 }
 
@@ -163,7 +167,9 @@ export function readFortunes(dir: string): CorpusDocument[] {
     .filter((f) => !f.includes(".") && !FORTUNE_SKIP.has(f))
     .sort();
   if (files.length === 0) throw new FormatError(dir, "no fortune files");
-  return files.flatMap((f) => fortuneCookies(readMaybeGzip(join(dir, f), "fortunes")).map((c, i) => ({ id: `fortunes/${f}/${i}`, lines: [c] })));
+  return files.flatMap((f) =>
+    fortuneCookies(readMaybeGzip(join(dir, f), "fortunes")).map((c, i) => ({ id: `fortunes/${f}/${i}`, lines: [c] })),
+  );
 }
 
 /** The Debian Reference's plain-text edition: one document per chapter (lines "Chapter N."). */

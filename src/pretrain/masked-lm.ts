@@ -9,7 +9,10 @@ import type { Objective } from "../train/step.ts";
 import { IGNORE_INDEX, MlmBatcher, type MlmBatch } from "./mlm-data.ts";
 
 /** Architectures of the presets (as ../shared/bench/torch_baseline.py names them). */
-export const PRESETS: Record<string, { hidden_size: number; num_hidden_layers: number; num_attention_heads: number; intermediate_size: number }> = {
+export const PRESETS: Record<
+  string,
+  { hidden_size: number; num_hidden_layers: number; num_attention_heads: number; intermediate_size: number }
+> = {
   tiny: { hidden_size: 128, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 512 },
   mini: { hidden_size: 256, num_hidden_layers: 4, num_attention_heads: 4, intermediate_size: 1024 },
   small: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 },
@@ -28,7 +31,10 @@ export const maskedLm: Objective = (g, arch) => {
   const labels = g.input("mlm_labels", "int64", ["predicted"]);
   return {
     head: (ctx, h) => {
-      if (h.shape[1] !== rows.shape[1]) throw new ShapeError(`maskedLm: the head reads the mlm_rows of the last layer; encode with the objective's queries (got hidden ${h.shape})`);
+      if (h.shape[1] !== rows.shape[1])
+        throw new ShapeError(
+          `maskedLm: the head reads the mlm_rows of the last layer; encode with the objective's queries (got hidden ${h.shape})`,
+        );
       return arch.mlmLogits(ctx, ops.gather(ops.reshape(h, [-1, arch.cfg.hiddenSize]), positions));
     },
     queries: rows,
@@ -106,7 +112,8 @@ export async function maskedAccuracy(
   opts: { positionBucket?: number } = {},
 ): Promise<{ accuracy: number; tokens: number; byPosition?: PositionBucket[] }> {
   const bucket = opts.positionBucket;
-  if (bucket != null && !(Number.isInteger(bucket) && bucket > 0)) throw new ShapeError(`maskedAccuracy: positionBucket must be a positive integer, got ${bucket}`);
+  if (bucket != null && !(Number.isInteger(bucket) && bucket > 0))
+    throw new ShapeError(`maskedAccuracy: positionBucket must be a positive integer, got ${bucket}`);
   const arch = model.arch;
   const g = new Graph();
   const scope = new ParamScope(g);
@@ -116,14 +123,17 @@ export async function maskedAccuracy(
   const logits = head(ctx, arch.encode(ctx, inputs, { queries }));
   const prog = await Program.compile(g, { logits }, { threads });
   const b = new MlmBatcher(seqs, { ...batcherOpts, shuffle: false, dropLast: false });
-  let correct = 0, total = 0;
-  const bucketOk: number[] = [], bucketN: number[] = [];
+  let correct = 0,
+    total = 0;
+  const bucketOk: number[] = [],
+    bucketN: number[] = [];
   for (let s = 0; s < b.stepsPerEpoch; s++) {
     const batch = b.batchAt(s);
     const { positions, labels } = predictedPositions(batch);
     const dims = [batch.batch, batch.seq];
     const feeds: Record<string, HostTensor | Float32Array> = {
-      input_ids: { data: batch.inputIds, dims }, attention_mask: { data: batch.attentionMask, dims },
+      input_ids: { data: batch.inputIds, dims },
+      attention_mask: { data: batch.attentionMask, dims },
       ...mlmFeeds(batch.batch, batch.seq, positions, labels),
     };
     if (arch.usesTokenTypes) feeds.token_type_ids = { data: batch.tokenTypeIds, dims };

@@ -134,7 +134,8 @@ export function maskTokens(seqs: readonly (readonly number[])[], opts: MaskOptio
     const o = b * seq;
     for (let t = 0; t < s.length; t++) {
       const id = s[t]!;
-      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new ConfigError(`token id ${id} at row ${b}, position ${t} is outside the vocabulary [0, ${vocabSize})`);
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+        throw new ConfigError(`token id ${id} at row ${b}, position ${t} is outside the vocabulary [0, ${vocabSize})`);
       attentionMask[o + t] = 1n;
       let out = id;
       if (!special.has(id) && rng.next() < p) {

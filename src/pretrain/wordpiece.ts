@@ -67,7 +67,8 @@ const CONFIG_SPECIALS = { unk_token: "[UNK]", sep_token: "[SEP]", pad_token: "[P
 export function writeVocabDir(dir: string, vocab: readonly string[], opts: VocabDirOptions = {}): void {
   const seen = new Set<string>();
   vocab.forEach((t, i) => {
-    if (t.length === 0 || /\s/.test(t)) throw new ConfigError(`vocabulary token ${i} (${JSON.stringify(t)}) is empty or contains whitespace; vocab.txt cannot hold it`);
+    if (t.length === 0 || /\s/.test(t))
+      throw new ConfigError(`vocabulary token ${i} (${JSON.stringify(t)}) is empty or contains whitespace; vocab.txt cannot hold it`);
     if (seen.has(t)) throw new ConfigError(`vocabulary token ${JSON.stringify(t)} appears twice (ids ${vocab.indexOf(t)} and ${i})`);
     seen.add(t);
   });
@@ -153,7 +154,11 @@ export function bertWords(normalized: string): string[] {
 }
 
 /** Counts the BERT-normalised, pre-tokenised words of `lines`, in first-seen order. */
-async function countWords(lines: Iterable<string> | AsyncIterable<string>, lowercase: boolean, maxWordChars: number): Promise<{ counts: Map<string, number>; total: number }> {
+async function countWords(
+  lines: Iterable<string> | AsyncIterable<string>,
+  lowercase: boolean,
+  maxWordChars: number,
+): Promise<{ counts: Map<string, number>; total: number }> {
   const normalizer = bertNormalizer({ lowercase });
   const counts = new Map<string, number>();
   let total = 0;
@@ -171,16 +176,23 @@ async function countWords(lines: Iterable<string> | AsyncIterable<string>, lower
 
 function checkTrainOptions(opts: WordPieceTrainOptions): void {
   const { vocabSize, minFrequency = 2, maxWordChars = 100 } = opts;
-  if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize >= SHIFT / 2) throw new ConfigError(`vocabSize must be an integer in [1, ${SHIFT / 2}), got ${vocabSize}`);
-  if (!Number.isInteger(minFrequency) || minFrequency < 1) throw new ConfigError(`minFrequency must be a positive integer, got ${minFrequency}`);
-  if (!Number.isInteger(maxWordChars) || maxWordChars < 1) throw new ConfigError(`maxWordChars must be a positive integer, got ${maxWordChars}`);
-  if (opts.score !== undefined && opts.score !== "wordpiece" && opts.score !== "frequency") throw new ConfigError(`score must be "wordpiece" or "frequency", got ${JSON.stringify(opts.score)}`);
+  if (!Number.isInteger(vocabSize) || vocabSize < 1 || vocabSize >= SHIFT / 2)
+    throw new ConfigError(`vocabSize must be an integer in [1, ${SHIFT / 2}), got ${vocabSize}`);
+  if (!Number.isInteger(minFrequency) || minFrequency < 1)
+    throw new ConfigError(`minFrequency must be a positive integer, got ${minFrequency}`);
+  if (!Number.isInteger(maxWordChars) || maxWordChars < 1)
+    throw new ConfigError(`maxWordChars must be a positive integer, got ${maxWordChars}`);
+  if (opts.score !== undefined && opts.score !== "wordpiece" && opts.score !== "frequency")
+    throw new ConfigError(`score must be "wordpiece" or "frequency", got ${JSON.stringify(opts.score)}`);
   const specials = opts.specialTokens ?? BERT_SPECIAL_TOKENS;
   if (new Set(specials).size !== specials.length) throw new ConfigError(`special tokens listed twice: ${specials.join(" ")}`);
 }
 
 /** Trains a WordPiece vocabulary on `lines` (see the file comment); deterministic for the same lines and options. */
-export async function trainWordPiece(lines: Iterable<string> | AsyncIterable<string>, opts: WordPieceTrainOptions): Promise<WordPieceVocab> {
+export async function trainWordPiece(
+  lines: Iterable<string> | AsyncIterable<string>,
+  opts: WordPieceTrainOptions,
+): Promise<WordPieceVocab> {
   checkTrainOptions(opts);
   const { vocabSize, minFrequency = 2, lowercase = true, score = "frequency", maxWordChars = 100 } = opts;
   const specials = [...(opts.specialTokens ?? BERT_SPECIAL_TOKENS)];
@@ -192,7 +204,9 @@ export async function trainWordPiece(lines: Iterable<string> | AsyncIterable<str
   const sorted = [...chars].sort();
   const alphabet = [...sorted, ...sorted.map((c) => PREFIX + c)].filter((t) => !specials.includes(t));
   if (specials.length + alphabet.length > vocabSize) {
-    throw new ConfigError(`vocabSize ${vocabSize} cannot hold the ${specials.length} special tokens and the ${alphabet.length} characters (plain and ##) of the training text`);
+    throw new ConfigError(
+      `vocabSize ${vocabSize} cannot hold the ${specials.length} special tokens and the ${alphabet.length} characters (plain and ##) of the training text`,
+    );
   }
 
   // Units: the tokens words are segmented into. Ids index `units`; the vocabulary is specials + units in order.
@@ -238,7 +252,9 @@ export async function trainWordPiece(lines: Iterable<string> | AsyncIterable<str
     if (xa !== ya) return xa < ya;
     return units[x % SHIFT]! < units[y % SHIFT]!;
   };
-  const heap = new Heap<Entry>((x, y) => (x.score !== y.score ? x.score > y.score : x.count !== y.count ? x.count > y.count : lexBefore(x.key, y.key)));
+  const heap = new Heap<Entry>((x, y) =>
+    x.score !== y.score ? x.score > y.score : x.count !== y.count ? x.count > y.count : lexBefore(x.key, y.key),
+  );
   const pushPair = (k: number): void => {
     const c = pairCount.get(k) ?? 0;
     if (c >= minFrequency) heap.push({ score: scoreOf(k, c), count: c, key: k });

@@ -36,17 +36,22 @@ function shortTensor(name: string): string {
 }
 
 /** Tensor x step matrix of mask values, binned to at most MAX_MASK_COLUMNS columns. */
-export function maskMatrix(masks: readonly MaskRecord[]): { tensors: string[]; names: string[]; steps: number[]; values: number[][]; applied: boolean[] } | null {
+export function maskMatrix(
+  masks: readonly MaskRecord[],
+): { tensors: string[]; names: string[]; steps: number[]; values: number[][]; applied: boolean[] } | null {
   if (!masks.length) return null;
   const names: string[] = [];
   const seen = new Set<string>();
-  for (const m of masks) for (const n of Object.keys(m.mask)) if (!seen.has(n)) {
-    seen.add(n);
-    names.push(n);
-  }
+  for (const m of masks)
+    for (const n of Object.keys(m.mask))
+      if (!seen.has(n)) {
+        seen.add(n);
+        names.push(n);
+      }
   if (!names.length) return null;
   const bin = Math.ceil(masks.length / MAX_MASK_COLUMNS);
-  const steps: number[] = [], applied: boolean[] = [];
+  const steps: number[] = [],
+    applied: boolean[] = [];
   const values = names.map(() => [] as number[]);
   for (let s = 0; s < masks.length; s += bin) {
     const group = masks.slice(s, s + bin);
@@ -61,7 +66,8 @@ export function maskMatrix(masks: readonly MaskRecord[]): { tensors: string[]; n
 }
 
 const fmtCell = (v: unknown): string => {
-  if (typeof v === "number") return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toFixed(4) : v.toExponential(3);
+  if (typeof v === "number")
+    return Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toFixed(4) : v.toExponential(3);
   if (v === null || v === undefined) return "–";
   return typeof v === "object" ? JSON.stringify(v) : String(v);
 };
@@ -86,13 +92,18 @@ function optionsTable(runs: readonly RunRecords[]): string {
 }
 
 function robustnessSection(runs: readonly RunRecords[]): string {
-  const parts = runs.filter((r) => r.robustness).map((r) => {
-    const rob = r.robustness!;
-    const rows = Array.isArray(rob.rows) ? (rob.rows as JsonRecord[]) : [];
-    if (!rows.length) return `<h3>${esc(r.name)}</h3><p>robustness.json has no rows.</p>`;
-    const head = Object.keys(rows[0]!);
-    return `<h3>${esc(r.name)}${rob.task ? ` (task ${esc(String(rob.task))})` : ""}</h3>${table(head, rows.map((row) => head.map((h) => row[h])))}`;
-  });
+  const parts = runs
+    .filter((r) => r.robustness)
+    .map((r) => {
+      const rob = r.robustness!;
+      const rows = Array.isArray(rob.rows) ? (rob.rows as JsonRecord[]) : [];
+      if (!rows.length) return `<h3>${esc(r.name)}</h3><p>robustness.json has no rows.</p>`;
+      const head = Object.keys(rows[0]!);
+      return `<h3>${esc(r.name)}${rob.task ? ` (task ${esc(String(rob.task))})` : ""}</h3>${table(
+        head,
+        rows.map((row) => head.map((h) => row[h])),
+      )}`;
+    });
   return parts.length ? parts.join("") : "";
 }
 
@@ -119,7 +130,14 @@ function landscapeSection(l: LandscapeFiles): string {
   const defs = (j.sharpness_definitions ?? {}) as Record<string, string>;
   const norm = ((j.directions as JsonRecord | undefined)?.normalisation as JsonRecord | undefined)?.description;
   const info = `${fmtCell(j.dims)}-D, ${fmtCell(j.points)} points per direction over [${(j.range as number[] | undefined)?.join(", ") ?? "?"}], seed ${fmtCell(j.seed)}, ${fmtCell(j.examples)} examples, loss: ${esc(String(j.loss ?? "?"))}`;
-  return `<div class="landscape"><p class="note">${esc(l.dir)}: ${info}.</p>${table(head, rows)}<ul class="defs">${Object.values(defs).map((d) => `<li>${esc(d)}</li>`).join("")}${norm ? `<li>directions: ${esc(String(norm))}</li>` : ""}</ul><div class="plots">${ordered(l.svgs, models.map((m) => String(m.name))).map((s) => `<figure class="plot" data-name="${esc(s.name)}">${s.svg.replace(/^<\?xml[^>]*>\s*/, "")}</figure>`).join("")}</div></div>`;
+  return `<div class="landscape"><p class="note">${esc(l.dir)}: ${info}.</p>${table(head, rows)}<ul class="defs">${Object.values(defs)
+    .map((d) => `<li>${esc(d)}</li>`)
+    .join("")}${norm ? `<li>directions: ${esc(String(norm))}</li>` : ""}</ul><div class="plots">${ordered(
+    l.svgs,
+    models.map((m) => String(m.name)),
+  )
+    .map((s) => `<figure class="plot" data-name="${esc(s.name)}">${s.svg.replace(/^<\?xml[^>]*>\s*/, "")}</figure>`)
+    .join("")}</div></div>`;
 }
 
 /** Distinct display names for the runs (directory base names, numbered when repeated). */
@@ -137,7 +155,11 @@ export function buildReport(runsIn: readonly RunRecords[], opts: { title?: strin
   const runs = runsIn.map((r, i) => ({ ...r, name: names[i]! }));
   const colors = runs.map((_, i) => schemeTableau10[i % schemeTableau10.length]!);
   const evalX = runs.every((r) => r.eval.every((e) => typeof e.epoch === "number")) ? "epoch" : "step";
-  const evalKeys = [...new Set(runs.flatMap((r) => r.eval.flatMap((e) => Object.keys(e).filter((k) => typeof e[k] === "number" && !["step", "epoch"].includes(k)))))];
+  const evalKeys = [
+    ...new Set(
+      runs.flatMap((r) => r.eval.flatMap((e) => Object.keys(e).filter((k) => typeof e[k] === "number" && !["step", "epoch"].includes(k)))),
+    ),
+  ];
   const trainKeys = TRAIN_KEYS.filter((k) => runs.some((r) => series(r.train, "step", k.key)));
   const clientRuns = runs.map((r, i) => ({
     id: i,
@@ -157,7 +179,9 @@ export function buildReport(runsIn: readonly RunRecords[], opts: { title?: strin
   const maskRuns = clientRuns.filter((r) => r.masks);
   const robustness = robustnessSection(runs);
   const landscapes = runs.flatMap((r) => r.landscapes);
-  const legend = runs.map((r, i) => `<span class="run"><i style="background:${colors[i]}"></i>${esc(r.name)} <code>${esc(r.dir)}</code></span>`).join(" ");
+  const legend = runs
+    .map((r, i) => `<span class="run"><i style="background:${colors[i]}"></i>${esc(r.name)} <code>${esc(r.dir)}</code></span>`)
+    .join(" ");
   const section = (id: string, h: string, body: string) => `<section id="${id}"><h2>${esc(h)}</h2>${body}</section>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -177,7 +201,7 @@ canvas.masks{border:1px solid #eee;max-width:100%}.key{display:inline-block;widt
 <p class="note">Generated ${esc(opts.generatedAt ?? new Date().toISOString())} by <code>rose report</code> from the runs' metrics.jsonl, rose_masks.jsonl, trainer_state.json / pretrain_result.json, robustness.json and landscape.json.</p>
 ${section("training", "Training", trainKeys.length ? `<div class="charts" id="train-charts"></div>` : "<p>No training records (metrics.jsonl).</p>")}
 ${section("evaluation", `Evaluation per ${evalX}`, evalKeys.length ? `<div class="charts" id="eval-charts"></div>` : "<p>No evaluation records (train with --validation-file).</p>")}
-${maskRuns.length ? section("masks", "ROSE: which tensors were updated at each step", `<p class="note">Rows: tensors eligible for selection; columns: optimizer steps${maskRuns.some((r) => r.masks!.steps.length < (runs[r.id]!.masks.length)) ? " (binned: colour = mean mask over the bin)" : ""}. Colour = the tensor's mask that step: <span class="key" style="background:rgb(40,40,150)"></span> 1 (updated), <span class="key" style="background:rgb(140,140,195)"></span> 0.5 (ensemble: one of the two orders kept it, weight gamma or 1 - gamma), <span class="key" style="background:rgb(240,240,240)"></span> 0 (frozen this step); faded columns: warm-up, masks computed but not applied.</p>${maskRuns.map((r) => `<h3>${esc(r.name)}</h3><canvas class="masks" id="masks-${r.id}" width="10" height="10"></canvas>`).join("")}`) : ""}
+${maskRuns.length ? section("masks", "ROSE: which tensors were updated at each step", `<p class="note">Rows: tensors eligible for selection; columns: optimizer steps${maskRuns.some((r) => r.masks!.steps.length < runs[r.id]!.masks.length) ? " (binned: colour = mean mask over the bin)" : ""}. Colour = the tensor's mask that step: <span class="key" style="background:rgb(40,40,150)"></span> 1 (updated), <span class="key" style="background:rgb(140,140,195)"></span> 0.5 (ensemble: one of the two orders kept it, weight gamma or 1 - gamma), <span class="key" style="background:rgb(240,240,240)"></span> 0 (frozen this step); faded columns: warm-up, masks computed but not applied.</p>${maskRuns.map((r) => `<h3>${esc(r.name)}</h3><canvas class="masks" id="masks-${r.id}" width="10" height="10"></canvas>`).join("")}`) : ""}
 ${robustness ? section("robustness", "Robustness", robustness) : ""}
 ${landscapes.length ? section("landscape", "Loss landscape", landscapes.map(landscapeSection).join("")) : ""}
 ${section("options", "Options", optionsTable(runs))}

@@ -68,17 +68,25 @@ function readJson(file: string): JsonRecord | null {
 function readLandscape(dir: string): LandscapeFiles | null {
   const json = readJson(join(dir, "landscape.json"));
   if (!json) return null;
-  const svgs = readdirSync(dir).filter((f) => f.endsWith(".svg")).sort().map((f) => ({ name: f.replace(/\.svg$/, ""), svg: readFileSync(join(dir, f), "utf8") }));
+  const svgs = readdirSync(dir)
+    .filter((f) => f.endsWith(".svg"))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.svg$/, ""), svg: readFileSync(join(dir, f), "utf8") }));
   return { dir, json, svgs };
 }
 
 export function readRun(dir: string): RunRecords {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ConfigError(`run directory ${dir} does not exist`);
   const metrics = readJsonl(join(dir, "metrics.jsonl"));
-  const masks = readJsonl(join(dir, "rose_masks.jsonl")).map((r) => ({ step: Number(r.step), applied: r.applied === true, mask: (r.mask ?? {}) as Record<string, number> }));
+  const masks = readJsonl(join(dir, "rose_masks.jsonl")).map((r) => ({
+    step: Number(r.step),
+    applied: r.applied === true,
+    mask: (r.mask ?? {}) as Record<string, number>,
+  }));
   const trainer = readJson(join(dir, "trainer_state.json"));
   const pre = readJson(join(dir, "pretrain_result.json"));
-  let options: JsonRecord | null = null, summary: JsonRecord | null = null;
+  let options: JsonRecord | null = null,
+    summary: JsonRecord | null = null;
   if (trainer) {
     options = (trainer.args as JsonRecord | undefined) ?? null;
     const { log_history: _h, args: _a, ...rest } = trainer;
@@ -110,7 +118,9 @@ export function readRun(dir: string): RunRecords {
     landscapes,
   };
   if (!run.train.length && !run.eval.length && !run.options && !run.robustness && !landscapes.length) {
-    throw new ConfigError(`${dir} holds no run records (metrics.jsonl, trainer_state.json, pretrain_result.json, robustness.json or landscape.json)`);
+    throw new ConfigError(
+      `${dir} holds no run records (metrics.jsonl, trainer_state.json, pretrain_result.json, robustness.json or landscape.json)`,
+    );
   }
   return run;
 }

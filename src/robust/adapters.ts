@@ -44,7 +44,8 @@ export class ModelClassifier implements TextClassifier {
     if ((await before(words.length - 1)) < budget) return words.length;
     if ((await before(0)) >= budget) return 0;
     // before(lo) < budget <= before(hi)
-    let lo = 0, hi = words.length - 1;
+    let lo = 0,
+      hi = words.length - 1;
     while (hi - lo > 1) {
       const mid = (lo + hi) >> 1;
       if ((await before(mid)) < budget) lo = mid;
@@ -99,8 +100,12 @@ export class MlmFiller implements MaskedWordFiller {
   private readonly special: Set<number>;
   readonly maxLength: number;
 
-  constructor(readonly model: PretrainedModel, readonly opts: MlmFillerOptions = {}) {
-    if (!model.arch.supportsMlm) throw new ConfigError(`${model.cfg.modelType}: masked-LM head not supported (use a BERT or RoBERTa model)`);
+  constructor(
+    readonly model: PretrainedModel,
+    readonly opts: MlmFillerOptions = {},
+  ) {
+    if (!model.arch.supportsMlm)
+      throw new ConfigError(`${model.cfg.modelType}: masked-LM head not supported (use a BERT or RoBERTa model)`);
     if (!model.tokenizer) throw new ConfigError("the masked LM has no tokenizer");
     this.tokenizer = model.tokenizer;
     this.special = new Set(Object.values(this.tokenizer.specialIds));
@@ -235,7 +240,8 @@ export function topIds(xs: Float32Array, m: number): number[] {
   const heap: number[] = [];
   const down = (i: number) => {
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let w = i;
       if (l < heap.length && better(heap[w]!, heap[l]!)) w = l;
       if (r < heap.length && better(heap[w]!, heap[r]!)) w = r;

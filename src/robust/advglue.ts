@@ -67,9 +67,9 @@ export function parseAdvGlue(obj: unknown, file: string, taskName: string): AdvG
     const where = `task "${task}", index ${i}`;
     if (row === null || typeof row !== "object" || Array.isArray(row)) throw new FormatError(file, `${where}: expected an object`);
     const r = row as Record<string, unknown>;
-    const idx = r["idx"];
+    const idx = r.idx;
     if (typeof idx !== "number" || !Number.isInteger(idx)) throw new FormatError(file, `${where}: missing or non-integer "idx"`);
-    const label = r["label"];
+    const label = r.label;
     if (typeof label !== "number" || !Number.isInteger(label) || label < 0 || label >= numLabels) {
       throw new FormatError(
         file,

@@ -51,7 +51,8 @@ export class Attack {
     this.attackFirst = spec.attackFirst ?? false;
     this.batchSize = spec.batchSize ?? 128;
     if (!(this.queryBudget >= 1)) throw new ConfigError(`query budget must be at least 1, got ${spec.queryBudget}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new ConfigError(`batch size must be a positive integer, got ${spec.batchSize}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1)
+      throw new ConfigError(`batch size must be a positive integer, got ${spec.batchSize}`);
   }
 
   /** One line per component, like TextAttack's attack summary. */
@@ -91,12 +92,21 @@ export class Attack {
       attackedField: field,
     };
     if (initial.succeeded) {
-      return { ...base, perturbed: input, perturbedPrediction: initial.predicted, status: "skipped", queries: goal.queries, perturbedWordPct: 0, changes: [] };
+      return {
+        ...base,
+        perturbed: input,
+        perturbedPrediction: initial.predicted,
+        status: "skipped",
+        queries: goal.queries,
+        perturbedWordPct: 0,
+        changes: [],
+      };
     }
 
     // Words the classifier truncates away cannot change its prediction: no queries are spent on them.
     // (Pairs keep every word: how a pair is truncated depends on both texts.)
-    const read = input.pair === undefined && classifier.wordsRead ? await classifier.wordsRead(original.words, original.base.seps) : original.numWords;
+    const read =
+      input.pair === undefined && classifier.wordsRead ? await classifier.wordsRead(original.words, original.base.seps) : original.numWords;
     const allowed = (state: PerturbedText, i: number) => i < read && this.preConstraints.every((c) => c.allows(state, i));
     const problem: SearchProblem = {
       original,

@@ -24,12 +24,7 @@ export interface Candidate {
 
 export interface Constraint {
   readonly name: string;
-  filter(
-    candidates: Candidate[],
-    current: PerturbedText,
-    original: PerturbedText,
-    ctx: ExampleContext,
-  ): Candidate[] | Promise<Candidate[]>;
+  filter(candidates: Candidate[], current: PerturbedText, original: PerturbedText, ctx: ExampleContext): Candidate[] | Promise<Candidate[]>;
 }
 
 /** Stop words are never modified. */
@@ -170,7 +165,8 @@ export class SentenceSimilarity implements Constraint {
     if (missing.size > 0) {
       const texts = [...missing];
       const vecs = await ctx.clock.aux(() => this.encoder.embed(texts));
-      if (vecs.length !== texts.length) throw new RoseError(`sentence encoder returned ${vecs.length} embeddings for ${texts.length} texts`);
+      if (vecs.length !== texts.length)
+        throw new RoseError(`sentence encoder returned ${vecs.length} embeddings for ${texts.length} texts`);
       texts.forEach((t, i) => this.cache.set(t, vecs[i]!));
     }
     const out: Candidate[] = [];

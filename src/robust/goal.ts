@@ -28,7 +28,6 @@ export function inputKey(input: AttackInput): string {
   return input.pair === undefined ? `0${input.text}` : `1${input.pair.length}:${input.pair}${input.text}`;
 }
 
-
 export class UntargetedClassification {
   /** Unique inputs sent to the model for this example. */
   queries = 0;

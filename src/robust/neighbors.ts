@@ -81,5 +81,5 @@ function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   const s = JSON.stringify(v);
-  return typeof v === "string" ? `string ${s}` : `${typeof v} ${s && s.length > 40 ? s.slice(0, 40) + "..." : s}`;
+  return typeof v === "string" ? `string ${s}` : `${typeof v} ${s && s.length > 40 ? `${s.slice(0, 40)}...` : s}`;
 }

@@ -113,7 +113,13 @@ export function textfooler(o: RecipeOptions = {}): Attack {
       stopwords: TEXTFOOLER_STOPWORDS,
       constraints: [
         new PartOfSpeechConstraint(o.wordnet, true),
-        ...similarity(o, { threshold: 0.840845057, metric: "angular", windowSize: 15, skipShorterThanWindow: true, compareAgainstOriginal: false }),
+        ...similarity(o, {
+          threshold: 0.840845057,
+          metric: "angular",
+          windowSize: 15,
+          skipShorterThanWindow: true,
+          compareAgainstOriginal: false,
+        }),
       ],
       wir: "delete",
     },
@@ -179,7 +185,13 @@ export function bae(o: RecipeOptions = {}): Attack {
       transformation: new MaskedLMSwap(filler, 50, "bae"),
       constraints: [
         new PartOfSpeechConstraint(o.wordnet, true),
-        ...similarity(o, { threshold: 0.936338023, metric: "cosine", windowSize: 15, skipShorterThanWindow: true, compareAgainstOriginal: true }),
+        ...similarity(o, {
+          threshold: 0.936338023,
+          metric: "cosine",
+          windowSize: 15,
+          skipShorterThanWindow: true,
+          compareAgainstOriginal: true,
+        }),
       ],
       wir: "delete",
     },

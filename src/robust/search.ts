@@ -84,7 +84,10 @@ export class GreedyWordSwapWIR implements SearchMethod {
       deltas.push(ev.results.length === 0 ? 0 : best - p.initial.score);
     }
     if (goal.searchOver) return null;
-    return rank(indices, saliency.map((s, k) => s * deltas[k]!));
+    return rank(
+      indices,
+      saliency.map((s, k) => s * deltas[k]!),
+    );
   }
 
   async search(p: SearchProblem): Promise<SearchState> {

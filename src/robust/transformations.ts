@@ -161,8 +161,23 @@ export class CharInsert implements Transformation {
 /** Visually similar characters of TextBugger's Sub-C ("o" -> "0", "l" -> "1", "a" -> "@"). */
 export const VISUAL_SUBSTITUTES: ReadonlyMap<string, string> = new Map(
   Object.entries({
-    o: "0", O: "0", l: "1", I: "1", i: "1", a: "@", A: "@", e: "3", E: "3",
-    s: "$", S: "$", t: "7", b: "8", B: "8", g: "9", z: "2", Z: "2",
+    o: "0",
+    O: "0",
+    l: "1",
+    I: "1",
+    i: "1",
+    a: "@",
+    A: "@",
+    e: "3",
+    E: "3",
+    s: "$",
+    S: "$",
+    t: "7",
+    b: "8",
+    B: "8",
+    g: "9",
+    z: "2",
+    Z: "2",
   }),
 );
 

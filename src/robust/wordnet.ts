@@ -16,9 +16,32 @@ const POS_ORDER: readonly WordNetPos[] = ["n", "v", "a", "r"];
 
 /** Morphy's detachment rules (as NLTK's WordNet reader; the .exc exception lists are not shipped). */
 const MORPHY_RULES: Record<WordNetPos, ReadonlyArray<readonly [string, string]>> = {
-  n: [["s", ""], ["ses", "s"], ["xes", "x"], ["zes", "z"], ["ches", "ch"], ["shes", "sh"], ["men", "man"], ["ies", "y"]],
-  v: [["s", ""], ["ies", "y"], ["es", "e"], ["es", ""], ["ed", "e"], ["ed", ""], ["ing", "e"], ["ing", ""]],
-  a: [["er", ""], ["est", ""], ["er", "e"], ["est", "e"]],
+  n: [
+    ["s", ""],
+    ["ses", "s"],
+    ["xes", "x"],
+    ["zes", "z"],
+    ["ches", "ch"],
+    ["shes", "sh"],
+    ["men", "man"],
+    ["ies", "y"],
+  ],
+  v: [
+    ["s", ""],
+    ["ies", "y"],
+    ["es", "e"],
+    ["es", ""],
+    ["ed", "e"],
+    ["ed", ""],
+    ["ing", "e"],
+    ["ing", ""],
+  ],
+  a: [
+    ["er", ""],
+    ["est", ""],
+    ["er", "e"],
+    ["est", "e"],
+  ],
   r: [],
 };
 

@@ -45,7 +45,8 @@ const BOOTSTRAP_STREAM = 0xb0075;
  * examples were drawn, not how much it varies between training runs (see signTest for that).
  */
 export function pairedBootstrap(a: readonly number[], b: readonly number[], o: BootstrapOptions = {}): BootstrapResult {
-  if (a.length !== b.length) throw new ConfigError(`paired bootstrap: ${a.length} scores against ${b.length}; the examples must be the same`);
+  if (a.length !== b.length)
+    throw new ConfigError(`paired bootstrap: ${a.length} scores against ${b.length}; the examples must be the same`);
   if (a.length === 0) throw new ConfigError("paired bootstrap: no examples");
   const samples = o.samples ?? 10_000;
   const confidence = o.confidence ?? 0.95;
@@ -56,7 +57,8 @@ export function pairedBootstrap(a: readonly number[], b: readonly number[], o: B
   const delta = d.reduce((s, x) => s + x, 0) / n;
   const rng = new Rng(o.seed ?? 0, BOOTSTRAP_STREAM);
   const deltas = new Float64Array(samples);
-  let below = 0, above = 0;
+  let below = 0,
+    above = 0;
   for (let s = 0; s < samples; s++) {
     let sum = 0;
     for (let k = 0; k < n; k++) sum += d[rng.int(n)]!;
@@ -88,7 +90,9 @@ export interface SignTestResult {
  */
 export function signTest(a: readonly number[], b: readonly number[]): SignTestResult {
   if (a.length !== b.length) throw new ConfigError(`sign test: ${a.length} runs against ${b.length}; the runs must be paired`);
-  let wins = 0, losses = 0, ties = 0;
+  let wins = 0,
+    losses = 0,
+    ties = 0;
   a.forEach((x, i) => {
     const y = b[i]!;
     if (x > y) wins++;

@@ -36,7 +36,10 @@ export interface TrainFlags {
 function lastEval(dir: string): { step: number; epoch: number } | null {
   const file = join(dir, "metrics.jsonl");
   if (!existsSync(file)) return null;
-  const evals = readFileSync(file, "utf8").split("\n").filter((l) => l.includes('"type":"eval"')).map((l) => JSON.parse(l) as { step: number; epoch: number });
+  const evals = readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.includes('"type":"eval"'))
+    .map((l) => JSON.parse(l) as { step: number; epoch: number });
   return evals.at(-1) ?? null;
 }
 
@@ -44,10 +47,20 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
   const at = lastEval(dir);
   if (!at || !f.validationFile) return;
   const out = join(dir, EXTRA_FILE);
-  if (existsSync(out) && readFileSync(out, "utf8").split("\n").some((l) => l && (JSON.parse(l) as { step: number }).step === at.step)) return;
+  if (
+    existsSync(out) &&
+    readFileSync(out, "utf8")
+      .split("\n")
+      .some((l) => l && (JSON.parse(l) as { step: number }).step === at.step)
+  )
+    return;
   // The weights the rung ended with: the checkpoint taken there, on the architecture and labels of best/.
   const pointer = JSON.parse(readFileSync(join(dir, "last_checkpoint.json"), "utf8")) as { dir: string; step: number };
-  if (pointer.step !== at.step) throw new FormatError(join(dir, "last_checkpoint.json"), `checkpoint at step ${pointer.step}, but the last evaluation was at step ${at.step}`);
+  if (pointer.step !== at.step)
+    throw new FormatError(
+      join(dir, "last_checkpoint.json"),
+      `checkpoint at step ${pointer.step}, but the last evaluation was at step ${at.step}`,
+    );
   const model = await PretrainedModel.load(join(dir, "best"));
   for (const [n, t] of readSafetensors(join(dir, pointer.dir, "model.safetensors")).tensors) {
     if (model.params.has(n)) model.params.set(n, t.data as Float32Array);
@@ -58,7 +71,11 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
   if (extra.loss) {
     const { examples } = await readData(f.validationFile, task, f);
     const val = f.maxEvalSamples ? examples.slice(0, f.maxEvalSamples) : examples;
-    const logits = await predictLogits(model, val, { batchSize: f.perDeviceEvalBatchSize ?? 64, maxLength: f.maxSeqLength ?? 128, threads });
+    const logits = await predictLogits(model, val, {
+      batchSize: f.perDeviceEvalBatchSize ?? 64,
+      maxLength: f.maxSeqLength ?? 128,
+      threads,
+    });
     let sum = 0;
     logits.forEach((l, i) => {
       const y = val[i]!.label!;
@@ -73,9 +90,17 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
   }
   if (extra.robust) {
     const r = await attackModel({
-      model, task: f.task, data: f.validationFile, recipe: extra.robust.recipe, numExamples: extra.robust.examples,
-      textColumn: f.textColumn, textPairColumn: f.textPairColumn, labelColumn: f.labelColumn, skipBadRows: f.skipBadRows,
-      maxSeqLength: f.maxSeqLength, threads,
+      model,
+      task: f.task,
+      data: f.validationFile,
+      recipe: extra.robust.recipe,
+      numExamples: extra.robust.examples,
+      textColumn: f.textColumn,
+      textPairColumn: f.textPairColumn,
+      labelColumn: f.labelColumn,
+      skipBadRows: f.skipBadRows,
+      maxSeqLength: f.maxSeqLength,
+      threads,
     });
     rec[`robust:${extra.robust.recipe}`] = r.summary.accuracy_under_attack / 100;
   }

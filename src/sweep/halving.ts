@@ -9,15 +9,17 @@ export function rungPlan(strategy: "grid" | "random" | "halving", epochs: number
   if (strategy !== "halving") return [0];
   if (!(Number.isInteger(eta) && eta >= 2)) throw new ConfigError(`--eta must be an integer >= 2, got ${eta}`);
   let stops: number[];
-  if (rungs && rungs.length) {
-    if (!rungs.every((r) => Number.isInteger(r) && r > 0)) throw new ConfigError(`--rungs must be positive whole epochs, got ${rungs.join(",")}`);
+  if (rungs?.length) {
+    if (!rungs.every((r) => Number.isInteger(r) && r > 0))
+      throw new ConfigError(`--rungs must be positive whole epochs, got ${rungs.join(",")}`);
     stops = [...new Set(rungs)].sort((a, b) => a - b).filter((r) => r < epochs);
   } else {
     // Geometric: 1, eta, eta^2, ... epochs, below the full length.
     stops = [];
     for (let r = 1; r < epochs; r *= eta) stops.push(r);
   }
-  if (stops.length === 0) throw new ConfigError(`halving needs a rung before the end: the trials train ${epochs} epoch(s); use more epochs or --rungs`);
+  if (stops.length === 0)
+    throw new ConfigError(`halving needs a rung before the end: the trials train ${epochs} epoch(s); use more epochs or --rungs`);
   return [...stops, 0];
 }
 
@@ -33,10 +35,14 @@ export function objectiveMode(objective: string): Mode {
  * never; ties go to the earlier configuration.
  */
 export function promote(scores: ReadonlyMap<number, number | null>, eta: number, mode: Mode): number[] {
-  const ranked = [...scores].filter((e): e is [number, number] => e[1] !== null && Number.isFinite(e[1]))
+  const ranked = [...scores]
+    .filter((e): e is [number, number] => e[1] !== null && Number.isFinite(e[1]))
     .sort((a, b) => (mode === "max" ? b[1] - a[1] : a[1] - b[1]) || a[0] - b[0]);
   const keep = Math.max(1, Math.floor(scores.size / eta));
-  return ranked.slice(0, keep).map(([c]) => c).sort((a, b) => a - b);
+  return ranked
+    .slice(0, keep)
+    .map(([c]) => c)
+    .sort((a, b) => a - b);
 }
 
 /** A trial's score from its eval records: the best value so far (the model its directory keeps). */

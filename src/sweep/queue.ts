@@ -37,7 +37,14 @@ export function redisOptions(url: string): Connection {
 /** Fails fast with one line when Redis cannot be reached (BullMQ itself would retry forever). */
 export async function checkRedis(url: string): Promise<Connection> {
   const opts = redisOptions(url);
-  const probe = new Redis({ ...opts, lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const probe = new Redis({
+    ...opts,
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   probe.on("error", () => {});
   try {
     await probe.connect();
@@ -55,7 +62,11 @@ const UNFINISHED = ["waiting", "active", "delayed", "prioritized", "waiting-chil
 export class QueueRunner implements Runner {
   private readonly listeners = new Map<string, (info: { host?: string; resumedFrom: number | null }) => void>();
 
-  private constructor(private readonly queue: Queue, private readonly events: QueueEvents, private readonly sweepId: string) {
+  private constructor(
+    private readonly queue: Queue,
+    private readonly events: QueueEvents,
+    private readonly sweepId: string,
+  ) {
     events.on("progress", ({ jobId, data }) => {
       const d = data as { host?: string; resumedFrom?: number | null };
       this.listeners.get(jobId)?.({ host: d.host, resumedFrom: d.resumedFrom ?? null });
@@ -73,7 +84,9 @@ export class QueueRunner implements Runner {
       const foreign = jobs.filter((j) => (j.data as TrialJob).sweepId !== sweepId);
       if (foreign.length) {
         const other = (foreign[0]!.data as TrialJob).dir;
-        throw new QueueError(`queue ${name} at ${url} holds ${foreign.length} unfinished trial job(s) of another sweep (${other ? join(other, "..", "..") : "unknown"}); let it finish, or give this sweep its own --queue-name`);
+        throw new QueueError(
+          `queue ${name} at ${url} holds ${foreign.length} unfinished trial job(s) of another sweep (${other ? join(other, "..", "..") : "unknown"}); let it finish, or give this sweep its own --queue-name`,
+        );
       }
     } catch (e) {
       await Promise.allSettled([queue.close(), events.close()]);

@@ -15,7 +15,10 @@ export class SweepReporter {
   private objective = "score";
   private rungs: number[] = [];
 
-  constructor(private readonly out: NodeJS.WriteStream, private readonly live = Boolean(out.isTTY)) {}
+  constructor(
+    private readonly out: NodeJS.WriteStream,
+    private readonly live = Boolean(out.isTTY),
+  ) {}
 
   private rungName(r: number): string {
     const stop = this.rungs[r];
@@ -30,13 +33,20 @@ export class SweepReporter {
         this.objective = e.objective;
         this.rungs = e.rungs;
         for (const t of e.trials) {
-          const params = Object.entries(t.params).map(([k, v]) => `${k.replace(/^--/, "")}=${v}`).join(" ") + (t.seed !== null ? ` seed=${t.seed}` : "");
+          const params =
+            Object.entries(t.params)
+              .map(([k, v]) => `${k.replace(/^--/, "")}=${v}`)
+              .join(" ") + (t.seed !== null ? ` seed=${t.seed}` : "");
           this.rows.set(t.index, { params, rung: "-", score: "-", state: "pending" });
         }
         line = `sweep: ${e.trials.length} trials, ${e.strategy}, rungs ${e.rungs.map((_, i) => this.rungName(i)).join(" > ")}, objective ${e.objective}`;
         break;
       case "start":
-        if (row) Object.assign(row, { rung: this.rungName(e.rung), state: e.resumedFrom !== null ? `running (from step ${e.resumedFrom})` : "running" });
+        if (row)
+          Object.assign(row, {
+            rung: this.rungName(e.rung),
+            state: e.resumedFrom !== null ? `running (from step ${e.resumedFrom})` : "running",
+          });
         line = `trial ${e.trial} ${row?.params ?? ""}: ${this.rungName(e.rung)} started${e.host ? ` on ${e.host}` : ""}${e.resumedFrom !== null ? `, from step ${e.resumedFrom}` : ""}`;
         break;
       case "result": {
@@ -67,7 +77,13 @@ export class SweepReporter {
     const head: Row & { trial: string } = { trial: "trial", params: "parameters", rung: "rung", score: this.objective, state: "state" };
     const all = [head, ...[...this.rows].map(([i, r]) => ({ trial: String(i), ...r }))];
     const w = (k: keyof typeof head) => Math.max(...all.map((r) => r[k].length));
-    const text = all.map((r) => [r.trial.padStart(w("trial")), r.params.padEnd(w("params")), r.rung.padEnd(w("rung")), r.score.padStart(w("score")), r.state].join("  ")).join("\n");
+    const text = all
+      .map((r) =>
+        [r.trial.padStart(w("trial")), r.params.padEnd(w("params")), r.rung.padEnd(w("rung")), r.score.padStart(w("score")), r.state].join(
+          "  ",
+        ),
+      )
+      .join("\n");
     if (this.drawn) {
       moveCursor(this.out, 0, -this.drawn);
       clearScreenDown(this.out);
@@ -78,7 +94,8 @@ export class SweepReporter {
 
   private summary(e: Extract<SweepEvent, { type: "done" }>): void {
     const r = e.result;
-    const saved = r.fullGridEpochs > 0 ? ` (${(100 * (1 - r.epochsRun / r.fullGridEpochs)).toFixed(0)}% less than the full ${r.fullGridEpochs})` : "";
+    const saved =
+      r.fullGridEpochs > 0 ? ` (${(100 * (1 - r.epochsRun / r.fullGridEpochs)).toFixed(0)}% less than the full ${r.fullGridEpochs})` : "";
     this.out.write(`trained ${r.epochsRun} epochs${saved} in ${r.wallSeconds.toFixed(0)} s; results: ${r.files.csv}, ${r.files.json}\n`);
     if (!r.best) {
       this.out.write("no configuration finished\n");

@@ -63,11 +63,34 @@ function csvCell(v: unknown): string {
 
 export function writeResults(dir: string, r: Omit<SweepResult, "files">, flags: string[], rungs: number): SweepResult["files"] {
   const metricNames = [...new Set(r.trials.flatMap((t) => Object.keys(t.metrics)))].filter((k) => k !== "step" && k !== "epoch");
-  const header = ["trial", "seed", ...flags.map((f) => f.replace(/^--/, "")), "state", "rung", "epochs", "score",
-    ...Array.from({ length: rungs }, (_, i) => `score_rung${i}`), ...metricNames, "dir", "error"];
-  const lines = r.trials.map((t) => [t.trial, t.seed, ...flags.map((f) => t.params[f]), t.state, t.rung, t.epochs, t.score,
-    ...Array.from({ length: rungs }, (_, i) => t.rungScores[i] ?? null), ...metricNames.map((m) => t.metrics[m]), t.dir, t.error]);
-  const csv = join(dir, "results.csv"), json = join(dir, "results.json");
+  const header = [
+    "trial",
+    "seed",
+    ...flags.map((f) => f.replace(/^--/, "")),
+    "state",
+    "rung",
+    "epochs",
+    "score",
+    ...Array.from({ length: rungs }, (_, i) => `score_rung${i}`),
+    ...metricNames,
+    "dir",
+    "error",
+  ];
+  const lines = r.trials.map((t) => [
+    t.trial,
+    t.seed,
+    ...flags.map((f) => t.params[f]),
+    t.state,
+    t.rung,
+    t.epochs,
+    t.score,
+    ...Array.from({ length: rungs }, (_, i) => t.rungScores[i] ?? null),
+    ...metricNames.map((m) => t.metrics[m]),
+    t.dir,
+    t.error,
+  ]);
+  const csv = join(dir, "results.csv"),
+    json = join(dir, "results.json");
   writeFileAtomic(csv, `${[header, ...lines].map((l) => l.map(csvCell).join(",")).join("\n")}\n`);
   writeFileAtomic(json, `${JSON.stringify(r, null, 2)}\n`);
   return { csv, json };

@@ -8,10 +8,7 @@ import { flagWords, trainOption } from "./train-flags.ts";
 export type Value = number | string | boolean;
 
 /** One dimension as written in the space file. */
-export type DimensionSpec =
-  | Value[]
-  | { choice: Value[] }
-  | { range: [number, number]; log?: boolean; steps?: number; integer?: boolean };
+export type DimensionSpec = Value[] | { choice: Value[] } | { range: [number, number]; log?: boolean; steps?: number; integer?: boolean };
 
 export type SpaceSpec = Record<string, DimensionSpec>;
 
@@ -33,7 +30,8 @@ export function readSpace(file: string): SpaceSpec {
   } catch (e) {
     throw new FormatError(file, `cannot read the search space (${(e as Error).message})`);
   }
-  if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw new FormatError(file, "the search space must be a JSON object of option names");
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new FormatError(file, "the search space must be a JSON object of option names");
   return raw as SpaceSpec;
 }
 
@@ -63,7 +61,8 @@ export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
         throw new ConfigError(`${at}: "range" must be [low, high] numbers`);
       }
       const [lo, hi] = r;
-      const log = d.log === true, integer = d.integer === true;
+      const log = d.log === true,
+        integer = d.integer === true;
       if (!(lo < hi)) throw new ConfigError(`${at}: empty range [${lo}, ${hi}] (low must be below high)`);
       if (log && !(lo > 0)) throw new ConfigError(`${at}: a log range needs low > 0, got ${lo}`);
       if (option.isBoolean()) throw new ConfigError(`${at}: a switch takes a list [true, false], not a range`);

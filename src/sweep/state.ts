@@ -65,7 +65,9 @@ export function openSweep(dir: string, spec: SweepSpec): SweepFile {
     const { id, ...rest } = old;
     for (const k of Object.keys(spec) as (keyof SweepSpec)[]) {
       if (JSON.stringify(rest[k]) !== JSON.stringify(spec[k])) {
-        throw new ConfigError(`${file}: this directory holds a different sweep (its ${k} differ); use another --output-dir or the same settings`);
+        throw new ConfigError(
+          `${file}: this directory holds a different sweep (its ${k} differ); use another --output-dir or the same settings`,
+        );
       }
     }
     return { ...spec, id };

@@ -73,9 +73,11 @@ export function planSweep(o: SweepOptions): SweepSpec {
   for (const d of dims) {
     const { option } = trainOption(d.flag, where);
     const spelled = [option.long, option.short].filter(Boolean) as string[];
-    if (o.trainArgs.some((a) => spelled.includes(a.split("=")[0]!))) throw new ConfigError(`${where}: ${d.flag} is both in the space and among the fixed train flags`);
+    if (o.trainArgs.some((a) => spelled.includes(a.split("=")[0]!)))
+      throw new ConfigError(`${where}: ${d.flag} is both in the space and among the fixed train flags`);
   }
-  if (o.seeds && o.trainArgs.some((a) => a === "--seed" || a.startsWith("--seed="))) throw new ConfigError("--seeds and a fixed --seed train flag exclude each other");
+  if (o.seeds && o.trainArgs.some((a) => a === "--seed" || a.startsWith("--seed=")))
+    throw new ConfigError("--seeds and a fixed --seed train flag exclude each other");
 
   const task = taskByName(fixed.task as string | undefined);
   const objective = o.objective ?? task.mainMetric;
@@ -84,18 +86,24 @@ export function planSweep(o: SweepOptions): SweepSpec {
   if (objective === "loss") extra = { loss: true };
   else if (objective.startsWith("robust:")) {
     const recipe = objective.slice("robust:".length);
-    if (!isRecipeName(recipe)) throw new ConfigError(`--objective ${objective}: unknown attack recipe ${recipe} (${RECIPE_NAMES.join(", ")})`);
+    if (!isRecipeName(recipe))
+      throw new ConfigError(`--objective ${objective}: unknown attack recipe ${recipe} (${RECIPE_NAMES.join(", ")})`);
     const examples = o.robustExamples ?? 50;
-    if (!(Number.isInteger(examples) && examples > 0)) throw new ConfigError(`--robust-examples must be a positive integer, got ${examples}`);
+    if (!(Number.isInteger(examples) && examples > 0))
+      throw new ConfigError(`--robust-examples must be a positive integer, got ${examples}`);
     extra = { robust: { recipe, examples } };
   } else if (!known.includes(objective)) {
-    throw new ConfigError(`--objective ${objective}: not a validation metric of task ${task.name} (${[...known, "loss", "robust:RECIPE"].join(", ")})`);
+    throw new ConfigError(
+      `--objective ${objective}: not a validation metric of task ${task.name} (${[...known, "loss", "robust:RECIPE"].join(", ")})`,
+    );
   }
   const mode = objectiveMode(objective);
 
   const strategy = o.strategy ?? (isFinite(dims) ? "grid" : "random");
-  if (!["grid", "random", "halving"].includes(strategy)) throw new ConfigError(`--strategy must be grid, random or halving, got ${strategy}`);
-  if (o.trials !== undefined && !(Number.isInteger(o.trials) && o.trials > 0)) throw new ConfigError(`--trials must be a positive integer, got ${o.trials}`);
+  if (!["grid", "random", "halving"].includes(strategy))
+    throw new ConfigError(`--strategy must be grid, random or halving, got ${strategy}`);
+  if (o.trials !== undefined && !(Number.isInteger(o.trials) && o.trials > 0))
+    throw new ConfigError(`--trials must be a positive integer, got ${o.trials}`);
   let configs: Config[];
   if (strategy === "grid") {
     if (o.trials !== undefined) throw new ConfigError("--trials is for random and halving; a grid runs every combination");
@@ -107,7 +115,8 @@ export function planSweep(o: SweepOptions): SweepSpec {
   }
 
   const eta = o.eta ?? 3;
-  if (strategy === "halving" && !o.rungs?.length && (fixed.maxSteps as number) > 0) throw new ConfigError("halving with --max-steps: give the rungs in epochs with --rungs");
+  if (strategy === "halving" && !o.rungs?.length && (fixed.maxSteps as number) > 0)
+    throw new ConfigError("halving with --max-steps: give the rungs in epochs with --rungs");
   const epochs = Math.ceil(Math.max(fixed.numTrainEpochs as number, ...configs.map((c) => Number(c["--num-train-epochs"] ?? 0))));
   const rungs = rungPlan(strategy, (fixed.maxSteps as number) > 0 ? Number.MAX_SAFE_INTEGER : epochs, eta, o.rungs);
 
@@ -133,7 +142,10 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   const file = openSweep(outputDir, plan);
   const state = loadState(outputDir);
   // Local trials share the machine: each gets its part of the threads, unless the train flags fix them.
-  const threads = o.queue || o.trainArgs.some((a) => a.split("=")[0] === "--threads") ? undefined : Math.max(1, Math.floor((o.threads ?? availableParallelism()) / workers));
+  const threads =
+    o.queue || o.trainArgs.some((a) => a.split("=")[0] === "--threads")
+      ? undefined
+      : Math.max(1, Math.floor((o.threads ?? availableParallelism()) / workers));
   const runner: Runner = o.queue ? await QueueRunner.open(o.queue, o.queueName ?? DEFAULT_QUEUE_NAME, file.id) : new LocalRunner(workers);
   emit({ type: "plan", strategy: plan.strategy, objective: plan.objective, rungs: plan.rungs, trials: plan.trials });
 
@@ -154,7 +166,16 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
     } else {
       try {
         outcome = await runner.run(
-          { sweepId: file.id, trial: t.index, rung, dir: join(outputDir, t.dir), args: t.args, stopAfterEpoch: plan.rungs[rung]!, threads, extra: plan.extra },
+          {
+            sweepId: file.id,
+            trial: t.index,
+            rung,
+            dir: join(outputDir, t.dir),
+            args: t.args,
+            stopAfterEpoch: plan.rungs[rung]!,
+            threads,
+            extra: plan.extra,
+          },
           (info) => emit({ type: "start", trial: t.index, rung, ...info }),
         );
       } catch (e) {
@@ -184,10 +205,12 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   let active = plan.configs.map((_, c) => c);
   try {
     for (let rung = 0; rung < plan.rungs.length; rung++) {
-      const scores = await Promise.all(active.map(async (c) => {
-        const s = (await Promise.all(byConfig[c]!.map((t) => runRung(t, rung)))).filter((v): v is number => v !== null);
-        return [c, s.length ? s.reduce((a, b) => a + b, 0) / s.length : null] as const;
-      }));
+      const scores = await Promise.all(
+        active.map(async (c) => {
+          const s = (await Promise.all(byConfig[c]!.map((t) => runRung(t, rung)))).filter((v): v is number => v !== null);
+          return [c, s.length ? s.reduce((a, b) => a + b, 0) / s.length : null] as const;
+        }),
+      );
       if (rung === plan.rungs.length - 1) break;
       const keep = new Set(promote(new Map(scores), plan.eta, plan.mode));
       for (const c of active) {
@@ -210,7 +233,13 @@ export async function sweep(o: SweepOptions): Promise<SweepResult> {
   return done;
 }
 
-function summarize(plan: SweepSpec, state: ReturnType<typeof loadState>, outputDir: string, pruned: Map<number, number>, wallSeconds: number): Omit<SweepResult, "files"> {
+function summarize(
+  plan: SweepSpec,
+  state: ReturnType<typeof loadState>,
+  outputDir: string,
+  pruned: Map<number, number>,
+  wallSeconds: number,
+): Omit<SweepResult, "files"> {
   const last = plan.rungs.length - 1;
   const rows: TrialRow[] = plan.trials.map((t) => {
     const recs = plan.rungs.map((_, r) => state[rungKey(t.index, r)]);
@@ -221,10 +250,19 @@ function summarize(plan: SweepSpec, state: ReturnType<typeof loadState>, outputD
     const evals = outcome?.evals ?? [];
     const stateName: TrialRow["state"] = error ? "failed" : reached === last ? "finished" : pruned.has(t.index) ? "pruned" : "pending";
     return {
-      trial: t.index, config: t.config, seed: t.seed, params: t.params, state: stateName, rung: reached,
-      epochs: Math.ceil(evals.at(-1)?.epoch ?? 0), score: reached >= 0 ? recs[reached]!.score ?? null : null,
-      rungScores: recs.map((r) => r?.score ?? null), metrics: evals.at(-1) ?? {}, dir: outcome?.dir ?? join(outputDir, t.dir),
-      ...(outcome ? { host: outcome.host } : {}), ...(error ? { error } : {}),
+      trial: t.index,
+      config: t.config,
+      seed: t.seed,
+      params: t.params,
+      state: stateName,
+      rung: reached,
+      epochs: Math.ceil(evals.at(-1)?.epoch ?? 0),
+      score: reached >= 0 ? (recs[reached]!.score ?? null) : null,
+      rungScores: recs.map((r) => r?.score ?? null),
+      metrics: evals.at(-1) ?? {},
+      dir: outcome?.dir ?? join(outputDir, t.dir),
+      ...(outcome ? { host: outcome.host } : {}),
+      ...(error ? { error } : {}),
     };
   });
   let best: BestConfig | null = null;
@@ -235,12 +273,30 @@ function summarize(plan: SweepSpec, state: ReturnType<typeof loadState>, outputD
     const score = ts.reduce((a, r) => a + r.score!, 0) / ts.length;
     if (best && !better(score, best.score)) return;
     const top = ts.reduce((a, r) => (better(r.score!, a.score!) ? r : a));
-    const flags = plan.flags.flatMap((f) => (typeof params[f] === "boolean" ? (params[f] ? [f] : []) : [f, String(params[f])])).map(shellQuote).join(" ");
-    best = { config: c, params, score, flags, command: `rose train ${[...plan.trainArgs.map(shellQuote), flags].join(" ")}`, trial: top.trial, modelDir: top.dir };
+    const flags = plan.flags
+      .flatMap((f) => (typeof params[f] === "boolean" ? (params[f] ? [f] : []) : [f, String(params[f])]))
+      .map(shellQuote)
+      .join(" ");
+    best = {
+      config: c,
+      params,
+      score,
+      flags,
+      command: `rose train ${[...plan.trainArgs.map(shellQuote), flags].join(" ")}`,
+      trial: top.trial,
+      modelDir: top.dir,
+    };
   });
   const fullEpochs = Math.max(0, ...rows.filter((r) => r.state === "finished").map((r) => r.epochs));
   return {
-    outputDir, strategy: plan.strategy, objective: plan.objective, mode: plan.mode, trials: rows, best,
-    epochsRun: rows.reduce((a, r) => a + r.epochs, 0), fullGridEpochs: fullEpochs * plan.trials.length, wallSeconds,
+    outputDir,
+    strategy: plan.strategy,
+    objective: plan.objective,
+    mode: plan.mode,
+    trials: rows,
+    best,
+    epochsRun: rows.reduce((a, r) => a + r.epochs, 0),
+    fullGridEpochs: fullEpochs * plan.trials.length,
+    wallSeconds,
   };
 }

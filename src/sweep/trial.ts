@@ -89,7 +89,10 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
   const resumedFrom = checkpointStep(dir);
   const threads = opts.threads ?? job.threads;
   const argv = [
-    ...job.args, "--output-dir", dir, "--quiet",
+    ...job.args,
+    "--output-dir",
+    dir,
+    "--quiet",
     ...(job.stopAfterEpoch > 0 ? ["--stop-after-epoch", String(job.stopAfterEpoch)] : []),
     ...(resumedFrom !== null ? ["--resume"] : []),
     ...(threads ? ["--threads", String(threads)] : []),
@@ -109,7 +112,10 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
   const code = await new Promise<number>((resolve) => child.on("exit", (c, sig) => resolve(c ?? (sig === "SIGKILL" ? 137 : 1))));
   if (code !== 0) {
     // The error line: `error: ...` from rose, or an uncaught exception's message line above its stack.
-    const lines = err.split("\n").map((l) => l.trim()).filter((l) => l && !/^at |^Node\.js v/.test(l));
+    const lines = err
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !/^at |^Node\.js v/.test(l));
     const last = lines.filter((l) => /^error: |^\w*Error\b/.test(l)).at(-1) ?? lines.at(-1) ?? `exit code ${code}`;
     throw new TrialError(`trial ${job.trial} (${dir}): ${last.replace(/^error: /, "")}`);
   }

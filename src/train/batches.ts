@@ -37,7 +37,11 @@ export async function encodeExamples(
 async function encodeChunk(tokenizer: Tokenizer, chunk: readonly Example[], pairs: boolean, maxLength: number): Promise<EncodedExample[]> {
   const out: EncodedExample[] = [];
   {
-    const enc = await tokenizer.encodeBatch(chunk.map((e) => e.text), pairs ? chunk.map((e) => e.pair!) : null, { maxLength, padding: "longest" });
+    const enc = await tokenizer.encodeBatch(
+      chunk.map((e) => e.text),
+      pairs ? chunk.map((e) => e.pair!) : null,
+      { maxLength, padding: "longest" },
+    );
     for (let b = 0; b < enc.batch; b++) {
       let len = 0;
       const o = b * enc.seq;

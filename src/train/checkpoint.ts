@@ -21,12 +21,26 @@ export interface Checkpointable {
 
 const EMA_FILE = "ema.safetensors";
 
-export function saveRunCheckpoint<S>(outputDir: string, step: number, model: Checkpointable, optimizer: AdamW, state: S, ema?: WeightEma | null): void {
+export function saveRunCheckpoint<S>(
+  outputDir: string,
+  step: number,
+  model: Checkpointable,
+  optimizer: AdamW,
+  state: S,
+  ema?: WeightEma | null,
+): void {
   const name = `checkpoint-${step}`;
   const dir = join(outputDir, name);
   mkdirSync(dir, { recursive: true });
-  writeSafetensors(join(dir, "model.safetensors"), [...model.shapes].map(([n, shape]) => [n, { shape, data: model.params.get(n)! }]));
-  if (ema) writeSafetensors(join(dir, EMA_FILE), [...model.shapes].map(([n, shape]) => [n, { shape, data: ema.shadow.get(n)! }]));
+  writeSafetensors(
+    join(dir, "model.safetensors"),
+    [...model.shapes].map(([n, shape]) => [n, { shape, data: model.params.get(n)! }]),
+  );
+  if (ema)
+    writeSafetensors(
+      join(dir, EMA_FILE),
+      [...model.shapes].map(([n, shape]) => [n, { shape, data: ema.shadow.get(n)! }]),
+    );
   const packed = packState(optimizer.state());
   writeSafetensors(join(dir, "optimizer.safetensors"), packed.tensors, packed.metadata);
   writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state)}\n`);
@@ -85,10 +99,16 @@ function checkState<S>(file: string, raw: unknown, step: number, check: StateChe
     if (!Object.hasOwn(st, k)) throw new FormatError(file, `the run state lacks "${k}"`);
     const v = st[k];
     const ok =
-      t === null ? v === null || (typeof v === "number" && Number.isFinite(v))
-      : typeof t === "number" ? typeof v === "number" && Number.isFinite(v) && v >= 0
-      : jsonType(v) === jsonType(t);
-    if (!ok) throw new FormatError(file, `"${k}" in the run state is ${JSON.stringify(v)}, expected ${t === null ? "a number or null" : typeof t === "number" ? "a finite number >= 0" : `a ${jsonType(t)}`}`);
+      t === null
+        ? v === null || (typeof v === "number" && Number.isFinite(v))
+        : typeof t === "number"
+          ? typeof v === "number" && Number.isFinite(v) && v >= 0
+          : jsonType(v) === jsonType(t);
+    if (!ok)
+      throw new FormatError(
+        file,
+        `"${k}" in the run state is ${JSON.stringify(v)}, expected ${t === null ? "a number or null" : typeof t === "number" ? "a finite number >= 0" : `a ${jsonType(t)}`}`,
+      );
   }
   const s = raw as S;
   if (check.step(s) !== step) throw new FormatError(file, `the run state is at step ${check.step(s)} but the checkpoint is step ${step}`);
@@ -119,7 +139,13 @@ export function lastCheckpoint(outputDir: string): { dir: string; step: number }
  * has no checkpoint. Every file is validated against the model (names, shapes, dtypes, sizes) and `check`,
  * so a truncated or edited checkpoint is refused with the file named, never half-loaded or skipped.
  */
-export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, optimizer: AdamW, check?: StateCheck<S>, ema?: WeightEma | null): S | null {
+export function loadRunCheckpoint<S>(
+  outputDir: string,
+  model: Checkpointable,
+  optimizer: AdamW,
+  check?: StateCheck<S>,
+  ema?: WeightEma | null,
+): S | null {
   const pointer = join(outputDir, POINTER);
   if (!existsSync(pointer)) {
     const orphan = orphanedCheckpoint(outputDir);
@@ -136,8 +162,10 @@ export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, o
   if (!existsSync(dir)) throw new FormatError(pointer, `names ${name}, which does not exist in ${outputDir}`);
   const params = readWeights(join(dir, "model.safetensors"), model);
   const emaFile = join(dir, EMA_FILE);
-  if (ema && !existsSync(emaFile)) throw new FormatError(emaFile, "missing: the run was started without a weight average (--ema-decay); resume it with the same flags");
-  if (!ema && existsSync(emaFile)) throw new FormatError(emaFile, "the run keeps a weight average (--ema-decay): resume it with the same flags, or it would be lost");
+  if (ema && !existsSync(emaFile))
+    throw new FormatError(emaFile, "missing: the run was started without a weight average (--ema-decay); resume it with the same flags");
+  if (!ema && existsSync(emaFile))
+    throw new FormatError(emaFile, "the run keeps a weight average (--ema-decay): resume it with the same flags, or it would be lost");
   const averaged = ema ? readWeights(emaFile, model) : null;
   const optFile = join(dir, "optimizer.safetensors");
   const opt = readSafetensors(optFile);
@@ -145,7 +173,8 @@ export function loadRunCheckpoint<S>(outputDir: string, model: Checkpointable, o
   for (const [n, m] of state.expAvg) {
     const p = params.get(n);
     if (!p) throw new FormatError(optFile, `optimizer state for ${n}, which the model does not have`);
-    if (m.length !== p.length) throw new FormatError(optFile, `optimizer state for ${n} has ${m.length} elements, the parameter ${p.length}`);
+    if (m.length !== p.length)
+      throw new FormatError(optFile, `optimizer state for ${n} has ${m.length} elements, the parameter ${p.length}`);
   }
   const stFile = join(dir, "trainer_state.json");
   const st = checkState(stFile, readJsonFile<unknown>(stFile), step, check);
@@ -191,27 +220,26 @@ export function packState(s: OptimizerState): PackedState {
 }
 
 /** Inverse of packState for tensors read back by readSafetensors; `file` names the checkpoint in errors. */
-export function unpackState(
-  file: string,
-  tensors: Map<string, StTensor>,
-  metadata: Record<string, string>,
-): OptimizerState {
+export function unpackState(file: string, tensors: Map<string, StTensor>, metadata: Record<string, string>): OptimizerState {
   let raw: unknown;
   try {
     raw = JSON.parse(metadata.optimizer_steps ?? "");
   } catch {
     throw new FormatError(file, "optimizer checkpoint has no valid optimizer_steps metadata");
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "optimizer_steps metadata is not an object");
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw))
+    throw new FormatError(file, "optimizer_steps metadata is not an object");
   const steps = new Map<string, number>();
   const expAvg = new Map<string, Float32Array>();
   const expAvgSq = new Map<string, Float32Array>();
   for (const [n, t] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof t !== "number" || !Number.isInteger(t) || t < 1) throw new FormatError(file, `optimizer step count for ${n} is not a positive integer`);
+    if (typeof t !== "number" || !Number.isInteger(t) || t < 1)
+      throw new FormatError(file, `optimizer step count for ${n} is not a positive integer`);
     const m = tensors.get(`exp_avg/${n}`);
     const v = tensors.get(`exp_avg_sq/${n}`);
     if (!m || !v) throw new FormatError(file, `optimizer state for ${n} is missing exp_avg or exp_avg_sq`);
-    if (!(m.data instanceof Float32Array) || !(v.data instanceof Float32Array)) throw new FormatError(file, `optimizer state for ${n} is not F32`);
+    if (!(m.data instanceof Float32Array) || !(v.data instanceof Float32Array))
+      throw new FormatError(file, `optimizer state for ${n} is not F32`);
     if (m.data.length !== v.data.length) throw new FormatError(file, `optimizer state for ${n}: exp_avg and exp_avg_sq sizes differ`);
     steps.set(n, t);
     expAvg.set(n, m.data);

@@ -128,8 +128,20 @@ export const MASKS_FILE = "rose_masks.jsonl";
 
 export function initialRunState(): RunState {
   return {
-    globalStep: 0, microStep: 0, epoch: 0, batchInEpoch: 0, bestMetric: null, bestStep: null, logHistory: [],
-    lossSum: 0, lossCount: 0, windowLoss: 0, windowSteps: 0, trainSeconds: 0, samplesSeen: 0, tokensSeen: 0,
+    globalStep: 0,
+    microStep: 0,
+    epoch: 0,
+    batchInEpoch: 0,
+    bestMetric: null,
+    bestStep: null,
+    logHistory: [],
+    lossSum: 0,
+    lossCount: 0,
+    windowLoss: 0,
+    windowSteps: 0,
+    trainSeconds: 0,
+    samplesSeen: 0,
+    tokensSeen: 0,
   };
 }
 
@@ -154,7 +166,14 @@ const STATE_CHECK: StateCheck<RunState | LegacyPretrainState> = {
 
 function upgradeState(s: RunState | LegacyPretrainState): RunState {
   if ("globalStep" in s) return { windowLoss: 0, windowSteps: 0, tokensSeen: 0, ...s };
-  return { ...initialRunState(), globalStep: s.step, microStep: s.step, batchInEpoch: s.step, trainSeconds: s.seconds, tokensSeen: s.tokens };
+  return {
+    ...initialRunState(),
+    globalStep: s.step,
+    microStep: s.step,
+    batchInEpoch: s.step,
+    trainSeconds: s.seconds,
+    tokensSeen: s.tokens,
+  };
 }
 
 /** The optimizer and the compiled step of a run, both from one set of ROSE options. */
@@ -166,12 +185,20 @@ export async function buildTraining(
   layerwiseLrDecay = 1,
 ): Promise<{ optimizer: RoseAdamW; step: TrainStep }> {
   // Layer-wise decay (ELECTRA): the heads train at lr, each layer below at `decay` times the one above it.
-  const arch = model.arch, top = model.cfg.numLayers + 1;
+  const arch = model.arch,
+    top = model.cfg.numLayers + 1;
   const lrScale = layerwiseLrDecay === 1 ? undefined : (n: string) => layerwiseLrDecay ** (top - arch.layerDepth(n));
   const optimizer = new RoseAdamW({ ...optim, ...(lrScale ? { lrScale } : {}) });
-  const step = await TrainStep.build(model, {
-    ...stepOpts, method: optimizer.method, granularity: optimizer.granularity, eligible: (n: string) => optimizer.isEligible(n),
-  }, objective ?? classification(stepOpts.regression));
+  const step = await TrainStep.build(
+    model,
+    {
+      ...stepOpts,
+      method: optimizer.method,
+      granularity: optimizer.granularity,
+      eligible: (n: string) => optimizer.isEligible(n),
+    },
+    objective ?? classification(stepOpts.regression),
+  );
   return { optimizer, step };
 }
 
@@ -223,7 +250,9 @@ export async function runLoop<R>(
   };
   const diverged = (what: string, value: number, where: string) => {
     const last = lastCheckpoint(o.outputDir);
-    const saved = last ? `the last checkpoint, ${join(o.outputDir, last.dir)} (step ${last.step}), is intact` : `no checkpoint was saved in ${o.outputDir}`;
+    const saved = last
+      ? `the last checkpoint, ${join(o.outputDir, last.dir)} (step ${last.step}), is intact`
+      : `no checkpoint was saved in ${o.outputDir}`;
     return new DivergenceError(`${what} is ${value} at step ${st.globalStep + 1} (${where}); ${saved}`);
   };
   const evaluate = async (epoch: number) => {
@@ -238,8 +267,12 @@ export async function runLoop<R>(
   let accGrads: Map<string, Float32Array> | null = null;
   let accKl: Map<string, number> | null = null;
   let accKlGrads: Map<string, Float32Array> | null = null;
-  let accLoss = 0, accCe = 0, accKlLoss = 0, accN = 0;
-  let windowStart = performance.now(), windowSamples = 0;
+  let accLoss = 0,
+    accCe = 0,
+    accKlLoss = 0,
+    accN = 0;
+  let windowStart = performance.now(),
+    windowSamples = 0;
 
   let paused = false;
   outer: for (let epoch = st.epoch; epoch < data.epochs && st.globalStep < o.totalSteps; epoch++) {
@@ -287,8 +320,12 @@ export async function runLoop<R>(
       const lr = o.lrAt(st.globalStep);
       const t1 = performance.now();
       const info = optimizer.step({
-        params: model.params, grads: accGrads!, gradScale: clipCoefficient(gradNorm, o.maxGradNorm), lr,
-        klGradNorms: accKl ?? undefined, klGrads: accKlGrads ?? undefined,
+        params: model.params,
+        grads: accGrads!,
+        gradScale: clipCoefficient(gradNorm, o.maxGradNorm),
+        lr,
+        klGradNorms: accKl ?? undefined,
+        klGrads: accKlGrads ?? undefined,
       });
       st.globalStep++;
       o.ema?.update(model.params, st.globalStep);
@@ -299,11 +336,22 @@ export async function runLoop<R>(
       st.windowLoss = (st.windowLoss ?? 0) + loss;
       st.windowSteps = (st.windowSteps ?? 0) + 1;
       if (o.saveMasks && optimizer.method !== "vanilla") {
-        appendFileSync(masksFile, `${JSON.stringify({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) })}\n`);
+        appendFileSync(
+          masksFile,
+          `${JSON.stringify({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) })}\n`,
+        );
       }
       const summary: StepSummary = {
-        step: st.globalStep, epoch, epochProgress: epoch + (bi + 1) / nBatches, loss, ce: accCe / accN, kl: accKlLoss / accN,
-        windowLoss: st.windowLoss / st.windowSteps, lr, gradNorm, fractionUpdated: info.fractionUpdated,
+        step: st.globalStep,
+        epoch,
+        epochProgress: epoch + (bi + 1) / nBatches,
+        loss,
+        ce: accCe / accN,
+        kl: accKlLoss / accN,
+        windowLoss: st.windowLoss / st.windowSteps,
+        lr,
+        gradNorm,
+        fractionUpdated: info.fractionUpdated,
         samplesPerSecond: windowSamples / ((performance.now() - windowStart) / 1000),
         tokensPerSecond: (st.tokensSeen ?? 0) / st.trainSeconds,
       };

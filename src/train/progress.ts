@@ -15,7 +15,9 @@ export interface Progress {
 export const MAX_BAR_WIDTH = 80;
 
 function fmtFields(f: ProgressFields): string {
-  return Object.entries(f).map(([k, v]) => `${k} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toPrecision(4)) : v}`).join(" | ");
+  return Object.entries(f)
+    .map(([k, v]) => `${k} ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toPrecision(4)) : v}`)
+    .join(" | ");
 }
 
 function fmtSeconds(s: number): string {
@@ -70,7 +72,11 @@ export function stopAllProgress(stream: NodeJS.WriteStream = process.stderr): bo
  * A progress display for `total` units. `quiet` prints nothing; a TTY gets a bar; otherwise a line
  * every `everyMs` (default 10 s) and at the end.
  */
-export function createProgress(label: string, total: number, opts: { quiet?: boolean; everyMs?: number; stream?: NodeJS.WriteStream } = {}): Progress {
+export function createProgress(
+  label: string,
+  total: number,
+  opts: { quiet?: boolean; everyMs?: number; stream?: NodeJS.WriteStream } = {},
+): Progress {
   const stream = opts.stream ?? process.stderr;
   const start = Date.now();
   if (opts.quiet) return { update() {}, log() {}, stop() {} };

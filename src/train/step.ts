@@ -51,7 +51,10 @@ export interface StepResult {
  * What is trained on top of the encoder: declares its own inputs (labels, ...) on the graph and returns
  * the head (hidden state -> logits) and the loss of those logits.
  */
-export type Objective = (g: Graph, arch: Architecture) => {
+export type Objective = (
+  g: Graph,
+  arch: Architecture,
+) => {
   head: (ctx: BuildContext, hidden: Tensor) => Tensor;
   /** The positions the head reads: the encoder's last layer computes those alone (see LastLayerQueries). */
   queries?: LastLayerQueries;
@@ -84,7 +87,11 @@ export class TrainStep {
     private readonly buffers: Record<string, HostTensor>,
   ) {}
 
-  static async build(model: PretrainedModel, opts: StepOptions, objective: Objective = classification(opts.regression)): Promise<TrainStep> {
+  static async build(
+    model: PretrainedModel,
+    opts: StepOptions,
+    objective: Objective = classification(opts.regression),
+  ): Promise<TrainStep> {
     const arch = model.arch;
     const g = new Graph();
     const scope = new ParamScope(g);
@@ -93,12 +100,15 @@ export class TrainStep {
     const inputs = arch.inputs(g, { tokenTypes });
     const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { queries }));
     const outs: Record<string, Tensor> = {};
-    let ce: Tensor, loss: Tensor, kl: Tensor | null = null;
+    let ce: Tensor,
+      loss: Tensor,
+      kl: Tensor | null = null;
     // ROSE says what to compute: the passes, and which gradient of the KL term its selection reads.
     const needs = stepNeeds(opts);
     if (needs.twoPasses) {
       const ctx: BuildContext = { scope, train: true, dropoutOverride: opts.klDropout };
-      const l1 = forward(ctx), l2 = forward(ctx);
+      const l1 = forward(ctx),
+        l2 = forward(ctx);
       ce = ops.scale(ops.add(lossOf(l1), lossOf(l2)), 0.5);
       kl = symmetricKl(l1, l2);
       loss = opts.rdropAlpha > 0 ? ops.add(ce, ops.scale(kl, opts.rdropAlpha)) : ce;
@@ -113,7 +123,10 @@ export class TrainStep {
     outs.loss = loss;
     outs.ce = ce;
     const names = [...scope.tensors.keys()];
-    const grads = grad(loss, names.map((n) => scope.tensors.get(n)!));
+    const grads = grad(
+      loss,
+      names.map((n) => scope.tensors.get(n)!),
+    );
     const squares: Tensor[] = [];
     names.forEach((n, i) => {
       if (!grads[i]) return;
@@ -123,7 +136,10 @@ export class TrainStep {
     outs.grad_sq = squares.reduce((a, b) => ops.add(a, b), g.scalar(0));
     const eligibleNames = names.filter((n) => opts.eligible(n));
     if (needs.klGradient !== "none" && kl) {
-      const klGrads = grad(kl, eligibleNames.map((n) => scope.tensors.get(n)!));
+      const klGrads = grad(
+        kl,
+        eligibleNames.map((n) => scope.tensors.get(n)!),
+      );
       if (needs.klGradient === "elements") {
         eligibleNames.forEach((n, i) => (outs[`klgrad/${n}`] = klGrads[i] ?? ops.scale(scope.tensors.get(n)!, 0)));
       } else {
@@ -146,7 +162,12 @@ export class TrainStep {
   }
 
   /** One step; `extra` feeds the objective's own inputs (classification reads `batch.labels`). */
-  async run(batch: Batch, params: Map<string, Float32Array>, rng: { seed: number; counter: number }, extra: Record<string, HostTensor> = {}): Promise<StepResult> {
+  async run(
+    batch: Batch,
+    params: Map<string, Float32Array>,
+    rng: { seed: number; counter: number },
+    extra: Record<string, HostTensor> = {},
+  ): Promise<StepResult> {
     const dims = [batch.batch, batch.seq];
     const feeds: Record<string, HostTensor | Float32Array> = {
       input_ids: { data: batch.inputIds, dims },

@@ -148,11 +148,31 @@ export class Trainer {
     const totalSteps = o.maxSteps > 0 ? o.maxSteps : stepsPerEpoch * o.numTrainEpochs;
     const epochs = o.maxSteps > 0 ? Math.ceil(o.maxSteps / stepsPerEpoch) : o.numTrainEpochs;
     const warmup = o.warmupSteps > 0 ? o.warmupSteps : warmupStepsFromRatio(o.warmupRatio, totalSteps);
-    const { optimizer, step } = await buildTraining(this.model, {
-      lr: o.learningRate, betas: [o.adamBeta1, o.adamBeta2], eps: o.adamEpsilon, weightDecay: o.weightDecay,
-      method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: warmup,
-      granularity: o.roseGranularity, eligible: o.roseEligible,
-    }, { klDropout: o.klDropout, rdropAlpha: o.rdropAlpha, regression, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) }, undefined, o.layerwiseLrDecay);
+    const { optimizer, step } = await buildTraining(
+      this.model,
+      {
+        lr: o.learningRate,
+        betas: [o.adamBeta1, o.adamBeta2],
+        eps: o.adamEpsilon,
+        weightDecay: o.weightDecay,
+        method: o.method,
+        upper: o.upper,
+        lower: o.lower,
+        gamma: o.gamma,
+        numWarmupSteps: warmup,
+        granularity: o.roseGranularity,
+        eligible: o.roseEligible,
+      },
+      {
+        klDropout: o.klDropout,
+        rdropAlpha: o.rdropAlpha,
+        regression,
+        threads: o.threads,
+        ...(o.dropout != null ? { dropout: o.dropout } : {}),
+      },
+      undefined,
+      o.layerwiseLrDecay,
+    );
 
     const ema = o.emaDecay > 0 ? new WeightEma(o.emaDecay, this.model.params) : null;
     // Evaluation and saving see the averaged weights; training goes on from the live ones.
@@ -167,63 +187,94 @@ export class Trainer {
     const padId = tok.specialIds.pad;
     let order: { epoch: number; batches: number[][] } | null = null;
     const batchesOf = (epoch: number) => {
-      if (order?.epoch !== epoch) order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i)), o.batchSize) };
+      if (order?.epoch !== epoch)
+        order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i)), o.batchSize) };
       return order.batches;
     };
     const kl = stepNeeds({ method: o.method, granularity: o.roseGranularity, rdropAlpha: o.rdropAlpha }).twoPasses;
     const finalFile = (st: RunState, result: TrainResult) => trainerState(st, o, result);
-    return runLoop(this.model, optimizer, step, {
-      epochs,
-      batchesIn: (epoch) => batchesOf(epoch).length,
-      batch: (epoch, bi) => ({
-        batch: collate(batchesOf(epoch)[bi]!.map((i) => encoded[i]!), padId, { padTo: o.padToMaxLength ? maxLen : undefined, regression }),
-      }),
-    }, {
-      label: `train ${o.method}`, outputDir: o.outputDir, totalSteps, gradientAccumulationSteps: o.gradientAccumulationSteps,
-      maxGradNorm: o.maxGradNorm, loggingSteps: o.loggingSteps, saveSteps: o.saveSteps, saveAtEnd: true, evalSteps: 0,
-      seed: o.seed, resume: o.resume, quiet: o.quiet, saveMasks: o.saveMasks, resultFile: TRAINER_STATE, stopAfterEpoch: o.stopAfterEpoch, ema,
-      lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps }),
-    }, {
-      trainRecord: (s) => ({
-        epoch: +s.epochProgress.toFixed(4), loss: s.loss, ce: s.ce, learning_rate: s.lr, grad_norm: s.gradNorm,
-        samples_per_s: +s.samplesPerSecond.toFixed(2),
-        ...(kl ? { kl: s.kl } : {}),
-        ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
-      }),
-      progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
-      evaluate: async (st, { epoch }) => {
-        if (!valEncoded) return null;
-        const metrics = await averaged(async () => {
-          const m = await this.evaluate(valEncoded, o.evalBatchSize);
-          const main = mainMetric(this.task, m);
-          if (st.bestMetric === null || main > st.bestMetric) {
-            st.bestMetric = main;
-            st.bestStep = st.globalStep;
-            this.model.save(join(o.outputDir, "best"));
+    return runLoop(
+      this.model,
+      optimizer,
+      step,
+      {
+        epochs,
+        batchesIn: (epoch) => batchesOf(epoch).length,
+        batch: (epoch, bi) => ({
+          batch: collate(
+            batchesOf(epoch)[bi]!.map((i) => encoded[i]!),
+            padId,
+            { padTo: o.padToMaxLength ? maxLen : undefined, regression },
+          ),
+        }),
+      },
+      {
+        label: `train ${o.method}`,
+        outputDir: o.outputDir,
+        totalSteps,
+        gradientAccumulationSteps: o.gradientAccumulationSteps,
+        maxGradNorm: o.maxGradNorm,
+        loggingSteps: o.loggingSteps,
+        saveSteps: o.saveSteps,
+        saveAtEnd: true,
+        evalSteps: 0,
+        seed: o.seed,
+        resume: o.resume,
+        quiet: o.quiet,
+        saveMasks: o.saveMasks,
+        resultFile: TRAINER_STATE,
+        stopAfterEpoch: o.stopAfterEpoch,
+        ema,
+        lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps }),
+      },
+      {
+        trainRecord: (s) => ({
+          epoch: +s.epochProgress.toFixed(4),
+          loss: s.loss,
+          ce: s.ce,
+          learning_rate: s.lr,
+          grad_norm: s.gradNorm,
+          samples_per_s: +s.samplesPerSecond.toFixed(2),
+          ...(kl ? { kl: s.kl } : {}),
+          ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+        }),
+        progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
+        evaluate: async (st, { epoch }) => {
+          if (!valEncoded) return null;
+          const metrics = await averaged(async () => {
+            const m = await this.evaluate(valEncoded, o.evalBatchSize);
+            const main = mainMetric(this.task, m);
+            if (st.bestMetric === null || main > st.bestMetric) {
+              st.bestMetric = main;
+              st.bestStep = st.globalStep;
+              this.model.save(join(o.outputDir, "best"));
+            }
+            return m;
+          });
+          return {
+            record: { epoch: epoch + 1, ...metrics },
+            message: `eval epoch ${epoch + 1}: ${Object.entries(metrics)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(", ")}`,
+          };
+        },
+        finish: async (st) => {
+          // The final model: the best by the task metric when there was a validation set, else the last
+          // (or its average).
+          if (ema) ema.swapInto(this.model.params);
+          if (st.bestStep !== null && existsSync(join(o.outputDir, "best", "model.safetensors"))) {
+            const best = readSafetensors(join(o.outputDir, "best", "model.safetensors")).tensors;
+            for (const [n, t] of best) if (this.model.params.has(n)) this.model.params.set(n, t.data as Float32Array);
           }
-          return m;
-        });
-        return {
-          record: { epoch: epoch + 1, ...metrics },
-          message: `eval epoch ${epoch + 1}: ${Object.entries(metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(", ")}`,
-        };
+          this.model.save(o.outputDir);
+          const result = resultOf(st);
+          return { result, file: finalFile(st, result) };
+        },
+        completed: (f) => (f.global_step === totalSteps && f.result ? (f.result as TrainResult) : null),
+        // The final model comes with the last epoch.
+        paused: (st) => ({ ...resultOf(st), stopped: true }),
       },
-      finish: async (st) => {
-        // The final model: the best by the task metric when there was a validation set, else the last
-        // (or its average).
-        if (ema) ema.swapInto(this.model.params);
-        if (st.bestStep !== null && existsSync(join(o.outputDir, "best", "model.safetensors"))) {
-          const best = readSafetensors(join(o.outputDir, "best", "model.safetensors")).tensors;
-          for (const [n, t] of best) if (this.model.params.has(n)) this.model.params.set(n, t.data as Float32Array);
-        }
-        this.model.save(o.outputDir);
-        const result = resultOf(st);
-        return { result, file: finalFile(st, result) };
-      },
-      completed: (f) => (f.global_step === totalSteps && f.result ? (f.result as TrainResult) : null),
-      // The final model comes with the last epoch.
-      paused: (st) => ({ ...resultOf(st), stopped: true }),
-    });
+    );
   }
 
   async evaluate(encoded: EncodedExample[], batchSize: number): Promise<Record<string, number>> {
@@ -280,19 +331,35 @@ export function validateTrainOptions(o: TrainOptions): void {
   pos(o.gradientAccumulationSteps, "gradientAccumulationSteps");
   pos(o.maxSeqLength, "maxSeqLength");
   pos(o.loggingSteps, "loggingSteps");
-  if (!(Number.isInteger(o.stopAfterEpoch) && o.stopAfterEpoch >= 0)) throw new ConfigError(`stopAfterEpoch must be a non-negative integer, got ${o.stopAfterEpoch}`, ["stopAfterEpoch"]);
+  if (!(Number.isInteger(o.stopAfterEpoch) && o.stopAfterEpoch >= 0))
+    throw new ConfigError(`stopAfterEpoch must be a non-negative integer, got ${o.stopAfterEpoch}`, ["stopAfterEpoch"]);
   if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`, ["learningRate"]);
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
   if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
-  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
-  if (o.truncation !== null && !TRUNCATIONS.includes(o.truncation)) throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(o.truncation)}`, ["truncation"]);
-  if (!(o.emaDecay === 0 || (o.emaDecay > 0 && o.emaDecay < 1))) throw new ConfigError(`emaDecay must be in [0, 1) (0: off), got ${o.emaDecay}`, ["emaDecay"]);
-  if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1)) throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
+  if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1))
+    throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
+  if (o.truncation !== null && !TRUNCATIONS.includes(o.truncation))
+    throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(o.truncation)}`, ["truncation"]);
+  if (!(o.emaDecay === 0 || (o.emaDecay > 0 && o.emaDecay < 1)))
+    throw new ConfigError(`emaDecay must be in [0, 1) (0: off), got ${o.emaDecay}`, ["emaDecay"]);
+  if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1))
+    throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
   try {
-    validateRoseOptions({ method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma, numWarmupSteps: 0, granularity: o.roseGranularity });
+    validateRoseOptions({
+      method: o.method,
+      upper: o.upper,
+      lower: o.lower,
+      gamma: o.gamma,
+      numWarmupSteps: 0,
+      granularity: o.roseGranularity,
+    });
   } catch (e) {
     // ROSE's granularity is roseGranularity here.
-    if (e instanceof ConfigError) throw new ConfigError(e.message.replace(/^granularity/, "roseGranularity"), e.options.map((n) => (n === "granularity" ? "roseGranularity" : n)));
+    if (e instanceof ConfigError)
+      throw new ConfigError(
+        e.message.replace(/^granularity/, "roseGranularity"),
+        e.options.map((n) => (n === "granularity" ? "roseGranularity" : n)),
+      );
     throw e;
   }
 }

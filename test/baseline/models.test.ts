@@ -14,26 +14,35 @@ import { ConfigError } from "../../src/errors.ts";
 const maxAbs = (a: Float64Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
 
 test("L-BFGS finds the minimum of the Rosenbrock function and of a quadratic", () => {
-  const rosen = minimizeLbfgs((x, g) => {
-    const [a, b] = [x[0]!, x[1]!];
-    g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
-    g[1] = 200 * (b - a * a);
-    return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
-  }, Float64Array.from([-1.2, 1]), { gradientTolerance: 1e-8 });
+  const rosen = minimizeLbfgs(
+    (x, g) => {
+      const [a, b] = [x[0]!, x[1]!];
+      g[0] = -2 * (1 - a) - 400 * a * (b - a * a);
+      g[1] = 200 * (b - a * a);
+      return (1 - a) ** 2 + 100 * (b - a * a) ** 2;
+    },
+    Float64Array.from([-1.2, 1]),
+    { gradientTolerance: 1e-8 },
+  );
   assert.ok(rosen.converged, rosen.reason);
   assert.ok(Math.abs(rosen.x[0]! - 1) < 1e-6 && Math.abs(rosen.x[1]! - 1) < 1e-6, `${rosen.x}`);
   // f = x'Ax/2 - b'x with A = tridiag(-1, 4, -1): the minimum solves Ax = b.
-  const n = 20, b = Float64Array.from({ length: n }, (_, i) => i - 7);
+  const n = 20,
+    b = Float64Array.from({ length: n }, (_, i) => i - 7);
   const ax = (x: Float64Array, i: number) => 4 * x[i]! - (i > 0 ? x[i - 1]! : 0) - (i < n - 1 ? x[i + 1]! : 0);
-  const q = minimizeLbfgs((x, g) => {
-    let f = 0;
-    for (let i = 0; i < n; i++) {
-      const axi = ax(x, i);
-      g[i] = axi - b[i]!;
-      f += 0.5 * x[i]! * axi - b[i]! * x[i]!;
-    }
-    return f;
-  }, new Float64Array(n), { gradientTolerance: 1e-9 });
+  const q = minimizeLbfgs(
+    (x, g) => {
+      let f = 0;
+      for (let i = 0; i < n; i++) {
+        const axi = ax(x, i);
+        g[i] = axi - b[i]!;
+        f += 0.5 * x[i]! * axi - b[i]! * x[i]!;
+      }
+      return f;
+    },
+    new Float64Array(n),
+    { gradientTolerance: 1e-9 },
+  );
   assert.ok(q.converged, q.reason);
   // It stops when f (about -179) no longer changes in double precision: the residual is then ~1e-7.
   for (let i = 0; i < n; i++) assert.ok(Math.abs(ax(q.x, i) - b[i]!) < 1e-6);
@@ -68,7 +77,8 @@ for (const k of [2, 3]) {
     logisticObjective(p, theta, g);
     const h = 1e-6;
     for (let i = 0; i < dim; i++) {
-      const tp = theta.slice(), tm = theta.slice();
+      const tp = theta.slice(),
+        tm = theta.slice();
       tp[i]! += h;
       tm[i]! -= h;
       const fd = (logisticObjective(p, tp) - logisticObjective(p, tm)) / (2 * h);
@@ -93,12 +103,22 @@ for (const k of [2, 3]) {
 }
 
 test("with no features, the fitted intercepts give the class frequencies (binary: b = ln(n1 / n0))", () => {
-  const empty = (rows: number): Csr => ({ rows, cols: 2, indptr: new Int32Array(rows + 1), indices: new Int32Array(0), data: new Float64Array(0) });
-  const bin = fitLogistic({ x: empty(10), y: Int32Array.from([0, 0, 0, 1, 1, 1, 1, 1, 1, 1]), numClasses: 2, c: 1 }, { gradientTolerance: 1e-12 });
+  const empty = (rows: number): Csr => ({
+    rows,
+    cols: 2,
+    indptr: new Int32Array(rows + 1),
+    indices: new Int32Array(0),
+    data: new Float64Array(0),
+  });
+  const bin = fitLogistic(
+    { x: empty(10), y: Int32Array.from([0, 0, 0, 1, 1, 1, 1, 1, 1, 1]), numClasses: 2, c: 1 },
+    { gradientTolerance: 1e-12 },
+  );
   assert.ok(Math.abs(bin.model.bias[0]! - Math.log(7 / 3)) < 1e-8, `${bin.model.bias[0]}`);
   const y3 = Int32Array.from([0, 1, 1, 2, 2, 2, 2, 2]);
   const tri = fitLogistic({ x: empty(8), y: y3, numClasses: 3, c: 1 }, { gradientTolerance: 1e-12 });
-  const e = [...tri.model.bias].map(Math.exp), s = e.reduce((a, b) => a + b, 0);
+  const e = [...tri.model.bias].map(Math.exp),
+    s = e.reduce((a, b) => a + b, 0);
   [1 / 8, 2 / 8, 5 / 8].forEach((want, i) => assert.ok(Math.abs(e[i]! / s - want) < 1e-8));
   assert.throws(() => fitLogistic({ x: empty(2), y: Int32Array.from([0, 1]), numClasses: 2, c: 0 }), ConfigError);
 });
@@ -115,7 +135,10 @@ test("multinomial naive Bayes: probabilities as worked out by hand", () => {
   assert.ok(Math.abs(nb.weights[0 * 2 + 1]! - Math.log(4 / 9)) < 1e-12);
   const model = new BagOfWords("nb", v, nb, ["pos", "neg"], { task: "custom", hyperparameters: { alpha: 1 } });
   const [p] = model.predict([{ text: "Good plot!" }]);
-  assert.ok(Math.abs(p!.probabilities[0]! - 243 / 439) < 1e-12 && Math.abs(p!.probabilities[1]! - 196 / 439) < 1e-12, `${p!.probabilities}`);
+  assert.ok(
+    Math.abs(p!.probabilities[0]! - 243 / 439) < 1e-12 && Math.abs(p!.probabilities[1]! - 196 / 439) < 1e-12,
+    `${p!.probabilities}`,
+  );
   assert.equal(p!.label, "pos");
   // "bad" twice: (1/3)(1/49) vs (2/3)(16/81) -> class 1.
   assert.equal(model.predict([{ text: "bad bad" }])[0]!.label, "neg");

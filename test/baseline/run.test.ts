@@ -18,7 +18,8 @@ const SST2 = sharedData("glue/sst2/");
 const dir = mkdtempSync(join(tmpdir(), "rose-baseline-"));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
-const GOOD = ["great", "fine", "lovely", "superb", "moving"], BAD = ["dull", "awful", "boring", "weak", "tedious"];
+const GOOD = ["great", "fine", "lovely", "superb", "moving"],
+  BAD = ["dull", "awful", "boring", "weak", "tedious"];
 const FILLER = ["the", "film", "plot", "story", "was", "very", "cast", "ending"];
 
 /** Seeded sentiment-like rows: each has one or two cue words of its class among filler words. */
@@ -33,8 +34,10 @@ function rows(n: number, seed: number): { text: string; label: string }[] {
   });
 }
 
-const tsv = (file: string, rs: { text: string; label: string }[]) => writeFileSync(file, `text\tlabel\n${rs.map((r) => `${r.text}\t${r.label}`).join("\n")}\n`);
-const TRAIN = join(dir, "train.tsv"), VAL = join(dir, "val.tsv");
+const tsv = (file: string, rs: { text: string; label: string }[]) =>
+  writeFileSync(file, `text\tlabel\n${rs.map((r) => `${r.text}\t${r.label}`).join("\n")}\n`);
+const TRAIN = join(dir, "train.tsv"),
+  VAL = join(dir, "val.tsv");
 tsv(TRAIN, rows(80, 1));
 tsv(VAL, rows(40, 2));
 
@@ -49,13 +52,22 @@ for (const modelType of ["logreg", "nb"] as const) {
     assert.ok(r.evalMetrics!.accuracy >= 0.9, `${r.evalMetrics!.accuracy}`);
     assert.equal(r.evalSamples, 40);
     if (modelType === "logreg") assert.ok(r.optimizer!.converged && r.optimizer!.gradientMax <= 1e-6);
-    const saved = JSON.parse(readFileSync(join(out, "baseline_results.json"), "utf8")) as { eval: { accuracy: number }; model_type: string };
+    const saved = JSON.parse(readFileSync(join(out, "baseline_results.json"), "utf8")) as {
+      eval: { accuracy: number };
+      model_type: string;
+    };
     assert.equal(saved.model_type, modelType);
     assert.equal(saved.eval.accuracy, r.evalMetrics!.accuracy);
     const loaded = BagOfWords.load(out);
     const inputs = [{ text: "a superb film" }, { text: "the plot was tedious" }, { text: "nothing known here" }];
     assert.deepEqual(loaded.predict(inputs), r.model.predict(inputs));
-    assert.deepEqual(loaded.predict(inputs).slice(0, 2).map((p) => p.label), ["pos", "neg"]);
+    assert.deepEqual(
+      loaded
+        .predict(inputs)
+        .slice(0, 2)
+        .map((p) => p.label),
+      ["pos", "neg"],
+    );
     for (const p of loaded.predict(inputs)) assert.ok(Math.abs(p.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-12);
     // Deterministic: a second fit writes the same model.
     const again = await fitBaseline({ trainFile: TRAIN, modelType, quiet: true });
@@ -66,7 +78,7 @@ for (const modelType of ["logreg", "nb"] as const) {
 test("fitBaseline: three classes (multinomial), JSON Lines, first N rows", async () => {
   const file = join(dir, "three.jsonl");
   const three = rows(90, 3).map((r, i) => (i % 3 === 2 ? { text: `${r.text} meh so-so`, label: "mixed" } : r));
-  writeFileSync(file, three.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  writeFileSync(file, `${three.map((r) => JSON.stringify(r)).join("\n")}\n`);
   const r = await fitBaseline({ trainFile: file, validationFile: file, maxTrainSamples: 60, quiet: true });
   assert.equal(r.trainSamples, 60);
   assert.deepEqual(r.model.labels, ["mixed", "neg", "pos"]);
@@ -111,24 +123,57 @@ test("fitBaseline: typed errors for what it cannot do", async () => {
 
 test("rose baseline prints one JSON line and honours the vectorizer flags", async () => {
   const out = join(dir, "cli-out");
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    join(ROOT, "bin/rose.js"), "baseline", "--train-file", TRAIN, "--validation-file", VAL, "--ngram-range", "1,1", "--model-type", "nb",
-    "--output-dir", out, "--json", "--quiet",
-  ], { cwd: ROOT });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      join(ROOT, "bin/rose.js"),
+      "baseline",
+      "--train-file",
+      TRAIN,
+      "--validation-file",
+      VAL,
+      "--ngram-range",
+      "1,1",
+      "--model-type",
+      "nb",
+      "--output-dir",
+      out,
+      "--json",
+      "--quiet",
+    ],
+    { cwd: ROOT },
+  );
   const lines = stdout.trimEnd().split("\n");
   assert.equal(lines.length, 1, stdout);
   const r = JSON.parse(lines[0]!) as { model_type: string; features: number; eval: { accuracy: number } };
   assert.equal(r.model_type, "nb");
   // Unigrams only: the distinct words of the fixture.
-  assert.equal(r.features, new Set(readFileSync(TRAIN, "utf8").split("\n").slice(1).flatMap((l) => l.split("\t")[0]!.split(" ")).filter(Boolean)).size);
+  assert.equal(
+    r.features,
+    new Set(
+      readFileSync(TRAIN, "utf8")
+        .split("\n")
+        .slice(1)
+        .flatMap((l) => l.split("\t")[0]!.split(" "))
+        .filter(Boolean),
+    ).size,
+  );
   assert.equal(r.eval.accuracy, 1);
   assert.ok(existsSync(join(out, "baseline_model.json")));
 });
 
-test("SST-2, first 12,000 training rows: scikit-learn's features and dev accuracy", { skip: needsSharedData("glue/sst2/train.tsv") }, async () => {
+test("SST-2, first 12,000 training rows: scikit-learn's features and dev accuracy", {
+  skip: needsSharedData("glue/sst2/train.tsv"),
+}, async () => {
   // scikit-learn 1.2.1, TfidfVectorizer(ngram_range=(1, 2)) + LogisticRegression(C=1), and CountVectorizer +
   // MultinomialNB(): 50999 features, 674 / 872 and 686 / 872 dev rows right.
-  const opts = { task: "sst2", trainFile: join(SST2, "train.tsv"), validationFile: join(SST2, "dev.tsv"), maxTrainSamples: 12000, quiet: true };
+  const opts = {
+    task: "sst2",
+    trainFile: join(SST2, "train.tsv"),
+    validationFile: join(SST2, "dev.tsv"),
+    maxTrainSamples: 12000,
+    quiet: true,
+  };
   const lr = await fitBaseline(opts);
   assert.equal(lr.features, 50999);
   assert.ok(lr.optimizer!.converged);

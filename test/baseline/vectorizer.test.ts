@@ -25,8 +25,12 @@ const DOCS = [{ text: "the cat sat" }, { text: "The dog sat" }, { text: "a cat" 
 test("vocabulary is sorted; idf = ln((1 + n) / (1 + df)) + 1; tf-idf rows have unit L2 norm", () => {
   const v = NgramVectorizer.fit(DOCS);
   assert.deepEqual(v.vocabulary, ["cat", "cat sat", "dog", "dog sat", "sat", "the", "the cat", "the dog"]);
-  const common = Math.log(4 / 3) + 1, rare = Math.log(4 / 2) + 1;
-  assert.deepEqual([...v.idf].map((x) => +x.toFixed(12)), [common, rare, rare, rare, common, common, rare, rare].map((x) => +x.toFixed(12)));
+  const common = Math.log(4 / 3) + 1,
+    rare = Math.log(4 / 2) + 1;
+  assert.deepEqual(
+    [...v.idf].map((x) => +x.toFixed(12)),
+    [common, rare, rare, rare, common, common, rare, rare].map((x) => +x.toFixed(12)),
+  );
   const counts = v.counts(DOCS);
   assert.deepEqual([...counts.indptr], [0, 5, 10, 11]);
   assert.deepEqual([...counts.indices.subarray(0, 5)], [0, 1, 4, 5, 6]);

@@ -13,20 +13,43 @@ import { GOLDEN_BERT } from "../helpers/synthetic.ts";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "rose-interrupt-"));
 const data = join(tmp, "train.tsv");
-writeFileSync(data, "sentence\tlabel\nthe movie was very good .\t1\nthe film is very bad .\t0\nthe plot was very fun .\t1\nthe story is very dull .\t0\n");
-const trainArgs = (out: string) =>
-  ["train", "--model", GOLDEN_BERT, "--task", "sst2", "--train-file", data, "--output-dir", out, "--max-steps", "100000", "--save-steps", "1", "--batch-size", "2", "--threads", "1"];
+writeFileSync(
+  data,
+  "sentence\tlabel\nthe movie was very good .\t1\nthe film is very bad .\t0\nthe plot was very fun .\t1\nthe story is very dull .\t0\n",
+);
+const trainArgs = (out: string) => [
+  "train",
+  "--model",
+  GOLDEN_BERT,
+  "--task",
+  "sst2",
+  "--train-file",
+  data,
+  "--output-dir",
+  out,
+  "--max-steps",
+  "100000",
+  "--save-steps",
+  "1",
+  "--batch-size",
+  "2",
+  "--threads",
+  "1",
+];
 
 /** Children of `pid` (the node process that `script`'s shell exec'd into). */
 function childrenOf(pid: number): number[] {
-  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 const lastIndex = (s: string, sub: string) => s.lastIndexOf(sub);
@@ -60,7 +83,7 @@ test("Ctrl-C during the progress bar restores the terminal and says how to --res
   const m = /Saved: the checkpoint of step (\d+) in (\S+) /.exec(output);
   assert.ok(m, output);
   assert.ok(existsSync(join(m[2]!, "model.safetensors")), `${m[2]} holds the checkpoint`);
-  assert.match(output, new RegExp(`rose train --model \\S+ .*--output-dir \\S*tty-run .*--resume`));
+  assert.match(output, /rose train --model \S+ .*--output-dir \S*tty-run .*--resume/);
   // No bar line is wider than 80 columns (escape sequences aside).
   // eslint-disable-next-line no-control-regex
   // Each redraw starts with a move to column 1 (ESC [ 1 G) or a new line.
@@ -81,6 +104,6 @@ test("SIGTERM without a terminal: exit status 143 and the resume command", { tim
   child.kill("SIGTERM");
   assert.equal(await exited, 143, stderr);
   assert.match(stderr, /terminated \(SIGTERM\)\. Saved: the checkpoint of step \d+ in \S*pipe-run\/checkpoint-\d+/);
-  assert.match(stderr, /\n  rose train .* --resume\n/);
+  assert.match(stderr, /\n {2}rose train .* --resume\n/);
   assert.doesNotMatch(stderr, /\x1b\[/, "no escape sequences on a pipe");
 });

@@ -31,7 +31,10 @@ async function rose(...args: string[]): Promise<{ code: number; stdout: string; 
 
 // SST-2 in Hugging Face layout, in the golden BERT's vocabulary (labels 0 = negative, 1 = positive).
 const SST2 = join(tmp, "sst2.tsv");
-writeFileSync(SST2, "sentence\tlabel\nthe movie was very good .\t1\nthe film is very bad .\t0\nthe plot was very fun .\t1\nthe story is very dull .\t0\n");
+writeFileSync(
+  SST2,
+  "sentence\tlabel\nthe movie was very good .\t1\nthe film is very bad .\t0\nthe plot was very fun .\t1\nthe story is very dull .\t0\n",
+);
 const RTE = join(tmp, "rte.tsv");
 writeFileSync(RTE, "sentence1\tsentence2\tlabel\nthe movie was good .\tthe movie was fun .\t0\nthe film is bad .\tthe film is good .\t1\n");
 
@@ -41,7 +44,25 @@ const model = await PretrainedModel.load(GOLDEN_BERT, { labels: ["negative", "po
 model.save(SST2_MODEL);
 
 const train = (out: string, ...extra: string[]) =>
-  rose("train", "--model", GOLDEN_BERT, "--task", "sst2", "--train-file", SST2, "--output-dir", out, "--max-steps", "1", "--batch-size", "4", "--threads", "1", "--quiet", ...extra);
+  rose(
+    "train",
+    "--model",
+    GOLDEN_BERT,
+    "--task",
+    "sst2",
+    "--train-file",
+    SST2,
+    "--output-dir",
+    out,
+    "--max-steps",
+    "1",
+    "--batch-size",
+    "4",
+    "--threads",
+    "1",
+    "--quiet",
+    ...extra,
+  );
 
 test("rose train (and pretrain) refuse a non-empty --output-dir unless --overwrite-output-dir (which clears it, old best/ included) or --resume", async () => {
   const out = join(tmp, "run");
@@ -96,11 +117,38 @@ test("rose attack and robustness refuse a newly initialised head unless --allow-
   assert.equal(at.code, 1);
   assert.match(at.stderr, /^error: refusing to attack: the classifier head of .*rose-mini is newly initialised.*--allow-untrained-head/);
   assert.equal(at.stdout, "");
-  const rb = await rose("robustness", "--recipes", "deepwordbug", "--task", "sst2", "--data", SST2, "--num-examples", "1", "--quiet", "--json");
+  const rb = await rose(
+    "robustness",
+    "--recipes",
+    "deepwordbug",
+    "--task",
+    "sst2",
+    "--data",
+    SST2,
+    "--num-examples",
+    "1",
+    "--quiet",
+    "--json",
+  );
   assert.equal(rb.code, 1);
   assert.match(rb.stderr, /refusing to attack/);
 
-  const allowed = await rose("attack", "--recipe", "deepwordbug", "--task", "sst2", "--data", SST2, "--num-examples", "1", "--quiet", "--json", "--allow-untrained-head", "--threads", "1");
+  const allowed = await rose(
+    "attack",
+    "--recipe",
+    "deepwordbug",
+    "--task",
+    "sst2",
+    "--data",
+    SST2,
+    "--num-examples",
+    "1",
+    "--quiet",
+    "--json",
+    "--allow-untrained-head",
+    "--threads",
+    "1",
+  );
   assert.equal(allowed.code, 0, allowed.stderr);
   assert.match(allowed.stderr, /warning: the classifier head of .*rose-mini is newly initialised/);
   assert.equal((JSON.parse(allowed.stdout) as { n: number }).n, 1);
@@ -116,13 +164,47 @@ test("a task whose labels are not the model's id2label is scored with a warning 
 
 test("outputs: missing parent folders are created, wrong kinds of path are refused before the work, results are whole files", async () => {
   const out = join(tmp, "missing", "deeper", "attack.jsonl");
-  const at = await rose("attack", "--model", SST2_MODEL, "--recipe", "deepwordbug", "--task", "sst2", "--data", SST2, "--num-examples", "2", "--quiet", "--json", "--output", out, "--max-seq-length", "16", "--threads", "1");
+  const at = await rose(
+    "attack",
+    "--model",
+    SST2_MODEL,
+    "--recipe",
+    "deepwordbug",
+    "--task",
+    "sst2",
+    "--data",
+    SST2,
+    "--num-examples",
+    "2",
+    "--quiet",
+    "--json",
+    "--output",
+    out,
+    "--max-seq-length",
+    "16",
+    "--threads",
+    "1",
+  );
   assert.equal(at.code, 0, at.stderr);
   const lines = readFileSync(out, "utf8").trimEnd().split("\n");
   assert.equal(lines.length, 2);
   assert.deepEqual(readdirSync(join(tmp, "missing", "deeper")), ["attack.jsonl"], "no temporary file left beside it");
 
-  const dirAsFile = await rose("attack", "--model", SST2_MODEL, "--recipe", "deepwordbug", "--task", "sst2", "--data", SST2, "--quiet", "--json", "--output", tmp);
+  const dirAsFile = await rose(
+    "attack",
+    "--model",
+    SST2_MODEL,
+    "--recipe",
+    "deepwordbug",
+    "--task",
+    "sst2",
+    "--data",
+    SST2,
+    "--quiet",
+    "--json",
+    "--output",
+    tmp,
+  );
   assert.equal(dirAsFile.code, 1);
   assert.match(dirAsFile.stderr, /^error: --output .* is a folder; give a file name/);
 
@@ -154,7 +236,10 @@ test("JSON Lines logs: a torn last line (a killed run) is dropped on resume, rec
 test("usage errors print the error and a pointer to --help, not the whole help; --help marks required options", async () => {
   const r = await rose("train", "--output-dir", join(tmp, "x"));
   assert.equal(r.code, 1);
-  assert.deepEqual(r.stderr.trimEnd().split("\n"), ["error: required option '--train-file <file>' not specified", "(see: rose train --help)"]);
+  assert.deepEqual(r.stderr.trimEnd().split("\n"), [
+    "error: required option '--train-file <file>' not specified",
+    "(see: rose train --help)",
+  ]);
   const bad = await rose("attack", "--recipe");
   assert.equal(bad.stderr.trimEnd().split("\n").length, 2, bad.stderr);
   const help = (await rose("attack", "--help")).stdout.replace(/\s+/g, " "); // help wraps descriptions
@@ -165,7 +250,19 @@ test("usage errors print the error and a pointer to --help, not the whole help; 
 
 test("option mistakes are reported before any model or data is loaded", async () => {
   // The model and data do not exist: an error about them would mean the options were checked too late.
-  const up = await rose("train", "--model", join(tmp, "no-model"), "--train-file", join(tmp, "no-data.tsv"), "--output-dir", join(tmp, "u"), "--method", "rose-first", "--upper", "150");
+  const up = await rose(
+    "train",
+    "--model",
+    join(tmp, "no-model"),
+    "--train-file",
+    join(tmp, "no-data.tsv"),
+    "--output-dir",
+    join(tmp, "u"),
+    "--method",
+    "rose-first",
+    "--upper",
+    "150",
+  );
   assert.equal(up.code, 1);
   assert.match(up.stderr, /^error: ROSE band: --upper percentile must be in \[0, 100\], got 150/);
   const pre = await rose("pretrain", "--corpus", join(tmp, "no-corpus.txt"), "--output-dir", join(tmp, "p"), "--config", "huge");
@@ -185,7 +282,13 @@ test("column names match case-insensitively; a wrong name gets a hint listing th
   const f = join(tmp, "caps.tsv");
   writeFileSync(f, "Sentence\tLabel\ngood film\t1\nbad film\t0\n");
   const r = await readExamples(f, { task: getGlueTask("sst2")! });
-  assert.deepEqual(r.examples.map((e) => [e.text, e.label]), [["good film", 1], ["bad film", 0]]);
+  assert.deepEqual(
+    r.examples.map((e) => [e.text, e.label]),
+    [
+      ["good film", 1],
+      ["bad film", 0],
+    ],
+  );
   const c = await readExamples(f, { task: getGlueTask("sst2")!, textColumn: "SENTENCE", labelColumn: "label" });
   assert.equal(c.examples.length, 2);
   await assert.rejects(readExamples(f, { task: getGlueTask("sst2")!, textColumn: "review" }), (e: unknown) => {
@@ -197,7 +300,8 @@ test("column names match case-insensitively; a wrong name gets a hint listing th
 
 test("rose landscape and rose report: typed flags, short usage errors, option mistakes before any loading", async () => {
   // The model and data do not exist: an error about them would mean the options were checked too late.
-  const land = (...extra: string[]) => rose("landscape", "--model", join(tmp, "no-model"), "--data", join(tmp, "no-data.tsv"), "--quiet", ...extra);
+  const land = (...extra: string[]) =>
+    rose("landscape", "--model", join(tmp, "no-model"), "--data", join(tmp, "no-data.tsv"), "--quiet", ...extra);
   const usage = [
     [["--range", "0.25,-0.25"], "error: option '--range <lo,hi>' argument '0.25,-0.25' is invalid. expected lo < hi, got 0.25,-0.25"],
     [["--range", "0.1"], "error: option '--range <lo,hi>' argument '0.1' is invalid. expected lo,hi (e.g. -0.25,0.25), got 0.1"],
@@ -231,25 +335,72 @@ test("rose landscape and rose report: typed flags, short usage errors, option mi
 test("rose demo: --methods picks the compared methods (checked before any data is read), end to end on a tiny model", async () => {
   const bad = await rose("demo", "--methods", "vanilla,rose-fancy", "--output-dir", join(tmp, "demo-bad"));
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /--methods: unknown method\(s\) rose-fancy; expected a comma-separated list of vanilla, rose-first, rose-second, rose-ensemble/);
+  assert.match(
+    bad.stderr,
+    /--methods: unknown method\(s\) rose-fancy; expected a comma-separated list of vanilla, rose-first, rose-second, rose-ensemble/,
+  );
   assert.ok(!existsSync(join(tmp, "demo-bad")), "nothing written");
 
   const out = join(tmp, "demo");
-  const run = await rose("demo", "--model", GOLDEN_BERT, "--output-dir", out, "--per-class", "5", "--epochs", "1", "--batch-size", "4",
-    "--max-seq-length", "16", "--methods", "vanilla,rose-second", "--upper", "50", "--attack-examples", "2", "--recipes", "deepwordbug",
-    "--baselines", "nb", "--threads", "1", "--quiet");
+  const run = await rose(
+    "demo",
+    "--model",
+    GOLDEN_BERT,
+    "--output-dir",
+    out,
+    "--per-class",
+    "5",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "4",
+    "--max-seq-length",
+    "16",
+    "--methods",
+    "vanilla,rose-second",
+    "--upper",
+    "50",
+    "--attack-examples",
+    "2",
+    "--recipes",
+    "deepwordbug",
+    "--baselines",
+    "nb",
+    "--threads",
+    "1",
+    "--quiet",
+  );
   assert.equal(run.code, 0, run.stderr);
-  const lines = run.stdout.trim().split("\n").slice(2).map((l) => l.split(/\s{2,}/));
-  assert.deepEqual(lines.map((l) => l[0]), ["vanilla", "rose-second", "bag-of-words nb"]);
+  const lines = run.stdout
+    .trim()
+    .split("\n")
+    .slice(2)
+    .map((l) => l.split(/\s{2,}/));
+  assert.deepEqual(
+    lines.map((l) => l[0]),
+    ["vanilla", "rose-second", "bag-of-words nb"],
+  );
   // The baseline row is `rose baseline` on the demo's own split; it is not attacked.
-  const bow = await rose("baseline", "--train-file", join(out, "train.tsv"), "--validation-file", join(out, "test.tsv"), "--model-type", "nb", "--json", "--quiet");
+  const bow = await rose(
+    "baseline",
+    "--train-file",
+    join(out, "train.tsv"),
+    "--validation-file",
+    join(out, "test.tsv"),
+    "--model-type",
+    "nb",
+    "--json",
+    "--quiet",
+  );
   assert.equal(bow.code, 0, bow.stderr);
   assert.equal(lines[2]![1], (100 * (JSON.parse(bow.stdout) as { eval: { accuracy: number } }).eval.accuracy).toFixed(2));
   assert.deepEqual(lines[2]!.slice(3, 5), ["-", "-"]);
   const badBaseline = await rose("demo", "--baselines", "svm", "--output-dir", join(tmp, "demo-bad"));
   assert.match(badBaseline.stderr, /--baselines: unknown baseline\(s\) svm; expected a comma-separated list of logreg, nb, or none/);
   assert.match(run.stdout, /acc under deepwordbug %/);
-  const state = JSON.parse(readFileSync(join(out, "rose-second", "trainer_state.json"), "utf8")) as { args?: { upper?: number; method?: string } };
+  const state = JSON.parse(readFileSync(join(out, "rose-second", "trainer_state.json"), "utf8")) as {
+    args?: { upper?: number; method?: string };
+  };
   assert.equal(state.args?.method, "rose-second");
   assert.equal(state.args?.upper, 50);
 });

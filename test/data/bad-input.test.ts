@@ -27,7 +27,14 @@ test("an unterminated quote is refused, not allowed to swallow the rest of the f
   const f = fixture("csv", 'sentence,label\ngood,1\n"never closed,0\nsecond,1\nthird,0\n');
   await refused(readExamples(f, { task: sst2 }), f, 3, /quoted field .* never closed/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
-  assert.deepEqual(r.examples.map((e) => [e.text, e.line]), [["good", 2], ["second", 4], ["third", 5]]);
+  assert.deepEqual(
+    r.examples.map((e) => [e.text, e.line]),
+    [
+      ["good", 2],
+      ["second", 4],
+      ["third", 5],
+    ],
+  );
   assert.equal(r.skipped, 1);
   assert.deepEqual(r.firstSkipped?.line, 3);
 });
@@ -37,7 +44,10 @@ test("a quote closed later and followed by text is refused (the rows in between 
   await refused(readExamples(f, { task: sst2 }), f, 2, /closed on line 4 and followed by "c"/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
   // Line 4 is itself malformed once read on its own: both are counted, the good rows survive.
-  assert.deepEqual(r.examples.map((e) => e.text), ["middle", "last"]);
+  assert.deepEqual(
+    r.examples.map((e) => e.text),
+    ["middle", "last"],
+  );
   assert.equal(r.skipped, 2);
 });
 
@@ -45,14 +55,20 @@ test("a quote inside an unquoted CSV field is reported", async () => {
   const f = fixture("csv", 'sentence,label\na 5" screen,1\nok,0\n');
   await refused(readExamples(f, { task: sst2 }), f, 2, /quote character inside an unquoted field/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
-  assert.deepEqual(r.examples.map((e) => e.text), ["ok"]);
+  assert.deepEqual(
+    r.examples.map((e) => e.text),
+    ["ok"],
+  );
 });
 
 test("rows with too many or too few fields", async () => {
   const f = fixture("csv", "sentence,label\na,1,extra\nb\nc,0\n");
   await refused(readExamples(f, { task: sst2 }), f, 2, /row has 3 fields, the header has 2/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
-  assert.deepEqual(r.examples.map((e) => e.text), ["c"]);
+  assert.deepEqual(
+    r.examples.map((e) => e.text),
+    ["c"],
+  );
   assert.equal(r.skipped, 2);
   const t = fixture("tsv", "sentence\tlabel\nx\t1\ty\nz\t0\n");
   await refused(readExamples(t, { task: sst2 }), t, 2, /a stray delimiter/);
@@ -64,10 +80,16 @@ test("undecodable bytes: line and byte offset, or the file's encoding given on p
   const f = fixture("csv", bytes);
   await refused(readExamples(f, { task: sst2 }), f, 3, /byte 0xE9 at byte offset 26 is not valid UTF-8.*latin1/);
   const skipped = await readExamples(f, { task: sst2, skipBadRows: true });
-  assert.deepEqual(skipped.examples.map((e) => e.text), ["plain", "last"]);
+  assert.deepEqual(
+    skipped.examples.map((e) => e.text),
+    ["plain", "last"],
+  );
   assert.equal(skipped.skipped, 1);
   const latin = await readExamples(f, { task: sst2, encoding: "latin1" });
-  assert.deepEqual(latin.examples.map((e) => e.text), ["plain", "café", "last"]);
+  assert.deepEqual(
+    latin.examples.map((e) => e.text),
+    ["plain", "café", "last"],
+  );
   // Windows-1252 curly quotes (0x93/0x94) differ from Latin-1's control characters there.
   const cp = fixture("tsv", Buffer.concat([Buffer.from("sentence\tlabel\n"), Buffer.from([0x93, 0x68, 0x69, 0x94]), Buffer.from("\t1\n")]));
   const w = await readExamples(cp, { task: sst2, encoding: "cp1252" });
@@ -92,7 +114,13 @@ test("JSON Lines: undecodable bytes and unparsable lines are bad rows; blank lin
   );
   await refused(readExamples(f, { task: sst2 }), f, 3, /byte 0xFF at byte offset 44 is not valid UTF-8/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
-  assert.deepEqual(r.examples.map((e) => [e.text, e.line]), [["a", 1], ["d", 5]]);
+  assert.deepEqual(
+    r.examples.map((e) => [e.text, e.line]),
+    [
+      ["a", 1],
+      ["d", 5],
+    ],
+  );
   assert.equal(r.skipped, 3);
   const arr = fixture("json", Buffer.concat([Buffer.from('[{"sentence":"'), Buffer.from([0xc3]), Buffer.from('","label":1}]')]));
   await refused(readExamples(arr, { task: sst2, skipBadRows: true }), arr, 1, /not valid UTF-8/);
@@ -100,12 +128,20 @@ test("JSON Lines: undecodable bytes and unparsable lines are bad rows; blank lin
 
 test("NUL bytes: a binary file is refused outright, a stray NUL is a bad row", async () => {
   const png = fixture("csv", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52]));
-  await refused(readExamples(png, { task: sst2, skipBadRows: true }), png, null, /binary data, not a text file: a NUL byte at byte offset 8/);
+  await refused(
+    readExamples(png, { task: sst2, skipBadRows: true }),
+    png,
+    null,
+    /binary data, not a text file: a NUL byte at byte offset 8/,
+  );
   const utf16 = fixture("tsv", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from("sentence\tlabel\nhi\t1\n", "utf16le")]));
   await refused(readExamples(utf16, { task: sst2 }), utf16, null, /UTF-16 little-endian byte-order mark: read it with encoding utf16le/);
   const r16 = await readExamples(utf16, { task: sst2, encoding: "utf16le" });
-  assert.deepEqual(r16.examples.map((e) => [e.text, e.label]), [["hi", 1]]);
-  const late = "sentence\tlabel\n" + "fine text\t1\n".repeat(800) + "bad\0text\t0\nend\t1\n";
+  assert.deepEqual(
+    r16.examples.map((e) => [e.text, e.label]),
+    [["hi", 1]],
+  );
+  const late = `sentence\tlabel\n${"fine text\t1\n".repeat(800)}bad\0text\t0\nend\t1\n`;
   const f = fixture("tsv", late);
   await refused(readExamples(f, { task: sst2 }), f, 802, /a NUL character at column 4/);
   const r = await readExamples(f, { task: sst2, skipBadRows: true });
@@ -123,7 +159,11 @@ test("valid awkward files still load: BOM, CRLF, lone CR, mixed line ends", asyn
   ] as const) {
     const f = fixture(ext, content);
     const r = await readExamples(f, { task: sst2 });
-    assert.deepEqual(r.examples.map((e) => e.label), [1, 0], `${ext}: ${JSON.stringify(content)}`);
+    assert.deepEqual(
+      r.examples.map((e) => e.label),
+      [1, 0],
+      `${ext}: ${JSON.stringify(content)}`,
+    );
     assert.equal(r.examples[1]!.text, "c");
   }
 });
@@ -146,5 +186,8 @@ test("a custom label set is not polluted by malformed rows", async () => {
   const f = fixture("csv", 'sentence,label\na,ham\n"b,spam\nc,spam\n');
   const r = await readExamples(f, { task: customTask(), skipBadRows: true });
   assert.deepEqual(r.labels, ["ham", "spam"]);
-  assert.deepEqual(r.examples.map((e) => e.label), [0, 1]);
+  assert.deepEqual(
+    r.examples.map((e) => e.label),
+    [0, 1],
+  );
 });

@@ -35,7 +35,11 @@ const GOOD = "text,label\ngood film,pos\nbad film,neg\nfine,neu\n";
 test("rose eval: malformed rows are refused with file and line; --skip-bad-rows counts them", async () => {
   const bad = join(dir, "bad.csv");
   writeFileSync(bad, 'text,label\ngood film,pos\n"never closed,neg\nfine,neu\nsecond,pos,extra\n');
-  assertRefused(await rose("eval", "--model", BERT, "--data", bad, "--json"), bad, /:3: the quoted field that starts on this line is never closed/);
+  assertRefused(
+    await rose("eval", "--model", BERT, "--data", bad, "--json"),
+    bad,
+    /:3: the quoted field that starts on this line is never closed/,
+  );
   const r = await rose("eval", "--model", BERT, "--data", bad, "--json", "--skip-bad-rows");
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`${bad}: skipped 2 bad rows of 4 \\(the first, line 3: the quoted field`));

@@ -1,7 +1,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  accuracy, averageRanks, computeMetrics, f1, macroF1, mainMetric, matthewsCorrelation, pearson, spearmanr,
+  accuracy,
+  averageRanks,
+  computeMetrics,
+  f1,
+  macroF1,
+  mainMetric,
+  matthewsCorrelation,
+  pearson,
+  spearmanr,
 } from "../../src/data/metrics.ts";
 import { customTask, getGlueTask } from "../../src/data/tasks.ts";
 import { RoseError } from "../../src/errors.ts";
@@ -33,7 +41,13 @@ test("degenerate cases follow sklearn / scipy", () => {
   assert.equal(f1([0, 0], [0, 0]), 0);
   assert.ok(Number.isNaN(pearson([1, 1, 1], [1, 2, 3])));
   close(matthewsCorrelation(L, L), 1);
-  close(matthewsCorrelation(L.map((x) => 1 - x), L), -1);
+  close(
+    matthewsCorrelation(
+      L.map((x) => 1 - x),
+      L,
+    ),
+    -1,
+  );
   assert.throws(() => accuracy([1], [1, 0]), RoseError);
   assert.throws(() => accuracy([], []), RoseError);
 });
@@ -60,6 +74,9 @@ test("computeMetrics uses the evaluate GLUE key sets", () => {
 test("custom tasks: f1 for two classes, macro_f1 for more", () => {
   assert.deepEqual(Object.keys(computeMetrics(customTask(), P, L)).sort(), ["accuracy", "f1"]);
   assert.deepEqual(Object.keys(computeMetrics(customTask(), [0, 2, 1], [0, 1, 2])).sort(), ["accuracy", "macro_f1"]);
-  assert.deepEqual(Object.keys(computeMetrics(customTask({ labels: ["a", "b", "c"] }), [0, 2, 1], [0, 1, 2])).sort(), ["accuracy", "macro_f1"]);
+  assert.deepEqual(Object.keys(computeMetrics(customTask({ labels: ["a", "b", "c"] }), [0, 2, 1], [0, 1, 2])).sort(), [
+    "accuracy",
+    "macro_f1",
+  ]);
   assert.deepEqual(Object.keys(computeMetrics(customTask({ regression: true }), [1, 2, 3], [1, 3, 2])).sort(), ["pearson", "spearmanr"]);
 });

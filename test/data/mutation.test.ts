@@ -73,7 +73,9 @@ for (const [ext, content] of Object.entries(FILES)) {
       }
       const got = o.kind === "same" ? original : (await readExamples(file, { task })).examples;
       // Every row that ended before the cut (the next one starts before it) is there, unchanged.
-      const complete = original.filter((_, i) => i + 1 < original.length && Buffer.byteLength(content.slice(0, lineStart(content, original[i + 1]!.line))) <= cut);
+      const complete = original.filter(
+        (_, i) => i + 1 < original.length && Buffer.byteLength(content.slice(0, lineStart(content, original[i + 1]!.line))) <= cut,
+      );
       assert.ok(got.length >= complete.length, `${what}: ${got.length} rows, ${complete.length} complete before the cut`);
       assert.deepEqual(view(got), view(original.slice(0, got.length)), `${what}: the rows read are not the original's first ones`);
     }
@@ -108,13 +110,19 @@ for (const [ext, content] of Object.entries(FILES)) {
         assert.equal(got.length, original.length, `${what}: ${got.length} rows instead of ${original.length}`);
         if (!isHeader) {
           // Line numbers after the flip may move by one (a line break made or unmade inside a quoted field).
-          const differ = got.map((_, i) => i).filter((i) => content1(got[i]!) !== content1(original[i]!) || Math.abs(got[i]!.line - original[i]!.line) > 1);
+          const differ = got
+            .map((_, i) => i)
+            .filter((i) => content1(got[i]!) !== content1(original[i]!) || Math.abs(got[i]!.line - original[i]!.line) > 1);
           assert.ok(differ.length <= 1 && (differ.length === 0 || owners.includes(differ[0]!)), `${what}: rows ${differ} changed`);
         }
       }
       // Skipping: what is read is the original's rows in order, but for at most one row (the flipped one,
       // or the half of a split row), and every other row is counted as skipped.
-      const s = await outcome(`${what}, skipping`, file, () => readExamples(file, { task, skipBadRows: true }), { examples: original, skipped: 0, labels: [...task.labels!] });
+      const s = await outcome(`${what}, skipping`, file, () => readExamples(file, { task, skipBadRows: true }), {
+        examples: original,
+        skipped: 0,
+        labels: [...task.labels!],
+      });
       if (s.kind === "changed" && !isHeader) {
         const { examples, skipped } = s.value;
         let next = 0;
@@ -126,7 +134,10 @@ for (const [ext, content] of Object.entries(FILES)) {
         }
         assert.ok(foreign <= 1, `${what}, skipping: ${foreign} rows the original does not have`);
         // A flipped line break can merge two rows into one bad row; nothing else is lost uncounted.
-        assert.ok(examples.length + skipped >= original.length - 1, `${what}, skipping: ${examples.length} read + ${skipped} skipped of ${original.length}`);
+        assert.ok(
+          examples.length + skipped >= original.length - 1,
+          `${what}, skipping: ${examples.length} read + ${skipped} skipped of ${original.length}`,
+        );
       }
     }
     assert.ok(tally.error > 50 && tally.changed > 0, JSON.stringify(tally));
@@ -150,9 +161,16 @@ test("parquet: truncations and footer flips are refused or harmless, never a cra
   writeFileSync(file, bytes);
   const original = (await readExamples(file, { task })).examples;
   assert.equal(original.length, ROWS.length);
-  for (const cut of cutsAround([0, 4, bytes.length - 8, bytes.length - 4, ...Array.from({ length: 40 }, (_, i) => Math.floor((i * bytes.length) / 40))], bytes.length)) {
+  for (const cut of cutsAround(
+    [0, 4, bytes.length - 8, bytes.length - 4, ...Array.from({ length: 40 }, (_, i) => Math.floor((i * bytes.length) / 40))],
+    bytes.length,
+  )) {
     writeFileSync(file, bytes.subarray(0, cut));
-    assert.equal((await outcome(`parquet truncated to ${cut}`, file, () => readExamples(file, { task }), null)).kind, "error", `truncated to ${cut} was accepted`);
+    assert.equal(
+      (await outcome(`parquet truncated to ${cut}`, file, () => readExamples(file, { task }), null)).kind,
+      "error",
+      `truncated to ${cut} was accepted`,
+    );
   }
   const rng = new Rng(16, 8);
   for (const pos of positions(rng, Math.max(0, bytes.length - 400), bytes.length, 200)) {

@@ -169,7 +169,10 @@ export function parquetBytes(columns: ParquetColumn[]): Uint8Array {
     m.end();
     m.end();
   }
-  m.i64(2, chunks.reduce((s, c) => s + c.size, 0));
+  m.i64(
+    2,
+    chunks.reduce((s, c) => s + c.size, 0),
+  );
   m.i64(3, numRows);
   m.end();
   m.str(6, "rose test parquet-writer");

@@ -1,7 +1,6 @@
-import { after, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { readExamples } from "../../src/data/readers.ts";
 import { customTask, getGlueTask } from "../../src/data/tasks.ts";
 import { ConfigError, DataError, FormatError } from "../../src/errors.ts";
@@ -13,7 +12,11 @@ const { dir, fixture } = fixtureDir("rose-data-");
 const task = (name: string) => getGlueTask(name)!;
 
 function dataLines(file: string): number {
-  return readFileSync(file, "utf8").split("\n").filter((l) => l !== "").length - 1; // minus header
+  return (
+    readFileSync(file, "utf8")
+      .split("\n")
+      .filter((l) => l !== "").length - 1
+  ); // minus header
 }
 
 for (const [name, files] of [
@@ -44,13 +47,19 @@ for (const [name, files] of [
 test("QNLI string labels map to HF ids (0 = entailment)", { skip: needsSharedData("glue/qnli/dev.tsv") }, async () => {
   const file = sharedData("glue/qnli/dev.tsv");
   const r = await readExamples(file, { task: task("qnli") });
-  const raw = readFileSync(file, "utf8").split("\n").slice(1, 6).map((l) => l.split("\t")[3]);
-  assert.deepEqual(r.examples.slice(0, 5).map((e) => e.label), raw.map((l) => (l === "entailment" ? 0 : 1)));
+  const raw = readFileSync(file, "utf8")
+    .split("\n")
+    .slice(1, 6)
+    .map((l) => l.split("\t")[3]);
+  assert.deepEqual(
+    r.examples.slice(0, 5).map((e) => e.label),
+    raw.map((l) => (l === "entailment" ? 0 : 1)),
+  );
   assert.equal(r.examples[0]!.text, "What came into force after the new constitution was herald?");
 });
 
 test("original GLUE RTE layout with string labels", async () => {
-  const f = fixture("tsv", "index\tsentence1\tsentence2\tlabel\n0\tA man \"sleeps\".\tA man rests.\tentailment\n1\tB\tC\tnot_entailment\n");
+  const f = fixture("tsv", 'index\tsentence1\tsentence2\tlabel\n0\tA man "sleeps".\tA man rests.\tentailment\n1\tB\tC\tnot_entailment\n');
   const r = await readExamples(f, { task: task("rte") });
   assert.deepEqual(r.examples, [
     { text: 'A man "sleeps".', pair: "A man rests.", label: 0, line: 2 },
@@ -61,30 +70,51 @@ test("original GLUE RTE layout with string labels", async () => {
 test("original CoLA (no header), MRPC and MNLI layouts", async () => {
   const cola = fixture("tsv", "gj04\t1\t\tOur friends won't buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n");
   const c = await readExamples(cola, { task: task("cola") });
-  assert.deepEqual(c.examples.map((e) => [e.text, e.label, e.line]), [
-    ["Our friends won't buy this analysis.", 1, 1],
-    ["They drank the pub.", 0, 2],
-  ]);
+  assert.deepEqual(
+    c.examples.map((e) => [e.text, e.label, e.line]),
+    [
+      ["Our friends won't buy this analysis.", 1, 1],
+      ["They drank the pub.", 0, 2],
+    ],
+  );
   const mrpc = fixture("tsv", "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tHe said.\tHe stated.\n0\t3\t4\tX\tY\n");
   const m = await readExamples(mrpc, { task: task("mrpc") });
-  assert.deepEqual(m.examples.map((e) => [e.text, e.pair, e.label]), [["He said.", "He stated.", 1], ["X", "Y", 0]]);
+  assert.deepEqual(
+    m.examples.map((e) => [e.text, e.pair, e.label]),
+    [
+      ["He said.", "He stated.", 1],
+      ["X", "Y", 0],
+    ],
+  );
   const mnli = fixture(
     "tsv",
     "index\tpromptID\tpairID\tgenre\tsentence1\tsentence2\tlabel1\tgold_label\n" +
       "0\t1\t1n\tgov\tP1\tH1\tneutral\tneutral\n1\t2\t2c\tgov\tP2\tH2\tcontradiction\tcontradiction\n",
   );
   const mn = await readExamples(mnli, { task: task("mnli") });
-  assert.deepEqual(mn.examples.map((e) => [e.text, e.pair, e.label]), [["P1", "H1", 1], ["P2", "H2", 2]]);
+  assert.deepEqual(
+    mn.examples.map((e) => [e.text, e.pair, e.label]),
+    [
+      ["P1", "H1", 1],
+      ["P2", "H2", 2],
+    ],
+  );
   const stsb = fixture("tsv", "index\tgenre\tsentence1\tsentence2\tscore\n0\tnews\tA\tB\t3.8\n1\tnews\tC\tD\t0.25\n");
   const s = await readExamples(stsb, { task: task("stsb") });
-  assert.deepEqual(s.examples.map((e) => e.label), [3.8, 0.25]);
+  assert.deepEqual(
+    s.examples.map((e) => e.label),
+    [3.8, 0.25],
+  );
   assert.equal(s.labels, null);
 });
 
 test("unlabelled test files give null labels", async () => {
   const f = fixture("tsv", "index\tsentence\n0\tgood movie\n1\tbad movie\n");
   const r = await readExamples(f, { task: task("sst2") });
-  assert.deepEqual(r.examples.map((e) => e.label), [null, null]);
+  assert.deepEqual(
+    r.examples.map((e) => e.label),
+    [null, null],
+  );
   const hf = fixture("tsv", "sentence\tlabel\tidx\ngood\t-1\t0\n");
   assert.equal((await readExamples(hf, { task: task("sst2") })).examples[0]!.label, null);
 });
@@ -102,13 +132,23 @@ test("SMS spam TSV by column index, header auto-detected", { skip: needsSharedDa
   const byName = await readExamples(file, { task: customTask(), labelColumn: "Label", textColumn: "SMS" });
   assert.equal(byName.examples.length, r.examples.length);
   const byString = await readExamples(file, { task: customTask({ labels: ["ham", "spam"] }), labelColumn: "0", textColumn: "1" });
-  assert.deepEqual(byString.examples.map((e) => e.label), r.examples.map((e) => e.label));
+  assert.deepEqual(
+    byString.examples.map((e) => e.label),
+    r.examples.map((e) => e.label),
+  );
 });
 
 test("header-less file with column indices", async () => {
   const f = fixture("tsv", "ham\thello there\nspam\tWIN NOW\nham\tsee you\n");
   const r = await readExamples(f, { task: customTask(), labelColumn: 0, textColumn: 1 });
-  assert.deepEqual(r.examples.map((e) => [e.label, e.line]), [[0, 1], [1, 2], [0, 3]]);
+  assert.deepEqual(
+    r.examples.map((e) => [e.label, e.line]),
+    [
+      [0, 1],
+      [1, 2],
+      [0, 3],
+    ],
+  );
   const forced = await readExamples(f, { task: customTask(), labelColumn: 0, textColumn: 1, hasHeader: true });
   assert.equal(forced.examples.length, 2);
 });
@@ -117,11 +157,17 @@ test("custom labels: sorted strings, or numeric order when all integers", async 
   const s = fixture("csv", "text,label\na,zebra\nb,apple\nc,mango\nd,apple\n");
   const r = await readExamples(s, { task: customTask() });
   assert.deepEqual(r.labels, ["apple", "mango", "zebra"]);
-  assert.deepEqual(r.examples.map((e) => e.label), [2, 0, 1, 0]);
+  assert.deepEqual(
+    r.examples.map((e) => e.label),
+    [2, 0, 1, 0],
+  );
   const ints = fixture("csv", "text,label\na,10\nb,2\nc,-1\n");
   const ri = await readExamples(ints, { task: customTask() });
   assert.deepEqual(ri.labels, ["-1", "2", "10"]);
-  assert.deepEqual(ri.examples.map((e) => e.label), [2, 1, 0]);
+  assert.deepEqual(
+    ri.examples.map((e) => e.label),
+    [2, 1, 0],
+  );
   // A later split read with the training labels keeps the ids.
   const dev = fixture("csv", "text,label\nx,mango\n");
   const rd = await readExamples(dev, { task: customTask({ labels: r.labels! }) });
@@ -129,10 +175,7 @@ test("custom labels: sorted strings, or numeric order when all integers", async 
 });
 
 test("CSV with quoted commas, newlines and escaped quotes", async () => {
-  const f = fixture(
-    "csv",
-    'text,label\r\n"Hello, world",1\r\n"two\r\nlines ""quoted""",0\r\nplain text,1\r\n"",0\r\n',
-  );
+  const f = fixture("csv", 'text,label\r\n"Hello, world",1\r\n"two\r\nlines ""quoted""",0\r\nplain text,1\r\n"",0\r\n');
   await assert.rejects(readExamples(f, { task: task("sst2"), textColumn: "text" }), (e: unknown) => {
     assert.ok(e instanceof DataError);
     assert.equal(e.line, 6);
@@ -147,13 +190,19 @@ test("CSV with quoted commas, newlines and escaped quotes", async () => {
   ]);
   assert.equal(r.skipped, 1);
   const bad = fixture("csv", 'text,label\n"never closed,1\n');
-  await assert.rejects(readExamples(bad, { task: customTask() }), (e: unknown) => e instanceof DataError && /:2: .*never closed/.test(e.message));
+  await assert.rejects(
+    readExamples(bad, { task: customTask() }),
+    (e: unknown) => e instanceof DataError && /:2: .*never closed/.test(e.message),
+  );
 });
 
 test("TSV quotes are literal (QUOTE_NONE)", async () => {
   const f = fixture("tsv", 'sentence\tlabel\n"a\t1\nb "c" \t0\n');
   const r = await readExamples(f, { task: task("sst2") });
-  assert.deepEqual(r.examples.map((e) => e.text), ['"a', 'b "c" ']);
+  assert.deepEqual(
+    r.examples.map((e) => e.text),
+    ['"a', 'b "c" '],
+  );
 });
 
 test("JSON Lines and JSON arrays", async () => {
@@ -163,9 +212,21 @@ test("JSON Lines and JSON arrays", async () => {
     { text: "P", pair: "H", label: 2, line: 1 },
     { text: "Q", pair: "I", label: 0, line: 3 },
   ]);
-  const arr = fixture("json", JSON.stringify([{ text: "a", label: 0 }, { text: "b", label: 1 }]));
+  const arr = fixture(
+    "json",
+    JSON.stringify([
+      { text: "a", label: 0 },
+      { text: "b", label: 1 },
+    ]),
+  );
   const ra = await readExamples(arr, { task: customTask({ labels: ["neg", "pos"] }) });
-  assert.deepEqual(ra.examples.map((e) => [e.text, e.label, e.line]), [["a", 0, 1], ["b", 1, 2]]);
+  assert.deepEqual(
+    ra.examples.map((e) => [e.text, e.label, e.line]),
+    [
+      ["a", 0, 1],
+      ["b", 1, 2],
+    ],
+  );
   const broken = fixture("jsonl", '{"sentence":"ok","label":1}\n{"sentence":\n');
   await assert.rejects(readExamples(broken, { task: task("sst2") }), /:2: invalid JSON/);
 });
@@ -187,11 +248,14 @@ test("Parquet (HF layout, int64 labels, nulls)", async () => {
     { text: "Dogs bark.", pair: "Cats meow.", label: 1, line: 2 },
   ]);
   assert.equal(r.skipped, 1);
-  const stsb = fixture("parquet", parquetBytes([
-    { name: "sentence1", type: "string", values: ["a"] },
-    { name: "sentence2", type: "string", values: ["b"] },
-    { name: "label", type: "double", values: [4.25] },
-  ]));
+  const stsb = fixture(
+    "parquet",
+    parquetBytes([
+      { name: "sentence1", type: "string", values: ["a"] },
+      { name: "sentence2", type: "string", values: ["b"] },
+      { name: "label", type: "double", values: [4.25] },
+    ]),
+  );
   assert.equal((await readExamples(stsb, { task: task("stsb") })).examples[0]!.label, 4.25);
   const junk = fixture("parquet", "not a parquet file at all");
   await assert.rejects(readExamples(junk, { task: task("rte") }), FormatError);
@@ -207,7 +271,10 @@ test("bad rows name file and line; skipBadRows counts them", async () => {
     return true;
   });
   const r = await readExamples(f, { task: task("sst2"), skipBadRows: true });
-  assert.deepEqual(r.examples.map((e) => e.line), [2, 6]);
+  assert.deepEqual(
+    r.examples.map((e) => e.line),
+    [2, 6],
+  );
   assert.equal(r.skipped, 4);
   const unknown = fixture("tsv", "sentence\tlabel\nx\tmaybe\n");
   await assert.rejects(readExamples(unknown, { task: task("sst2") }), /:2: unknown label "maybe"/);

@@ -31,7 +31,7 @@ test("e-mail cleaning: headers, MIME, quoted-printable, HTML", () => {
     "From someone Thu Aug 22 2002",
     "Received: from x",
     "Subject: =?iso-8859-1?Q?Caf=E9_deals?=",
-    "Content-Type: multipart/alternative; boundary=\"BND\"",
+    'Content-Type: multipart/alternative; boundary="BND"',
     "",
     "preamble",
     "--BND",
@@ -49,7 +49,7 @@ test("e-mail cleaning: headers, MIME, quoted-printable, HTML", () => {
   assert.equal(cleanEmail(raw), "Café deals Buy now! Crème");
   assert.equal(decodeHeader("=?utf-8?B?SGVsbG8=?= =?utf-8?Q?_world?="), "Hello world");
   assert.equal(stripHtml("<b>a</b>&lt;b&#62;<!-- c -->").replace(/\s+/g, ""), "a<b>");
-  assert.equal(cleanEmail("Subject: hi\n\n" + "x".repeat(5000), 50).length, 50);
+  assert.equal(cleanEmail(`Subject: hi\n\n${"x".repeat(5000)}`, 50).length, 50);
   // NUL and other control characters (binary junk in a text part) become spaces: files written from it stay text.
   assert.equal(cleanEmail("Subject: a\u0000b\n\nc\u0001\u0007d\u007f e\n"), "a b c d e");
   // The cut does not split a surrogate pair.
@@ -57,19 +57,40 @@ test("e-mail cleaning: headers, MIME, quoted-printable, HTML", () => {
 });
 
 test("e-mail cleaning works on bytes: 8-bit text in the declared charset, a <meta> charset, a lost Content-Type", () => {
-  const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
+  const bytes = (...parts: (string | number[])[]) =>
+    Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "latin1") : Buffer.from(p))));
   // A raw GB2312 Subject (黄山) and a windows-1254 body (ÇEKİLİŞ), each readable only with its charset.
   assert.equal(cleanEmail(bytes("Subject: ", [0xbb, 0xc6, 0xc9, 0xbd], "\nContent-Type: text/plain; charset=gb2312\n\nhi\n")), "黄山 hi");
-  assert.equal(cleanEmail(bytes("Subject: t\nContent-Type: text/plain; charset=\"windows-1254\"\n\n", [0xc7, 0x45, 0x4b, 0xdd, 0x4c, 0xdd, 0xde], "\n")), "t ÇEKİLİŞ");
+  assert.equal(
+    cleanEmail(bytes('Subject: t\nContent-Type: text/plain; charset="windows-1254"\n\n', [0xc7, 0x45, 0x4b, 0xdd, 0x4c, 0xdd, 0xde], "\n")),
+    "t ÇEKİLİŞ",
+  );
   // Undeclared: UTF-8 when valid, else windows-1252 (never U+FFFD).
   assert.equal(cleanEmail(bytes("Subject: x\n\ncaf", [0xc3, 0xa9], "\n")), "x café");
   assert.equal(cleanEmail(bytes("Subject: x\n\ncaf", [0xe9], "\n")), "x café");
   // HTML whose charset is only in its <meta> tag (Big5 瑪瑙), quoted-printable.
-  const big5 = bytes("Subject: y\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<html><meta content=3D\"text/html; charset=3Dbig5\"><p>=BA=BF=B7=EA</p></html>\n");
+  const big5 = bytes(
+    'Subject: y\nContent-Type: text/html\nContent-Transfer-Encoding: quoted-printable\n\n<html><meta content=3D"text/html; charset=3Dbig5"><p>=BA=BF=B7=EA</p></html>\n',
+  );
   assert.equal(cleanEmail(big5), "y 瑪瑙");
   // MIME-Version kept but Content-Type lost: the parts are still found by their boundary.
-  const lost = ["Subject: z", "MIME-Version: 1.0", "", "This is a multipart MIME message.", "", "--= Multipart Boundary 06", "Content-Type: text/plain", "", "plain words",
-    "--= Multipart Boundary 06", "Content-Type: application/octet-stream", "Content-Transfer-Encoding: base64", "", "PGh0bWw+", "--= Multipart Boundary 06--"].join("\n");
+  const lost = [
+    "Subject: z",
+    "MIME-Version: 1.0",
+    "",
+    "This is a multipart MIME message.",
+    "",
+    "--= Multipart Boundary 06",
+    "Content-Type: text/plain",
+    "",
+    "plain words",
+    "--= Multipart Boundary 06",
+    "Content-Type: application/octet-stream",
+    "Content-Transfer-Encoding: base64",
+    "",
+    "PGh0bWw+",
+    "--= Multipart Boundary 06--",
+  ].join("\n");
   assert.equal(cleanEmail(Buffer.from(lost)), "z plain words");
   // A string is taken as already decoded: its 8-bit text stays as it is.
   assert.equal(cleanEmail("Subject: é\nContent-Type: text/plain; charset=iso-8859-1\n\nCrème\n"), "é Crème");

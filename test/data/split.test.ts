@@ -14,9 +14,15 @@ test("split is deterministic per seed, disjoint and complete", () => {
   assert.equal(a.validation.length, 20);
   assert.equal(a.train.length, 80);
   const lines = [...a.train, ...a.validation].map((e) => e.line).sort((x, y) => x - y);
-  assert.deepEqual(lines, examples.map((e) => e.line));
+  assert.deepEqual(
+    lines,
+    examples.map((e) => e.line),
+  );
   // Input order is kept inside each half.
-  assert.deepEqual(a.train.map((e) => e.line), [...a.train.map((e) => e.line)].sort((x, y) => x - y));
+  assert.deepEqual(
+    a.train.map((e) => e.line),
+    [...a.train.map((e) => e.line)].sort((x, y) => x - y),
+  );
 });
 
 test("stratified split keeps the class balance", () => {
@@ -64,5 +70,8 @@ test("splitPhraseDisjoint: no training row is part of a validation row or contai
   assert.ok(r.dropped > 0);
   // Deterministic, and refuses a validation size it cannot fill.
   assert.deepEqual(splitPhraseDisjoint(rows, { validationSize: 1, minWords: 5, seed: 3, text: (s) => s }), r);
-  assert.throws(() => splitPhraseDisjoint(rows, { validationSize: 9, minWords: 5, seed: 3, text: (s) => s }), /needs 9 rows of at least 5 words; there are 4/);
+  assert.throws(
+    () => splitPhraseDisjoint(rows, { validationSize: 9, minWords: 5, seed: 3, text: (s) => s }),
+    /needs 9 rows of at least 5 words; there are 4/,
+  );
 });

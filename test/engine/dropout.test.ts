@@ -36,8 +36,11 @@ test("dropout: keep rate, inverted scaling, reproducible from (seed, counter)", 
 test("dropout: two calls on the same input draw independent masks", async () => {
   const prog = await dropoutProgram(0.5);
   const r = await prog.run({ x: ones(100_000) }, { seed: 9, counter: 4 });
-  const a = r.a!.data as Float32Array, b = r.b!.data as Float32Array;
-  let both = 0, ka = 0, kb = 0;
+  const a = r.a!.data as Float32Array,
+    b = r.b!.data as Float32Array;
+  let both = 0,
+    ka = 0,
+    kb = 0;
   for (let i = 0; i < a.length; i++) {
     if (a[i]) ka++;
     if (b[i]) kb++;
@@ -57,8 +60,14 @@ test("shape errors name the op and both shapes", () => {
   const g = new Graph();
   const a = g.input("a", "float32", [2, 3]);
   const b = g.input("b", "float32", [4, 5]);
-  assert.throws(() => ops.matmul(a, b), (e: Error) => e instanceof ShapeError && /MatMul/.test(e.message) && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message));
-  assert.throws(() => ops.add(a, b), (e: Error) => e instanceof ShapeError && /Add/.test(e.message));
+  assert.throws(
+    () => ops.matmul(a, b),
+    (e: Error) => e instanceof ShapeError && /MatMul/.test(e.message) && /\[2, 3\]/.test(e.message) && /\[4, 5\]/.test(e.message),
+  );
+  assert.throws(
+    () => ops.add(a, b),
+    (e: Error) => e instanceof ShapeError && /Add/.test(e.message),
+  );
 });
 
 test("feeding a wrong shape is a clear error", async () => {
@@ -66,6 +75,9 @@ test("feeding a wrong shape is a clear error", async () => {
   const x = g.input("x", "float32", ["batch", 3]);
   const w = g.param("w", [3, 2]);
   const prog = await Program.compile(g, { y: ops.matmul(x, w) }, { threads: 1 });
-  await assert.rejects(prog.run({ x: { data: new Float32Array(8), dims: [2, 4] }, w: new Float32Array(6) }), /input x: expected \[batch, 3\], got \[2, 4\]/);
+  await assert.rejects(
+    prog.run({ x: { data: new Float32Array(8), dims: [2, 4] }, w: new Float32Array(6) }),
+    /input x: expected \[batch, 3\], got \[2, 4\]/,
+  );
   await assert.rejects(prog.run({ x: { data: new Float32Array(6), dims: [2, 3] }, w: new Float32Array(5) }), /input w/);
 });

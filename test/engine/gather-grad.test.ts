@@ -5,7 +5,9 @@ import { Graph, grad, ops, Program } from "../../src/engine/index.ts";
 // An embedding table's gradient sums the rows' gradients per id. With many repeated ids (the [CLS] token,
 // position 0, token type 0) a multi-threaded scatter-add loses updates; this checks exact, repeatable sums.
 test("gather gradient: exact per-id sums with repeated and negative ids, identical run to run (2 threads)", async () => {
-  const V = 1000, H = 64, N = 4096;
+  const V = 1000,
+    H = 64,
+    N = 4096;
   const g = new Graph();
   const table = g.param("table", [V, H]);
   const idx = g.input("idx", "int64", [N]);
@@ -27,7 +29,10 @@ test("gather gradient: exact per-id sums with repeated and negative ids, identic
   assert.ok(err < 1e-5, `max abs error ${err}`);
   for (let r = 0; r < 3; r++) {
     const again = (await prog.run(feeds)).gt!.data as Float32Array;
-    assert.ok(again.every((v, i) => v === first[i]), "same gradient every run");
+    assert.ok(
+      again.every((v, i) => v === first[i]),
+      "same gradient every run",
+    );
   }
   await prog.release();
 });

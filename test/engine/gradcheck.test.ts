@@ -42,12 +42,40 @@ const cases: Case[] = [
   { name: "matmul 2d", inputs: [{ shape: [3, 4] }, { shape: [4, 2] }], fn: (a, b) => ops.matmul(a, b) },
   { name: "matmul batched x weight", inputs: [{ shape: [2, 3, 4] }, { shape: [4, 5] }], fn: (a, b) => ops.matmul(a, b) },
   { name: "matmul batched", inputs: [{ shape: [2, 3, 4] }, { shape: [2, 4, 2] }], fn: (a, b) => ops.matmul(a, b) },
-  { name: "matmul transB alpha (FusedMatMul)", inputs: [{ shape: [2, 3, 4] }, { shape: [2, 5, 4] }], fn: (a, b) => ops.matmul(a, b, { transB: true, alpha: 0.5 }), float32Only: true },
-  { name: "matmul transA (FusedMatMul)", inputs: [{ shape: [4, 3] }, { shape: [4, 2] }], fn: (a, b) => ops.matmul(a, b, { transA: true }), float32Only: true },
-  { name: "matmul transA transB (FusedMatMul)", inputs: [{ shape: [4, 3] }, { shape: [2, 4] }], fn: (a, b) => ops.matmul(a, b, { transA: true, transB: true }), float32Only: true },
-  { name: "matmul weight transB (FusedMatMul)", inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }], fn: (a, b) => ops.matmul(a, b, { transB: true }), float32Only: true },
-  { name: "linear (Gemm) on 2-D input", inputs: [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }], fn: (x, w, b) => ops.linear(x, w, b) },
-  { name: "linear (Gemm) on batched input", inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }], fn: (x, w, b) => ops.linear(x, w, b) },
+  {
+    name: "matmul transB alpha (FusedMatMul)",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [2, 5, 4] }],
+    fn: (a, b) => ops.matmul(a, b, { transB: true, alpha: 0.5 }),
+    float32Only: true,
+  },
+  {
+    name: "matmul transA (FusedMatMul)",
+    inputs: [{ shape: [4, 3] }, { shape: [4, 2] }],
+    fn: (a, b) => ops.matmul(a, b, { transA: true }),
+    float32Only: true,
+  },
+  {
+    name: "matmul transA transB (FusedMatMul)",
+    inputs: [{ shape: [4, 3] }, { shape: [2, 4] }],
+    fn: (a, b) => ops.matmul(a, b, { transA: true, transB: true }),
+    float32Only: true,
+  },
+  {
+    name: "matmul weight transB (FusedMatMul)",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }],
+    fn: (a, b) => ops.matmul(a, b, { transB: true }),
+    float32Only: true,
+  },
+  {
+    name: "linear (Gemm) on 2-D input",
+    inputs: [{ shape: [3, 4] }, { shape: [5, 4] }, { shape: [5] }],
+    fn: (x, w, b) => ops.linear(x, w, b),
+  },
+  {
+    name: "linear (Gemm) on batched input",
+    inputs: [{ shape: [2, 3, 4] }, { shape: [5, 4] }, { shape: [5] }],
+    fn: (x, w, b) => ops.linear(x, w, b),
+  },
   { name: "softmax", inputs: [{ shape: [2, 5] }], fn: (x) => ops.softmax(x) },
   { name: "logsoftmax", inputs: [{ shape: [2, 5] }], fn: (x) => ops.logSoftmax(x) },
   { name: "reduceSum axes", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.reduceSum(x, [1]) },
@@ -61,7 +89,11 @@ const cases: Case[] = [
   { name: "reshape", inputs: [{ shape: [2, 6] }], fn: (x) => ops.reshape(x, [3, -1]) },
   { name: "reshape copy dims", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.reshape(x, [0, 0, 2, 2]) },
   { name: "transpose", inputs: [{ shape: [2, 3, 4] }], fn: (x) => ops.transpose(x, [2, 0, 1]) },
-  { name: "unsqueeze/squeeze", inputs: [{ shape: [3, 2] }], fn: (x) => ops.mul(ops.unsqueeze(x, [1]), ops.squeeze(ops.unsqueeze(x, [0]), [0])) },
+  {
+    name: "unsqueeze/squeeze",
+    inputs: [{ shape: [3, 2] }],
+    fn: (x) => ops.mul(ops.unsqueeze(x, [1]), ops.squeeze(ops.unsqueeze(x, [0]), [0])),
+  },
   { name: "slice", inputs: [{ shape: [3, 5] }], fn: (x) => ops.slice(x, 1, 1, 3) },
   { name: "slice to end", inputs: [{ shape: [2, 4, 3] }], fn: (x) => ops.slice(x, 1, 2) },
   { name: "first token", inputs: [{ shape: [2, 4, 3] }], fn: (x) => ops.squeeze(ops.slice(x, 1, 0, 1), [1]) },
@@ -74,14 +106,20 @@ const cases: Case[] = [
   {
     name: "cross-entropy on integer labels",
     inputs: [{ shape: [3, 4] }, { shape: [3], int: 4 }],
-    fn: (logits, labels) => ops.neg(ops.reduceMean(ops.reduceSum(ops.mul(ops.oneHot(labels, 4, logits.dtype), ops.logSoftmax(logits)), [-1]))),
+    fn: (logits, labels) =>
+      ops.neg(ops.reduceMean(ops.reduceSum(ops.mul(ops.oneHot(labels, 4, logits.dtype), ops.logSoftmax(logits)), [-1]))),
   },
-  { name: "softmax cross-entropy (fused)", inputs: [{ shape: [3, 5] }, { shape: [3], int: 5 }], fn: (logits, labels) => ops.softmaxCrossEntropy(logits, labels) },
+  {
+    name: "softmax cross-entropy (fused)",
+    inputs: [{ shape: [3, 5] }, { shape: [3], int: 5 }],
+    fn: (logits, labels) => ops.softmaxCrossEntropy(logits, labels),
+  },
   {
     name: "KL divergence",
     inputs: [{ shape: [3, 4] }, { shape: [3, 4] }],
     fn: (a, b) => {
-      const p = ops.logSoftmax(a), q = ops.logSoftmax(b);
+      const p = ops.logSoftmax(a),
+        q = ops.logSoftmax(b);
       return ops.reduceSum(ops.mul(ops.exp(q), ops.sub(q, p)));
     },
   },
@@ -103,11 +141,15 @@ async function check(c: Case, dtype: DType): Promise<void> {
   const xs = c.inputs.map((s, i) => g.input(`x${i}`, s.int ? "int64" : dtype, s.shape));
   const out = c.fn(...xs);
   const n = out.shape.reduce<number>((a, d) => a * (d as number), 1);
-  const cotData = dtype === "float64" ? Float64Array.from({ length: n }, () => rng.normal()) : Float32Array.from({ length: n }, () => rng.normal());
+  const cotData =
+    dtype === "float64" ? Float64Array.from({ length: n }, () => rng.normal()) : Float32Array.from({ length: n }, () => rng.normal());
   const cot = g.constant(cotData, out.shape as number[], dtype);
   const loss = ops.reduceSum(ops.mul(out, cot));
   const diff = c.inputs.map((s, i) => (!s.int && !s.noGrad ? i : -1)).filter((i) => i >= 0);
-  const grads = grad(loss, diff.map((i) => xs[i]!));
+  const grads = grad(
+    loss,
+    diff.map((i) => xs[i]!),
+  );
   const outputs: Record<string, Tensor> = { loss };
   grads.forEach((gr, k) => {
     assert.ok(gr, `${c.name}: no gradient for input ${diff[k]}`);
@@ -179,8 +221,9 @@ test("gelu gradient: the exact derivative to float32 precision, also where exp(x
       for (let k = 60; k >= 1; k--) f = k / 2 / (a + f);
       return Math.sign(z) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f));
     }
-    let s = 0, t = a;
-    for (let k = 0; k < 200 && Math.abs(t) > 1e-18; ) s += t / (2 * k + 1), k++, t *= (-a * a) / k;
+    let s = 0,
+      t = a;
+    for (let k = 0; k < 200 && Math.abs(t) > 1e-18; ) (s += t / (2 * k + 1)), k++, (t *= (-a * a) / k);
     return (Math.sign(z) * 2 * s) / Math.sqrt(Math.PI);
   };
   xs.forEach((v, i) => {

@@ -4,14 +4,19 @@ import assert from "node:assert/strict";
 import { Graph, grad, ops, Program, Rng } from "../../src/engine/index.ts";
 
 test("two-layer MLP reaches >= 99% training accuracy with SGD, deterministically", async () => {
-  const N = 256, D = 2, H = 16, C = 2;
+  const N = 256,
+    D = 2,
+    H = 16,
+    C = 2;
   async function train(): Promise<{ acc: number; w1: Float32Array }> {
     const rng = new Rng(42);
     // Two interleaved rings: not linearly separable, so the hidden layer matters.
     const xs = new Float32Array(N * D);
     const ys = new BigInt64Array(N);
     for (let i = 0; i < N; i++) {
-      const c = i % 2, r = c ? 2 : 0.8, t = rng.next() * 2 * Math.PI;
+      const c = i % 2,
+        r = c ? 2 : 0.8,
+        t = rng.next() * 2 * Math.PI;
       xs[2 * i] = r * Math.cos(t) + 0.1 * rng.normal();
       xs[2 * i + 1] = r * Math.sin(t) + 0.1 * rng.normal();
       ys[i] = BigInt(c);
@@ -19,7 +24,10 @@ test("two-layer MLP reaches >= 99% training accuracy with SGD, deterministically
     const g = new Graph();
     const x = g.input("x", "float32", ["batch", D]);
     const y = g.input("y", "int64", ["batch"]);
-    const w1 = g.param("w1", [D, H]), b1 = g.param("b1", [H]), w2 = g.param("w2", [H, C]), b2 = g.param("b2", [C]);
+    const w1 = g.param("w1", [D, H]),
+      b1 = g.param("b1", [H]),
+      w2 = g.param("w2", [H, C]),
+      b2 = g.param("b2", [C]);
     const logits = ops.add(ops.matmul(ops.tanh(ops.add(ops.matmul(x, w1), b1)), w2), b2);
     const loss = ops.neg(ops.reduceMean(ops.reduceSum(ops.mul(ops.oneHot(y, C), ops.logSoftmax(logits)), [-1])));
     const params = [w1, b1, w2, b2];
@@ -31,7 +39,8 @@ test("two-layer MLP reaches >= 99% training accuracy with SGD, deterministically
     let acc = 0;
     for (let step = 0; step < 400; step++) {
       const feeds: Record<string, Float32Array | { data: Float32Array | BigInt64Array; dims: number[] }> = {
-        x: { data: xs, dims: [N, D] }, y: { data: ys, dims: [N] },
+        x: { data: xs, dims: [N, D] },
+        y: { data: ys, dims: [N] },
       };
       params.forEach((_, i) => (feeds[["w1", "b1", "w2", "b2"][i]!] = values[i]!));
       const r = await prog.run(feeds);

@@ -24,7 +24,10 @@ test("rose predict prints a label from id2label and probabilities summing to 1",
   assert.equal(lines.length, 1 + LABELS.length, stdout);
   assert.ok(LABELS.includes(lines[0]!), `label line: ${lines[0]}`);
   const probs = lines.slice(1).map((l) => l.trim().split(/\s+/));
-  assert.deepEqual(probs.map((p) => p[0]), LABELS);
+  assert.deepEqual(
+    probs.map((p) => p[0]),
+    LABELS,
+  );
   const ps = probs.map((p) => Number(p[1]));
   assert.ok(Math.abs(ps.reduce((a, b) => a + b, 0) - 1) < 1e-5);
   assert.equal(lines[0], LABELS[ps.indexOf(Math.max(...ps))]);
@@ -50,7 +53,8 @@ test("rose predict --json prints one JSON line that agrees with the exported ONN
     const ids = await (await Tokenizer.fromDir(out)).encode(TEXT);
     const t = (v: number[]) => new ort.Tensor("int64", BigInt64Array.from(v.map(BigInt)), [1, v.length]);
     const s = await ort.InferenceSession.create(join(out, "onnx", "model.onnx"));
-    const logits = (await s.run({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)), token_type_ids: t(ids.map(() => 0)) })).logits!.data as Float32Array;
+    const logits = (await s.run({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)), token_type_ids: t(ids.map(() => 0)) })).logits!
+      .data as Float32Array;
     await s.release();
     const m = Math.max(...logits);
     const ex = [...logits].map((x) => Math.exp(x - m));
@@ -62,9 +66,12 @@ test("rose predict --json prints one JSON line that agrees with the exported ONN
 });
 
 test("rose predict with a missing model directory fails with a clear error", async () => {
-  await assert.rejects(rose("predict", "--model", join(ROOT, "no-such-model-dir"), TEXT), (e: Error & { code?: number; stderr?: string }) => {
-    assert.equal(e.code, 1);
-    assert.match(e.stderr ?? "", /error: .*no-such-model-dir/);
-    return true;
-  });
+  await assert.rejects(
+    rose("predict", "--model", join(ROOT, "no-such-model-dir"), TEXT),
+    (e: Error & { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 1);
+      assert.match(e.stderr ?? "", /error: .*no-such-model-dir/);
+      return true;
+    },
+  );
 });

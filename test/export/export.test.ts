@@ -145,7 +145,10 @@ test("exportOnnx works on a model loaded without a tokenizer, and writes no stra
 
 test("models beyond the 2 GiB protobuf limit are refused with a clear error", async () => {
   assert.doesNotThrow(() => assertFitsProtobuf(PROTOBUF_LIMIT, "m.onnx"));
-  assert.throws(() => assertFitsProtobuf(PROTOBUF_LIMIT + 1, "m.onnx"), (e: Error) => e instanceof ExportError && /m\.onnx.*2 GiB/.test(e.message));
+  assert.throws(
+    () => assertFitsProtobuf(PROTOBUF_LIMIT + 1, "m.onnx"),
+    (e: Error) => e instanceof ExportError && /m\.onnx.*2 GiB/.test(e.message),
+  );
   // A model whose parameters claim more than 2 GiB (without allocating it): refused before writing.
   const model = await PretrainedModel.load(join(GOLDEN, "distilbert"), { noTokenizer: true });
   const fake = new Float32Array(new ArrayBuffer(4), 0, 1);
@@ -159,5 +162,8 @@ test("models beyond the 2 GiB protobuf limit are refused with a clear error", as
 test("a model lacking a parameter is refused, naming it", async () => {
   const model = await PretrainedModel.load(join(GOLDEN, "distilbert"), { noTokenizer: true });
   model.params.delete("classifier.bias");
-  assert.throws(() => exportOnnx(model, join(root, "partial.onnx")), (e: Error) => e instanceof ExportError && /classifier\.bias/.test(e.message));
+  assert.throws(
+    () => exportOnnx(model, join(root, "partial.onnx")),
+    (e: Error) => e instanceof ExportError && /classifier\.bias/.test(e.message),
+  );
 });

@@ -57,10 +57,18 @@ const MEASURE = `(() => {
 })()`;
 
 export async function checkPage(htmlFile: string, screenshot: string): Promise<PageCheck> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium), as .ci/run does`);
   const profile = mkdtempSync(join(tmpdir(), "rose-chromium-"));
   // A loaded machine can take Chromium past puppeteer's 30 s defaults to start and to load the page.
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, timeout: 180_000, protocolTimeout: 300_000, args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`], defaultViewport: { width: 1280, height: 900 } });
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 180_000,
+    protocolTimeout: 300_000,
+    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`],
+    defaultViewport: { width: 1280, height: 900 },
+  });
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(180_000);

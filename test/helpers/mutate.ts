@@ -44,7 +44,10 @@ export function flip(bytes: Uint8Array, pos: number, rng: Rng): Uint8Array {
 /** `n` distinct positions in [from, to), seeded. */
 export function positions(rng: Rng, from: number, to: number, n: number): number[] {
   const all = Array.from({ length: to - from }, (_, i) => from + i);
-  return rng.shuffle(all).slice(0, n).sort((a, b) => a - b);
+  return rng
+    .shuffle(all)
+    .slice(0, n)
+    .sort((a, b) => a - b);
 }
 
 /** For each byte of a JSON text: "string" inside a string literal (quotes excluded), "number", or "syntax". */
@@ -76,7 +79,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 function jsonPaths(v: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [];
   if (Array.isArray(v)) v.forEach((x, i) => out.push([...prefix, i], ...jsonPaths(x, [...prefix, i])));
-  else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) out.push([...prefix, k], ...jsonPaths(x, [...prefix, k]));
+  else if (v !== null && typeof v === "object")
+    for (const [k, x] of Object.entries(v)) out.push([...prefix, k], ...jsonPaths(x, [...prefix, k]));
   return out;
 }
 

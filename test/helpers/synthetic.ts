@@ -28,7 +28,8 @@ export function writeSentimentData(nTrain = 64, nDev = 32): { dir: string; train
   const dir = mkdtempSync(join(tmpdir(), "rose-data-"));
   const write = (file: string, rows: [string, string][]) =>
     writeFileSync(file, `sentence\tlabel\n${rows.map((r) => r.join("\t")).join("\n")}\n`);
-  const train = join(dir, "train.tsv"), dev = join(dir, "dev.tsv");
+  const train = join(dir, "train.tsv"),
+    dev = join(dir, "dev.tsv");
   write(train, sentimentRows(nTrain, 1));
   write(dev, sentimentRows(nDev, 2));
   return { dir, train, dev };

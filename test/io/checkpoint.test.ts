@@ -35,13 +35,20 @@ function shard(tensors: Map<string, Float32Tensor>, dir: string, n: number): voi
   for (let s = 0; s < n; s++) {
     const file = `model-${String(s + 1).padStart(5, "0")}-of-${String(n).padStart(5, "0")}.safetensors`;
     const part = names.slice(s * per, (s + 1) * per);
-    writeSafetensors(join(dir, file), part.map((k) => [k, tensors.get(k)!]), { format: "pt" });
+    writeSafetensors(
+      join(dir, file),
+      part.map((k) => [k, tensors.get(k)!]),
+      { format: "pt" },
+    );
     for (const k of part) {
       weightMap[k] = file;
       total += tensors.get(k)!.data.byteLength;
     }
   }
-  writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  writeFileSync(
+    join(dir, "model.safetensors.index.json"),
+    JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2),
+  );
 }
 
 test("golden checkpoint loads as float32 with HF names", () => {
@@ -63,13 +70,22 @@ test("sharded checkpoint loads equal to the unsharded one", () => {
     const idx = JSON.parse(readFileSync(join(dir, "model.safetensors.index.json"), "utf8"));
     idx.weight_map["ghost.weight"] = "model-00001-of-00003.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
-    assert.throws(() => loadCheckpointTensors(dir), (e: unknown) => e instanceof FormatError && e.file.endsWith("model-00001-of-00003.safetensors") && /ghost\.weight/.test(e.message));
+    assert.throws(
+      () => loadCheckpointTensors(dir),
+      (e: unknown) => e instanceof FormatError && e.file.endsWith("model-00001-of-00003.safetensors") && /ghost\.weight/.test(e.message),
+    );
     idx.weight_map["ghost.weight"] = "model-00009-of-00003.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
-    assert.throws(() => loadCheckpointTensors(dir), (e: unknown) => e instanceof FormatError && /model-00009-of-00003/.test(e.message));
+    assert.throws(
+      () => loadCheckpointTensors(dir),
+      (e: unknown) => e instanceof FormatError && /model-00009-of-00003/.test(e.message),
+    );
     idx.weight_map["ghost.weight"] = "../elsewhere.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
-    assert.throws(() => loadCheckpointTensors(dir), (e: unknown) => e instanceof FormatError && /not a shard file name/.test(e.message));
+    assert.throws(
+      () => loadCheckpointTensors(dir),
+      (e: unknown) => e instanceof FormatError && /not a shard file name/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -87,7 +103,8 @@ test("save/load round trip is bit-identical; file is HF-compatible safetensors",
     assert.deepEqual([...st.tensors.keys()], [...whole.keys()], "map order kept");
     // Same bytes as the golden file's tensors (the golden file is F32 too).
     const golden = readSafetensors(join(BERT, "model.safetensors"));
-    for (const [name, t] of golden.tensors) assert.deepEqual(bits(st.tensors.get(name)!.data as Float32Array), bits(t.data as Float32Array), name);
+    for (const [name, t] of golden.tensors)
+      assert.deepEqual(bits(st.tensors.get(name)!.data as Float32Array), bits(t.data as Float32Array), name);
     // Saving over an existing checkpoint replaces it.
     const one = new Map([["w", { shape: [2], data: Float32Array.from([1.5, -2]) }]]);
     saveCheckpoint(dir, one);
@@ -122,7 +139,9 @@ test("F16 storage halves the data and loads back rounded to half precision", () 
 test("integer tensors are converted to float32", () => {
   const dir = tmp();
   try {
-    writeSafetensors(join(dir, "model.safetensors"), [["bert.embeddings.position_ids", { shape: [1, 4], data: BigInt64Array.from([0n, 1n, 2n, 3n]) }]]);
+    writeSafetensors(join(dir, "model.safetensors"), [
+      ["bert.embeddings.position_ids", { shape: [1, 4], data: BigInt64Array.from([0n, 1n, 2n, 3n]) }],
+    ]);
     const t = loadCheckpointTensors(dir).get("bert.embeddings.position_ids")!;
     assert.deepEqual([...t.data], [0, 1, 2, 3]);
     assert.ok(t.data instanceof Float32Array);
@@ -135,9 +154,16 @@ test("no safetensors weights: clear error, pickle refused on purpose", () => {
   const dir = tmp();
   try {
     copyFileSync(join(BERT, "config.json"), join(dir, "config.json"));
-    assert.throws(() => loadCheckpointTensors(dir), (e: unknown) => e instanceof FormatError && e.file === dir && /no model\.safetensors/.test(e.message) && /pytorch_model\.bin/.test(e.message));
+    assert.throws(
+      () => loadCheckpointTensors(dir),
+      (e: unknown) =>
+        e instanceof FormatError && e.file === dir && /no model\.safetensors/.test(e.message) && /pytorch_model\.bin/.test(e.message),
+    );
     writeFileSync(join(dir, "pytorch_model.bin"), "not really");
-    assert.throws(() => loadCheckpointTensors(dir), (e: unknown) => e instanceof FormatError && /found pytorch_model\.bin/.test(e.message) && /pickle/.test(e.message));
+    assert.throws(
+      () => loadCheckpointTensors(dir),
+      (e: unknown) => e instanceof FormatError && /found pytorch_model\.bin/.test(e.message) && /pickle/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -60,7 +60,10 @@ test("classifier_dropout: explicit value, explicit null", () => {
 
 test("defaults of the transformers config classes; labels without id2label", () => {
   const b = parseModelConfig({ model_type: "bert" });
-  assert.deepEqual([b.vocabSize, b.hiddenSize, b.numLayers, b.numHeads, b.intermediateSize, b.maxPositionEmbeddings], [30522, 768, 12, 12, 3072, 512]);
+  assert.deepEqual(
+    [b.vocabSize, b.hiddenSize, b.numLayers, b.numHeads, b.intermediateSize, b.maxPositionEmbeddings],
+    [30522, 768, 12, 12, 3072, 512],
+  );
   assert.equal(b.numLabels, 2);
   assert.deepEqual(b.id2label, ["LABEL_0", "LABEL_1"]);
   assert.deepEqual(b.label2id, { LABEL_0: 0, LABEL_1: 1 });
@@ -77,12 +80,15 @@ test("bad configs give errors naming the file", () => {
     const file = join(dir, "config.json");
     const expectConfig = (obj: unknown, ...words: string[]) => {
       writeFileSync(file, JSON.stringify(obj));
-      assert.throws(() => loadModelConfig(dir), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, String(e));
-        assert.ok(e.message.startsWith(file), e.message);
-        for (const w of words) assert.ok(e.message.includes(w), `"${e.message}" lacks "${w}"`);
-        return true;
-      });
+      assert.throws(
+        () => loadModelConfig(dir),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, String(e));
+          assert.ok(e.message.startsWith(file), e.message);
+          for (const w of words) assert.ok(e.message.includes(w), `"${e.message}" lacks "${w}"`);
+          return true;
+        },
+      );
     };
     expectConfig({ model_type: "gpt2" }, "unsupported model_type", "gpt2");
     expectConfig({}, "unsupported model_type");
@@ -93,8 +99,14 @@ test("bad configs give errors naming the file", () => {
     expectConfig({ model_type: "bert", problem_type: "multi_label_classification" }, "problem_type");
     expectConfig({ model_type: "bert", vocab_size: 10, pad_token_id: 10 }, "pad_token_id");
     writeFileSync(file, "{ nope");
-    assert.throws(() => loadModelConfig(dir), (e: unknown) => e instanceof FormatError && e.file === file && /not valid JSON/.test(e.message));
-    assert.throws(() => loadModelConfig(join(dir, "missing")), (e: unknown) => e instanceof FormatError && /cannot read/.test(e.message));
+    assert.throws(
+      () => loadModelConfig(dir),
+      (e: unknown) => e instanceof FormatError && e.file === file && /not valid JSON/.test(e.message),
+    );
+    assert.throws(
+      () => loadModelConfig(join(dir, "missing")),
+      (e: unknown) => e instanceof FormatError && /cannot read/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

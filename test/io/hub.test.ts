@@ -7,7 +7,18 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, readdirSync, rmSync, lstatSync, readlinkSync, existsSync, copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  lstatSync,
+  readlinkSync,
+  existsSync,
+  copyFileSync,
+  mkdirSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveModel, HubError, isRepoId, findCachedSnapshot } from "../../src/io/hub.ts";
@@ -52,8 +63,15 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       const repo = repos.get(m[1]!);
       if (!repo || (m[2] !== "main" && m[2] !== repo.sha)) return notFound("RepoNotFound");
       return json(200, {
-        _id: "0".repeat(24), id: m[1], sha: repo.sha, private: false, gated: false, downloads: 0, likes: 0,
-        lastModified: "2024-01-01T00:00:00.000Z", siblings: repo.files.map((rfilename) => ({ rfilename })),
+        _id: "0".repeat(24),
+        id: m[1],
+        sha: repo.sha,
+        private: false,
+        gated: false,
+        downloads: 0,
+        likes: 0,
+        lastModified: "2024-01-01T00:00:00.000Z",
+        siblings: repo.files.map((rfilename) => ({ rfilename })),
       });
     }
     if (req.method === "POST" && (m = path.match(/^\/api\/models\/(.+)\/paths-info\/([^/]+)$/))) {
@@ -63,14 +81,22 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       req.on("data", (c) => (body += c));
       req.on("end", () => {
         const { paths } = JSON.parse(body) as { paths: string[] };
-        json(200, paths.filter((p) => repo.files.includes(p)).map((p) => {
-          const data = readFileSync(join(repo.dir, p));
-          return {
-            type: "file", path: p, size: data.length, oid: gitBlobSha1(data),
-            ...(isLfs(p) ? { lfs: { oid: createHash("sha256").update(data).digest("hex"), size: data.length, pointerSize: 134 } } : {}),
-            lastCommit: { id: repo.sha, title: "upload", date: "2024-01-01T00:00:00.000Z" },
-          };
-        }));
+        json(
+          200,
+          paths
+            .filter((p) => repo.files.includes(p))
+            .map((p) => {
+              const data = readFileSync(join(repo.dir, p));
+              return {
+                type: "file",
+                path: p,
+                size: data.length,
+                oid: gitBlobSha1(data),
+                ...(isLfs(p) ? { lfs: { oid: createHash("sha256").update(data).digest("hex"), size: data.length, pointerSize: 134 } } : {}),
+                lastCommit: { id: repo.sha, title: "upload", date: "2024-01-01T00:00:00.000Z" },
+              };
+            }),
+        );
       });
       return;
     }
@@ -80,7 +106,12 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       if (!repo.files.includes(m[3]!)) return notFound("EntryNotFound");
       const data = readFileSync(join(repo.dir, m[3]!));
       const etag = isLfs(m[3]!) ? createHash("sha256").update(data).digest("hex") : gitBlobSha1(data);
-      const headers: Record<string, string> = { ETag: `"${etag}"`, "X-Repo-Commit": repo.sha, "Accept-Ranges": "bytes", "Content-Type": "application/octet-stream" };
+      const headers: Record<string, string> = {
+        ETag: `"${etag}"`,
+        "X-Repo-Commit": repo.sha,
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+      };
       const range = req.headers.range?.match(/^bytes=(\d+)-(\d+)$/);
       if (range) {
         const a = Number(range[1]);
@@ -99,10 +130,11 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       resolve({
         url: `http://127.0.0.1:${port}`,
         log,
-        close: () => new Promise<void>((done) => {
-          server.closeAllConnections();
-          server.close(() => done());
-        }),
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
       });
     });
   });
@@ -147,7 +179,10 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
   const weightMap: Record<string, string> = {};
   shardFiles.forEach((f, s) => {
     const part = names.slice(s * half, (s + 1) * half);
-    writeSafetensors(join(shardedDir, f), part.map((n) => [n, tensors.get(n)!]));
+    writeSafetensors(
+      join(shardedDir, f),
+      part.map((n) => [n, tensors.get(n)!]),
+    );
     for (const n of part) weightMap[n] = f;
   });
   writeFileSync(join(shardedDir, "model.safetensors.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
@@ -164,7 +199,11 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
   try {
     await withEnv(NO_HUB_ENV, async () => {
       const progress: string[] = [];
-      snap = await resolveModel("rose-test/tiny-bert", { cacheDir, endpoint: hub.url, onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.file}`) });
+      snap = await resolveModel("rose-test/tiny-bert", {
+        cacheDir,
+        endpoint: hub.url,
+        onProgress: (p) => progress.push(`${p.done}/${p.total} ${p.file}`),
+      });
       const repoDir = join(cacheDir, "models--rose-test--tiny-bert");
       assert.equal(snap, join(repoDir, "snapshots", bertSha));
       assert.equal(readFileSync(join(repoDir, "refs", "main"), "utf8"), bertSha);
@@ -175,18 +214,32 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
         assert.deepEqual(readFileSync(join(snap, f)), readFileSync(join(BERT, f)), f);
         assert.ok(lstatSync(join(snap, f)).isSymbolicLink(), f);
       }
-      const sha256 = createHash("sha256").update(readFileSync(join(BERT, "model.safetensors"))).digest("hex");
+      const sha256 = createHash("sha256")
+        .update(readFileSync(join(BERT, "model.safetensors")))
+        .digest("hex");
       assert.ok(readlinkSync(join(snap, "model.safetensors")).endsWith(`blobs/${sha256}`));
-      assert.deepEqual(progress, ["1/5 config.json", "2/5 model.safetensors", "3/5 tokenizer.json", "4/5 vocab.txt", "5/5 tokenizer_config.json"]);
+      assert.deepEqual(progress, [
+        "1/5 config.json",
+        "2/5 model.safetensors",
+        "3/5 tokenizer.json",
+        "4/5 vocab.txt",
+        "5/5 tokenizer_config.json",
+      ]);
       assert.ok(!hub.log.some((l) => l.includes("case.json") || l.includes("expected.safetensors")), "only needed files are fetched");
 
       // A second resolve finds the snapshot: one metadata request, no file transfer.
       hub.log.length = 0;
       assert.equal(await resolveModel("rose-test/tiny-bert", { cacheDir, endpoint: hub.url }), snap);
-      assert.deepEqual(hub.log.map((l) => l.split("?")[0]), [`GET /api/models/rose-test/tiny-bert/revision/main`]);
+      assert.deepEqual(
+        hub.log.map((l) => l.split("?")[0]),
+        [`GET /api/models/rose-test/tiny-bert/revision/main`],
+      );
 
       // Unknown repo online: a HubError naming it.
-      await assert.rejects(resolveModel("rose-test/absent", { cacheDir, endpoint: hub.url }), (e: unknown) => e instanceof HubError && /rose-test\/absent/.test(e.message) && /not found/.test(e.message));
+      await assert.rejects(
+        resolveModel("rose-test/absent", { cacheDir, endpoint: hub.url }),
+        (e: unknown) => e instanceof HubError && /rose-test\/absent/.test(e.message) && /not found/.test(e.message),
+      );
     });
 
     // HF_ENDPOINT is honoured; sharded weights come with their shards and load like the single file.
@@ -216,7 +269,10 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
       return true;
     });
     await assert.rejects(resolveModel("rose-test/tiny-bert", { cacheDir, offline: true, revision: "v2" }), HubError);
-    await assert.rejects(resolveModel("rose-test/absent", { cacheDir, endpoint: hub.url }), (e: unknown) => e instanceof HubError && /cannot reach/.test(e.message));
+    await assert.rejects(
+      resolveModel("rose-test/absent", { cacheDir, endpoint: hub.url }),
+      (e: unknown) => e instanceof HubError && /cannot reach/.test(e.message),
+    );
   });
   await withEnv({ ...NO_HUB_ENV, HF_HUB_OFFLINE: "1", HF_HUB_CACHE: cacheDir }, async () => {
     assert.equal(await resolveModel("rose-test/tiny-bert"), snap!);
@@ -236,7 +292,8 @@ test("invalid repo ids and revisions are refused before the cache or the network
       await refused(resolveModel("org/name", { cacheDir, endpoint, revision: rev }), /not a valid Hub revision/);
       await refused(resolveModel("org/name", { cacheDir, endpoint, revision: rev, offline: true }), /not a valid Hub revision/);
     }
-    for (const id of ["a--b/c", "-a/b", "x y", "a/b."]) await refused(resolveModel(id, { cacheDir, endpoint }), /not a valid Hugging Face Hub repo id/);
+    for (const id of ["a--b/c", "-a/b", "x y", "a/b."])
+      await refused(resolveModel(id, { cacheDir, endpoint }), /not a valid Hugging Face Hub repo id/);
     for (const path of ["../../no-such-rose-model", "/abs/no/such/model", "./nope", "a/b/c", "~/x"]) {
       await refused(resolveModel(path, { cacheDir, endpoint }), /no such model directory/);
     }
@@ -244,7 +301,8 @@ test("invalid repo ids and revisions are refused before the cache or the network
     assert.throws(() => findCachedSnapshot(cacheDir, "org/name", "../../../etc"), ConfigError);
     assert.ok(!existsSync(cacheDir));
     // Valid forms still pass the check.
-    for (const rev of ["main", "v1.0", "refs/pr/1", "a".repeat(40), "feature/x-y_z"]) assert.equal(findCachedSnapshot(cacheDir, "org/name", rev), null);
+    for (const rev of ["main", "v1.0", "refs/pr/1", "a".repeat(40), "feature/x-y_z"])
+      assert.equal(findCachedSnapshot(cacheDir, "org/name", rev), null);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -31,7 +31,12 @@ function tally(): { add(kind: string): void; counts: Record<string, number> } {
 function stView(f: SafetensorsFile): unknown {
   return {
     metadata: f.metadata,
-    tensors: [...f.tensors].map(([n, t]) => [n, t.dtype, t.shape, Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64")]),
+    tensors: [...f.tensors].map(([n, t]) => [
+      n,
+      t.dtype,
+      t.shape,
+      Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString("base64"),
+    ]),
   };
 }
 
@@ -42,7 +47,9 @@ function headerLayout(bytes: Uint8Array): { dataStart: number; ends: number[] } 
   return { dataStart: 8 + hlen, ends };
 }
 
-test("safetensors: truncation at every region boundary is refused; header byte flips are refused or harmless", { timeout: 300_000 }, async () => {
+test("safetensors: truncation at every region boundary is refused; header byte flips are refused or harmless", {
+  timeout: 300_000,
+}, async () => {
   const file = join(BERT, "model.safetensors");
   const bytes = new Uint8Array(readFileSync(file));
   const original = stView(parseSafetensors(bytes, file));
@@ -60,7 +67,11 @@ test("safetensors: truncation at every region boundary is refused; header byte f
     const what = `byte ${pos} flipped`;
     const o = await outcome(what, file, () => stView(parseSafetensors(flip(bytes, pos, rng), file)), original);
     // Inside a string (a tensor name, a dtype, metadata) a flip can spell another valid file; nowhere else.
-    if (o.kind === "changed") assert.ok(pos >= 8 && classes[pos - 8] === "string", `${what} (a ${pos < 8 ? "length" : classes[pos - 8]} byte) was read as a different file`);
+    if (o.kind === "changed")
+      assert.ok(
+        pos >= 8 && classes[pos - 8] === "string",
+        `${what} (a ${pos < 8 ? "length" : classes[pos - 8]} byte) was read as a different file`,
+      );
     t.add(o.kind);
   }
   assert.ok(t.counts.error! > 600, JSON.stringify(t.counts));
@@ -216,7 +227,9 @@ async function resumeView(outputDir: string): Promise<unknown> {
   };
 }
 
-test("checkpoints: every file truncated, flipped, edited or deleted is refused on resume, never silently restarted", { timeout: 300_000 }, async () => {
+test("checkpoints: every file truncated, flipped, edited or deleted is refused on resume, never silently restarted", {
+  timeout: 300_000,
+}, async () => {
   const out = join(work, "run");
   const model = freshModel();
   const opt = new RoseAdamW({ lr: 0.01, weightDecay: 0.01 });
@@ -225,7 +238,13 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
     const grads = new Map([...model.params].map(([n, d]) => [n, d.map(() => rng.normal())]));
     opt.step({ params: model.params, grads });
   }
-  saveRunCheckpoint<RunState>(out, 2, model, opt, { globalStep: 2, epoch: 1, lossSum: 1.25, bestMetric: -0.5, logHistory: [{ step: 1, loss: 0.5 }] });
+  saveRunCheckpoint<RunState>(out, 2, model, opt, {
+    globalStep: 2,
+    epoch: 1,
+    lossSum: 1.25,
+    bestMetric: -0.5,
+    logHistory: [{ step: 1, loss: 0.5 }],
+  });
   const original = await resumeView(out);
   const ckpt = join(out, "checkpoint-2");
   const files = {
@@ -234,7 +253,10 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
     optimizer: join(ckpt, "optimizer.safetensors"),
     state: join(ckpt, "trainer_state.json"),
   };
-  const pristine = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, new Uint8Array(readFileSync(f))])) as Record<keyof typeof files, Uint8Array>;
+  const pristine = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, new Uint8Array(readFileSync(f))])) as Record<
+    keyof typeof files,
+    Uint8Array
+  >;
   const t = tally();
   /** Resume with `file` replaced by `bytes` (null: deleted); the file is restored afterwards. */
   const attempt = async (what: string, key: keyof typeof files, bytes: Uint8Array | string | null) => {
@@ -255,21 +277,30 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
     assert.equal(o.kind, "error", `${key} deleted was accepted`);
   }
   // Without the pointer, the complete checkpoint next to it must not be ignored.
-  assert.match(((await attempt("pointer deleted", "pointer", null)) as { message: string }).message, /missing, but .*checkpoint-2 holds a complete checkpoint/);
+  assert.match(
+    ((await attempt("pointer deleted", "pointer", null)) as { message: string }).message,
+    /missing, but .*checkpoint-2 holds a complete checkpoint/,
+  );
 
   for (const key of ["weights", "optimizer"] as const) {
     const bytes = pristine[key];
     const { dataStart, ends } = headerLayout(bytes);
     for (const cut of cutsAround([0, 8, dataStart, ...ends.map((e) => dataStart + e)], bytes.length)) {
-      assert.equal((await attempt(`${key} truncated to ${cut}`, key, bytes.subarray(0, cut))).kind, "error", `${key} truncated to ${cut} was accepted`);
+      assert.equal(
+        (await attempt(`${key} truncated to ${cut}`, key, bytes.subarray(0, cut))).kind,
+        "error",
+        `${key} truncated to ${cut} was accepted`,
+      );
     }
     const header = Buffer.from(bytes.subarray(8, dataStart)).toString();
     const metaAt = header.indexOf('"__metadata__"');
-    const metaEnd = metaAt + '"__metadata__":'.length + JSON.stringify((JSON.parse(header) as { __metadata__: unknown }).__metadata__).length;
+    const metaEnd =
+      metaAt + '"__metadata__":'.length + JSON.stringify((JSON.parse(header) as { __metadata__: unknown }).__metadata__).length;
     for (const pos of positions(rng, 0, dataStart, 300)) {
       const o = await attempt(`${key} byte ${pos} flipped`, key, flip(bytes, pos, rng));
       // Only the optimizer's step counts (metadata) may change into other valid values.
-      if (o.kind === "changed") assert.ok(pos - 8 > metaAt && pos - 8 < metaEnd, `${key} byte ${pos} flipped was read as a different checkpoint`);
+      if (o.kind === "changed")
+        assert.ok(pos - 8 > metaAt && pos - 8 < metaEnd, `${key} byte ${pos} flipped was read as a different checkpoint`);
     }
   }
 
@@ -277,18 +308,28 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
     const bytes = pristine[key];
     for (let cut = 0; cut < bytes.length; cut++) {
       const o = await attempt(`${key} truncated to ${cut}`, key, bytes.subarray(0, cut));
-      if (o.kind !== "error") assert.ok(/^\s*$/.test(Buffer.from(bytes.subarray(cut)).toString()), `${key} truncated to ${cut} was accepted`);
+      if (o.kind !== "error")
+        assert.ok(/^\s*$/.test(Buffer.from(bytes.subarray(cut)).toString()), `${key} truncated to ${cut} was accepted`);
     }
     const classes = jsonByteClasses(bytes);
     for (let pos = 0; pos < bytes.length; pos++) {
       const o = await attempt(`${key} byte ${pos} flipped`, key, flip(bytes, pos, rng));
       // The pointer has no free values; in the run state, only a number or the text of a log record may change.
-      if (o.kind === "changed") assert.ok(key === "state" && classes[pos] !== "syntax", `${key} byte ${pos} flipped (${classes[pos]}) was accepted as a different run`);
+      if (o.kind === "changed")
+        assert.ok(
+          key === "state" && classes[pos] !== "syntax",
+          `${key} byte ${pos} flipped (${classes[pos]}) was accepted as a different run`,
+        );
     }
   }
   // Edits of the run state's own fields: deleted, of another type, or negative counters are all refused.
   const state = JSON.parse(Buffer.from(pristine.state).toString()) as Record<string, unknown>;
-  for (const edit of jsonEdits(state as never, rng, 200, Object.keys(FRESH).map((k) => [k]))) {
+  for (const edit of jsonEdits(
+    state as never,
+    rng,
+    200,
+    Object.keys(FRESH).map((k) => [k]),
+  )) {
     const o = await attempt(`state: ${edit.what}`, "state", JSON.stringify(edit.value));
     const key = edit.what.replace(/^(?:set|delete) /, "").split(" ")[0]! as keyof RunState;
     const v = (edit.value as Record<string, unknown>)[key];
@@ -302,7 +343,11 @@ test("checkpoints: every file truncated, flipped, edited or deleted is refused o
   }
   const pointer = JSON.parse(Buffer.from(pristine.pointer).toString()) as Record<string, unknown>;
   for (const edit of jsonEdits(pointer as never, rng, 60)) {
-    assert.equal((await attempt(`pointer: ${edit.what}`, "pointer", JSON.stringify(edit.value))).kind, "error", `pointer: ${edit.what} was accepted`);
+    assert.equal(
+      (await attempt(`pointer: ${edit.what}`, "pointer", JSON.stringify(edit.value))).kind,
+      "error",
+      `pointer: ${edit.what} was accepted`,
+    );
   }
   for (const dir of ["../checkpoint-2", "/tmp/checkpoint-2", "checkpoint-02", "checkpoint-3"]) {
     assert.equal((await attempt(`pointer dir ${dir}`, "pointer", JSON.stringify({ dir, step: 2 }))).kind, "error", dir);

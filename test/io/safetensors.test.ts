@@ -40,10 +40,22 @@ test("F32 and I64 round trip is bit-identical, metadata and order kept", () => {
     const rng = new Rng(7);
     const f = new Float32Array(3 * 5);
     for (let i = 0; i < f.length; i++) f[i] = rng.normal();
-    f[0] = -0; f[1] = Number.MIN_VALUE; f[2] = 3.4e38; f[3] = NaN; f[4] = -Infinity;
+    f[0] = -0;
+    f[1] = Number.MIN_VALUE;
+    f[2] = 3.4e38;
+    f[3] = NaN;
+    f[4] = -Infinity;
     const ids = BigInt64Array.from([0n, -1n, 9007199254740993n, -(2n ** 63n)]);
     const file = join(dir, "x.safetensors");
-    writeSafetensors(file, [["w", { shape: [3, 5], data: f }], ["ids", { shape: [2, 2], data: ids }], ["empty", { shape: [0, 4], data: new Float32Array(0) }]], { format: "pt", note: "x" });
+    writeSafetensors(
+      file,
+      [
+        ["w", { shape: [3, 5], data: f }],
+        ["ids", { shape: [2, 2], data: ids }],
+        ["empty", { shape: [0, 4], data: new Float32Array(0) }],
+      ],
+      { format: "pt", note: "x" },
+    );
     const st = readSafetensors(file);
     assert.deepEqual([...st.tensors.keys()], ["w", "ids", "empty"]);
     assert.deepEqual(st.metadata, { format: "pt", note: "x" });
@@ -80,7 +92,24 @@ test("golden checkpoint re-serialises to identical tensors", () => {
 });
 
 test("F16 storage: exact for representable values, rounds to nearest even, stable on re-save", () => {
-  const vals = [0, -0, 1, -2, 0.5, 65504, 2 ** -24, 2 ** -14, 1 + 2 ** -10, 1 / 3, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 70000, 2 ** -26, NaN, Infinity];
+  const vals = [
+    0,
+    -0,
+    1,
+    -2,
+    0.5,
+    65504,
+    2 ** -24,
+    2 ** -14,
+    1 + 2 ** -10,
+    1 / 3,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+    70000,
+    2 ** -26,
+    NaN,
+    Infinity,
+  ];
   const f = Float32Array.from(vals);
   const bytes = serializeSafetensors([["h", { shape: [f.length], data: f, dtype: "F16" }]]);
   const hdr = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true)))));
@@ -89,7 +118,24 @@ test("F16 storage: exact for representable values, rounds to nearest even, stabl
   const got = parseSafetensors(bytes).tensors.get("h")!;
   assert.equal(got.dtype, "F32");
   const d = got.data as Float32Array;
-  const expected = [0, -0, 1, -2, 0.5, 65504, 2 ** -24, 2 ** -14, 1 + 2 ** -10, 0.333251953125, 1 /* tie -> even */, 1 + 2 ** -9 /* tie -> even */, Infinity, 0, NaN, Infinity];
+  const expected = [
+    0,
+    -0,
+    1,
+    -2,
+    0.5,
+    65504,
+    2 ** -24,
+    2 ** -14,
+    1 + 2 ** -10,
+    0.333251953125,
+    1 /* tie -> even */,
+    1 + 2 ** -9 /* tie -> even */,
+    Infinity,
+    0,
+    NaN,
+    Infinity,
+  ];
   assert.equal(d.length, expected.length);
   for (let k = 0; k < expected.length; k++) assert.ok(Object.is(d[k], expected[k]), `value ${vals[k]} -> ${d[k]}, want ${expected[k]}`);
   // Half -> float -> half is the identity on bits.
@@ -105,7 +151,9 @@ test("BF16 and F16 tensors written by other tools decode to float32", () => {
   const data = new Uint8Array(12);
   data.set(new Uint8Array(bf.buffer), 0);
   data.set(new Uint8Array(h.buffer), 6);
-  const st = parseSafetensors(rawFile({ b: { dtype: "BF16", shape: [3], data_offsets: [0, 6] }, h: { dtype: "F16", shape: [3], data_offsets: [6, 12] } }, data));
+  const st = parseSafetensors(
+    rawFile({ b: { dtype: "BF16", shape: [3], data_offsets: [0, 6] }, h: { dtype: "F16", shape: [3], data_offsets: [6, 12] } }, data),
+  );
   assert.deepEqual([...(st.tensors.get("b")!.data as Float32Array)], [1, -2, 0]);
   assert.deepEqual([...(st.tensors.get("h")!.data as Float32Array)], [1, -2, Infinity]);
 });
@@ -148,40 +196,97 @@ test("corrupt: header is not JSON / not an object", () => {
 });
 
 test("corrupt: unknown dtype", () => {
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F8", shape: [4], data_offsets: [0, 4] } }, four), F), F, "tensor w", "unknown dtype", "F8");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F8", shape: [4], data_offsets: [0, 4] } }, four), F),
+    F,
+    "tensor w",
+    "unknown dtype",
+    "F8",
+  );
   // A key of Object.prototype must not pass as a dtype.
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "toString", shape: [4], data_offsets: [0, 4] } }, four), F), F, "tensor w", "unknown dtype");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "toString", shape: [4], data_offsets: [0, 4] } }, four), F),
+    F,
+    "tensor w",
+    "unknown dtype",
+  );
   expectFormatError(() => parseSafetensors(rawFile({ w: { shape: [4], data_offsets: [0, 4] } }, four), F), F, "tensor w", "unknown dtype");
 });
 
 test("corrupt: invalid shape or offsets", () => {
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, four), F), F, "tensor w", "invalid shape");
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [1], data_offsets: [4, 0] } }, four), F), F, "tensor w", "invalid data_offsets");
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [1], data_offsets: [0] } }, four), F), F, "tensor w", "invalid data_offsets");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [-1], data_offsets: [0, 4] } }, four), F),
+    F,
+    "tensor w",
+    "invalid shape",
+  );
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [1], data_offsets: [4, 0] } }, four), F),
+    F,
+    "tensor w",
+    "invalid data_offsets",
+  );
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [1], data_offsets: [0] } }, four), F),
+    F,
+    "tensor w",
+    "invalid data_offsets",
+  );
 });
 
 test("corrupt: shape x dtype size differs from the byte range", () => {
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } }, four), F), F, "tensor w", "needs 16 bytes", "span 12");
-  expectFormatError(() => parseSafetensors(rawFile({ ids: { dtype: "I64", shape: [3], data_offsets: [0, 16] } }, four), F), F, "tensor ids", "needs 24 bytes");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2, 2], data_offsets: [0, 12] } }, four), F),
+    F,
+    "tensor w",
+    "needs 16 bytes",
+    "span 12",
+  );
+  expectFormatError(
+    () => parseSafetensors(rawFile({ ids: { dtype: "I64", shape: [3], data_offsets: [0, 16] } }, four), F),
+    F,
+    "tensor ids",
+    "needs 24 bytes",
+  );
 });
 
 test("corrupt: byte range outside the file", () => {
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2], data_offsets: [12, 20] } }, four), F), F, "tensor w", "ends at byte 20", "only 16 bytes");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2], data_offsets: [12, 20] } }, four), F),
+    F,
+    "tensor w",
+    "ends at byte 20",
+    "only 16 bytes",
+  );
 });
 
 test("corrupt: overlapping byte ranges", () => {
   const h = { a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } };
   expectFormatError(() => parseSafetensors(rawFile(h, four), F), F, "tensors a and b overlap");
   // Empty tensors sharing an offset with a real one are fine (the reference writer produces them).
-  const ok = { e: { dtype: "F32", shape: [0], data_offsets: [8, 8] }, a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] } };
+  const ok = {
+    e: { dtype: "F32", shape: [0], data_offsets: [8, 8] },
+    a: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+    b: { dtype: "F32", shape: [2], data_offsets: [8, 16] },
+  };
   assert.equal(parseSafetensors(rawFile(ok, four), F).tensors.size, 3);
 });
 
 test("corrupt: element counts that overflow, gaps and trailing bytes (the ranges must tile the data)", () => {
   const huge = 2 ** 30;
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [huge, huge, huge], data_offsets: [0, 16] } }, four), F), F, "tensor w", "overflows");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [huge, huge, huge], data_offsets: [0, 16] } }, four), F),
+    F,
+    "tensor w",
+    "overflows",
+  );
   // 2^51 x 4 bytes is past 2^53 even though every dimension is a safe integer.
-  expectFormatError(() => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2 ** 51, 1], data_offsets: [0, 16] } }, four), F), F, "tensor w", "overflows");
+  expectFormatError(
+    () => parseSafetensors(rawFile({ w: { dtype: "F32", shape: [2 ** 51, 1], data_offsets: [0, 16] } }, four), F),
+    F,
+    "tensor w",
+    "overflows",
+  );
   const gap = { a: { dtype: "F32", shape: [1], data_offsets: [0, 4] }, b: { dtype: "F32", shape: [2], data_offsets: [8, 16] } };
   expectFormatError(() => parseSafetensors(rawFile(gap, four), F), F, "bytes 4..8", "before tensor b", "belong to no tensor");
   const short = { a: { dtype: "F32", shape: [3], data_offsets: [0, 12] } };
@@ -189,8 +294,12 @@ test("corrupt: element counts that overflow, gaps and trailing bytes (the ranges
   const late = { a: { dtype: "F32", shape: [1], data_offsets: [12, 16] } };
   expectFormatError(() => parseSafetensors(rawFile(late, four), F), F, "bytes 0..12", "before tensor a");
   // A file cut anywhere in its data, or with bytes appended, is refused.
-  const good = serializeSafetensors([["a", { shape: [2], data: new Float32Array([1, 2]) }], ["b", { shape: [1], data: new Float32Array([3]) }]]);
-  for (let cut = 1; cut <= 12; cut++) expectFormatError(() => parseSafetensors(good.subarray(0, good.length - cut), F), F, /truncated|ends at byte/);
+  const good = serializeSafetensors([
+    ["a", { shape: [2], data: new Float32Array([1, 2]) }],
+    ["b", { shape: [1], data: new Float32Array([3]) }],
+  ]);
+  for (let cut = 1; cut <= 12; cut++)
+    expectFormatError(() => parseSafetensors(good.subarray(0, good.length - cut), F), F, /truncated|ends at byte/);
   const padded = new Uint8Array(good.length + 4);
   padded.set(good);
   expectFormatError(() => parseSafetensors(padded, F), F, "4 bytes after the last tensor");
@@ -211,9 +320,40 @@ test("readSafetensors names the file it cannot read; corrupt file on disk names 
 
 test("writer rejects inconsistent input, naming the tensor", () => {
   const t = (w: WriteTensor): [string, WriteTensor][] => [["w", w]];
-  expectFormatError(() => serializeSafetensors(t({ shape: [3], data: new Float32Array(4) }), undefined, "out.st"), "out.st", "tensor w", "does not match 4 elements");
-  expectFormatError(() => serializeSafetensors(t({ shape: [4], data: new BigInt64Array(4), dtype: "F16" }), undefined, "out.st"), "out.st", "tensor w", "F16 storage needs float32");
-  expectFormatError(() => serializeSafetensors(t({ shape: [4], data: new Float32Array(4), dtype: "BF16" }), undefined, "out.st"), "out.st", "tensor w", "as BF16");
-  expectFormatError(() => serializeSafetensors([["w", { shape: [1], data: new Float32Array(1) }], ["w", { shape: [1], data: new Float32Array(1) }]], undefined, "out.st"), "out.st", "appears twice");
-  expectFormatError(() => serializeSafetensors([["__metadata__", { shape: [1], data: new Float32Array(1) }]], {}, "out.st"), "out.st", "__metadata__");
+  expectFormatError(
+    () => serializeSafetensors(t({ shape: [3], data: new Float32Array(4) }), undefined, "out.st"),
+    "out.st",
+    "tensor w",
+    "does not match 4 elements",
+  );
+  expectFormatError(
+    () => serializeSafetensors(t({ shape: [4], data: new BigInt64Array(4), dtype: "F16" }), undefined, "out.st"),
+    "out.st",
+    "tensor w",
+    "F16 storage needs float32",
+  );
+  expectFormatError(
+    () => serializeSafetensors(t({ shape: [4], data: new Float32Array(4), dtype: "BF16" }), undefined, "out.st"),
+    "out.st",
+    "tensor w",
+    "as BF16",
+  );
+  expectFormatError(
+    () =>
+      serializeSafetensors(
+        [
+          ["w", { shape: [1], data: new Float32Array(1) }],
+          ["w", { shape: [1], data: new Float32Array(1) }],
+        ],
+        undefined,
+        "out.st",
+      ),
+    "out.st",
+    "appears twice",
+  );
+  expectFormatError(
+    () => serializeSafetensors([["__metadata__", { shape: [1], data: new Float32Array(1) }]], {}, "out.st"),
+    "out.st",
+    "__metadata__",
+  );
 });

@@ -11,7 +11,9 @@ const MODELS = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 const BERT = join(MODELS, "bert");
 const DISTILBERT = join(MODELS, "distilbert");
 
-const vocabLines = readFileSync(join(BERT, "vocab.txt"), "utf8").split("\n").filter((l) => l !== "");
+const vocabLines = readFileSync(join(BERT, "vocab.txt"), "utf8")
+  .split("\n")
+  .filter((l) => l !== "");
 /** Whole words of the golden vocabulary (no specials, no ## pieces, no punctuation). */
 const WORDS = vocabLines.filter((w) => /^[a-z]+$/.test(w));
 const PIECES = vocabLines.filter((w) => w.startsWith("##")).map((w) => w.slice(2));
@@ -34,10 +36,11 @@ test("golden case ids are in the vocabulary of the golden tokenizer", async () =
     const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     assert.equal(tok.vocabSize, cfg.vocab_size);
     const ids: number[][] = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")).input_ids;
-    for (const r of ids) for (const id of r) {
-      assert.ok(Number.isInteger(id) && id >= 0 && id < tok.vocabSize, `id ${id}`);
-      assert.notEqual(tok.idToToken(id), null);
-    }
+    for (const r of ids)
+      for (const id of r) {
+        assert.ok(Number.isInteger(id) && id >= 0 && id < tok.vocabSize, `id ${id}`);
+        assert.notEqual(tok.idToToken(id), null);
+      }
     assert.deepEqual(tok.specialIds, { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 });
     assert.equal(tok.maskToken, "[MASK]");
     assert.equal(tok.specialTokens.cls, "[CLS]");
@@ -109,7 +112,8 @@ test("truncation tail and head+tail keep the text's last tokens; the choice is s
   for (const dir of [BERT, DISTILBERT]) {
     const tok = await Tokenizer.fromDir(dir);
     assert.equal(tok.truncation, "head");
-    const long = sentence(30), short = sentence(3);
+    const long = sentence(30),
+      short = sentence(3);
     const full = await tok.encode(long);
     const [cls, sep] = [full[0]!, full.at(-1)!];
     const body = full.slice(1, -1);
@@ -122,8 +126,14 @@ test("truncation tail and head+tail keep the text's last tokens; the choice is s
     assert.deepEqual(row(both, 0, "attentionMask"), Array(9).fill(1));
     // Pairs are still cut longest_first from the end.
     const pair = await tok.encodeBatch([long], [short], { maxLength: 12, padding: "longest" });
-    assert.deepEqual(row(pair, 0, "inputIds"), row(await tok.encodeBatch([long], [short], { maxLength: 12, padding: "longest", truncation: "head" }), 0, "inputIds"));
-    await assert.rejects(async () => tok.encodeBatch([long], null, { maxLength: 8, padding: "longest", truncation: "middle" as never }), /truncation must be one of head, tail, head\+tail/);
+    assert.deepEqual(
+      row(pair, 0, "inputIds"),
+      row(await tok.encodeBatch([long], [short], { maxLength: 12, padding: "longest", truncation: "head" }), 0, "inputIds"),
+    );
+    await assert.rejects(
+      async () => tok.encodeBatch([long], null, { maxLength: 8, padding: "longest", truncation: "middle" as never }),
+      /truncation must be one of head, tail, head\+tail/,
+    );
 
     const out = tmp();
     try {
@@ -138,7 +148,11 @@ test("truncation tail and head+tail keep the text's last tokens; the choice is s
       assert.equal(tailCfg.rose_truncation, undefined);
       assert.equal((await Tokenizer.fromDir(out)).truncation, "tail");
       writeFileSync(join(out, "tokenizer_config.json"), JSON.stringify({ ...tailCfg, truncation_side: "middle" }));
-      await assert.rejects(Tokenizer.fromDir(out), (e: unknown) => e instanceof FormatError && /tokenizer_config\.json: truncation_side must be "right" or "left"/.test((e as Error).message));
+      await assert.rejects(
+        Tokenizer.fromDir(out),
+        (e: unknown) =>
+          e instanceof FormatError && /tokenizer_config\.json: truncation_side must be "right" or "left"/.test((e as Error).message),
+      );
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -231,7 +245,10 @@ test("vocab.txt alone builds the same tokenizer as tokenizer.json", async () => 
       assert.deepEqual(await fromVocab.tokenize(s), await fromJson.tokenize(s), s);
     }
     const opts = { maxLength: 9, padding: "max_length" } as const;
-    assert.deepEqual(await fromVocab.encodeBatch(sentences, [...sentences].reverse(), opts), await fromJson.encodeBatch(sentences, [...sentences].reverse(), opts));
+    assert.deepEqual(
+      await fromVocab.encodeBatch(sentences, [...sentences].reverse(), opts),
+      await fromJson.encodeBatch(sentences, [...sentences].reverse(), opts),
+    );
     // Without tokenizer_config.json lower-casing defaults to on; doLowerCase: false turns it off.
     rmSync(join(dir, "tokenizer_config.json"));
     assert.deepEqual(await (await Tokenizer.fromDir(dir)).tokenize("Movie"), ["movie"]);
@@ -245,7 +262,15 @@ test("vocab.txt alone builds the same tokenizer as tokenizer.json", async () => 
 function writeTinyBpe(dir: string): void {
   const vocab: Record<string, number> = { "<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3 };
   for (const c of byteLevelAlphabet()) vocab[c] = Object.keys(vocab).length;
-  const merges = [["Ġ", "t"], ["h", "e"], ["Ġt", "he"], ["Ġ", "c"], ["a", "t"], ["Ġc", "at"], ["t", "he"]];
+  const merges = [
+    ["Ġ", "t"],
+    ["h", "e"],
+    ["Ġt", "he"],
+    ["Ġ", "c"],
+    ["a", "t"],
+    ["Ġc", "at"],
+    ["t", "he"],
+  ];
   for (const [x, y] of merges) vocab[x! + y!] = Object.keys(vocab).length;
   vocab["<mask>"] = Object.keys(vocab).length;
   writeFileSync(join(dir, "vocab.json"), JSON.stringify(vocab));
@@ -265,8 +290,16 @@ test("RoBERTa byte-level BPE from vocab.json + merges.txt: <s> A </s></s> B </s>
     const enc = await tok.encodeBatch(["the cat", "at"], ["a cat", "the"], { maxLength: 12, padding: "max_length" });
     const toks = row(enc, 0, "inputIds").map((id) => tok.idToToken(id));
     assert.deepEqual(toks, ["<s>", "the", "Ġcat", "</s>", "</s>", "a", "Ġcat", "</s>", "<pad>", "<pad>", "<pad>", "<pad>"]);
-    assert.ok(row(enc, 0, "tokenTypeIds").every((t) => t === 0), "RoBERTa pairs have type id 0 throughout");
-    assert.deepEqual(row(enc, 1, "inputIds").map((id) => tok.idToToken(id)).slice(0, 6), ["<s>", "at", "</s>", "</s>", "the", "</s>"]);
+    assert.ok(
+      row(enc, 0, "tokenTypeIds").every((t) => t === 0),
+      "RoBERTa pairs have type id 0 throughout",
+    );
+    assert.deepEqual(
+      row(enc, 1, "inputIds")
+        .map((id) => tok.idToToken(id))
+        .slice(0, 6),
+      ["<s>", "at", "</s>", "</s>", "the", "</s>"],
+    );
     assert.equal(await tok.decode(await tok.encode("the cat sat")), "the cat sat");
     // <mask> swallows the space before it, as in RoBERTa.
     assert.deepEqual((await tok.encode("the <mask>")).slice(1, -1), [vocab.the, vocab["<mask>"]]);
@@ -274,7 +307,10 @@ test("RoBERTa byte-level BPE from vocab.json + merges.txt: <s> A </s></s> B </s>
     const out = join(dir, "saved");
     tok.save(out);
     const again = await Tokenizer.fromDir(out);
-    assert.deepEqual(await again.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }), await tok.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }));
+    assert.deepEqual(
+      await again.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }),
+      await tok.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }),
+    );
     const cfg = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8"));
     assert.equal(cfg.tokenizer_class, "RobertaTokenizer");
     assert.equal(cfg.mask_token, "<mask>");
@@ -309,13 +345,19 @@ test("save writes a loadable tokenizer.json plus the companion files", async () 
 test("missing or broken tokenizer files give a FormatError naming the file", async () => {
   const dir = tmp();
   try {
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === dir && /no tokenizer\.json, vocab\.txt/.test(e.message));
+    await assert.rejects(
+      Tokenizer.fromDir(dir),
+      (e: unknown) => e instanceof FormatError && e.file === dir && /no tokenizer\.json, vocab\.txt/.test(e.message),
+    );
     writeFileSync(join(dir, "vocab.json"), "{}");
     await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "merges.txt"));
     writeFileSync(join(dir, "merges.txt"), "#version: 0.2\na b c\n");
     await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && /line 2/.test(e.message));
     writeFileSync(join(dir, "vocab.txt"), "hello\nworld\n");
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "vocab.txt") && /no pad token/.test(e.message));
+    await assert.rejects(
+      Tokenizer.fromDir(dir),
+      (e: unknown) => e instanceof FormatError && e.file === join(dir, "vocab.txt") && /no pad token/.test(e.message),
+    );
     writeFileSync(join(dir, "tokenizer.json"), "{not json");
     await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "tokenizer.json"));
     writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ model: { type: "Nope" } }));

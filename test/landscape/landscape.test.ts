@@ -18,19 +18,31 @@ import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 const norm = (a: Float32Array, from: number, to: number) => Math.sqrt(a.subarray(from, to).reduce((s, v) => s + v * v, 0));
 
 test("filter normalisation: each row of a matrix gets its weight row's norm; rank-1 tensors and zero rows get zero", () => {
-  const shapes = new Map<string, number[]>([["w", [3, 4]], ["b", [3]], ["e", [2, 2, 2]]]);
+  const shapes = new Map<string, number[]>([
+    ["w", [3, 4]],
+    ["b", [3]],
+    ["e", [2, 2, 2]],
+  ]);
   const weights = new Map<string, Float32Array>([
     ["w", new Float32Array([1, 2, 3, 4, 0, 0, 0, 0, -5, 0.5, 0, 1])],
     ["b", new Float32Array([1, 2, 3])],
     ["e", new Float32Array([3, 4, 0, 0, 1, 1, 1, 1])],
   ]);
   const d = filterNormalise(randomDirection(shapes, 7, 0), weights, shapes);
-  const w = weights.get("w")!, dw = d.get("w")!;
+  const w = weights.get("w")!,
+    dw = d.get("w")!;
   for (let r = 0; r < 3; r++) assert.ok(Math.abs(norm(dw, r * 4, r * 4 + 4) - norm(w, r * 4, r * 4 + 4)) < 1e-5, `row ${r}`);
-  assert.ok([...dw.subarray(4, 8)].every((v) => v === 0), "a zero weight row gets a zero direction");
-  assert.ok([...d.get("b")!].every((v) => v === 0), "biases are not perturbed");
+  assert.ok(
+    [...dw.subarray(4, 8)].every((v) => v === 0),
+    "a zero weight row gets a zero direction",
+  );
+  assert.ok(
+    [...d.get("b")!].every((v) => v === 0),
+    "biases are not perturbed",
+  );
   // Rank 3: one slice per index of the first dimension (Li et al.'s filters).
-  const e = weights.get("e")!, de = d.get("e")!;
+  const e = weights.get("e")!,
+    de = d.get("e")!;
   for (let r = 0; r < 2; r++) assert.ok(Math.abs(norm(de, r * 4, r * 4 + 4) - norm(e, r * 4, r * 4 + 4)) < 1e-5);
   // Rows of the raw direction keep their orientation (a positive rescaling).
   const raw = randomDirection(shapes, 7, 0).get("w")!;
@@ -38,8 +50,22 @@ test("filter normalisation: each row of a matrix gets its weight row's norm; ran
 });
 
 test("random directions: seeded, per name (independent of parameter order), different per index", () => {
-  const a = randomDirection(new Map([["x", [4, 5]], ["y", [2, 3]]]), 3, 0);
-  const b = randomDirection(new Map([["y", [2, 3]], ["x", [4, 5]]]), 3, 0);
+  const a = randomDirection(
+    new Map([
+      ["x", [4, 5]],
+      ["y", [2, 3]],
+    ]),
+    3,
+    0,
+  );
+  const b = randomDirection(
+    new Map([
+      ["y", [2, 3]],
+      ["x", [4, 5]],
+    ]),
+    3,
+    0,
+  );
   assert.deepEqual(a.get("x"), b.get("x"));
   assert.deepEqual(a.get("y"), b.get("y"));
   const c = randomDirection(new Map([["x", [4, 5]]]), 3, 1);
@@ -54,7 +80,8 @@ test("random directions: seeded, per name (independent of parameter order), diff
 });
 
 function bowl(l0: number, c: number, n = 51, half = 0.25, twoD = true): Grid {
-  const xs = linspace(-half, half, n), ys = twoD ? xs : [0];
+  const xs = linspace(-half, half, n),
+    ys = twoD ? xs : [0];
   return { xs, ys, values: ys.map((y) => xs.map((x) => l0 + c * (x * x + y * y))) };
 }
 
@@ -114,7 +141,13 @@ async function tinySetup() {
 
 test("landscape on a tiny model: each grid point is the loss of the model moved along the directions", async () => {
   const { model, task, examples, encoded } = await tinySetup();
-  const l = await computeLandscape([{ name: "bert", model }], encoded, task, { dims: 2, points: 5, range: [-0.5, 0.5], seed: 3, threads: 1 });
+  const l = await computeLandscape([{ name: "bert", model }], encoded, task, {
+    dims: 2,
+    points: 5,
+    range: [-0.5, 0.5],
+    seed: 3,
+    threads: 1,
+  });
   assert.deepEqual(l.xs, [-0.5, -0.25, 0, 0.25, 0.5]);
   const m = l.models[0]!;
   assert.equal(m.losses.length, 5);
@@ -126,32 +159,92 @@ test("landscape on a tiny model: each grid point is the loss of the model moved 
   assert.equal(plain.accuracy, m.center.accuracy);
   // ...and at a perturbed point, with the weights moved by hand.
   const [d0, d1] = modelDirections(model.params, model.shapes, 3, 2);
-  const moved = new PretrainedModel(model.cfg, new Map([...model.params].map(([n, w]) => [n, w.map((v, i) => v + 0.5 * d0!.get(n)![i]! - 0.25 * d1!.get(n)![i]!)])), model.shapes, model.tokenizer);
+  const moved = new PretrainedModel(
+    model.cfg,
+    new Map([...model.params].map(([n, w]) => [n, w.map((v, i) => v + 0.5 * d0!.get(n)![i]! - 0.25 * d1!.get(n)![i]!)])),
+    model.shapes,
+    model.tokenizer,
+  );
   const there = lossAndAccuracy(await predictLogits(moved, examples, { maxLength: 32, threads: 1 }), labels, false);
   assert.ok(Math.abs(there.loss - m.losses[1]![4]!) < 1e-4, `${there.loss} vs ${m.losses[1]![4]}`);
   assert.notEqual(m.losses[1]![4], m.center.loss, "the perturbation changes the loss");
-  assert.deepEqual(model.params.get("bert.encoder.layer.0.attention.self.query.weight"), (await PretrainedModel.load(GOLDEN_BERT)).params.get("bert.encoder.layer.0.attention.self.query.weight"), "the model's weights are left as they were");
+  assert.deepEqual(
+    model.params.get("bert.encoder.layer.0.attention.self.query.weight"),
+    (await PretrainedModel.load(GOLDEN_BERT)).params.get("bert.encoder.layer.0.attention.self.query.weight"),
+    "the model's weights are left as they were",
+  );
 });
 
 test("--compare: every model on the same directions, whatever its position in the list", async () => {
   const { model, task, encoded } = await tinySetup();
   // A second model of the same architecture: the first one with its weights scaled.
-  const other = new PretrainedModel(model.cfg, new Map([...model.params].map(([n, w]) => [n, w.map((v) => v * 1.5)])), model.shapes, model.tokenizer);
+  const other = new PretrainedModel(
+    model.cfg,
+    new Map([...model.params].map(([n, w]) => [n, w.map((v) => v * 1.5)])),
+    model.shapes,
+    model.tokenizer,
+  );
   const opts = { dims: 1 as const, points: 7, seed: 11, threads: 1 };
-  const ab = await computeLandscape([{ name: "a", model }, { name: "b", model: other }], encoded, task, opts);
-  const ba = await computeLandscape([{ name: "b", model: other }, { name: "a", model }], encoded, task, opts);
+  const ab = await computeLandscape(
+    [
+      { name: "a", model },
+      { name: "b", model: other },
+    ],
+    encoded,
+    task,
+    opts,
+  );
+  const ba = await computeLandscape(
+    [
+      { name: "b", model: other },
+      { name: "a", model },
+    ],
+    encoded,
+    task,
+    opts,
+  );
   assert.deepEqual(ab.models[0]!.losses, ba.models[1]!.losses);
   assert.deepEqual(ab.models[1]!.losses, ba.models[0]!.losses);
   assert.notDeepEqual(ab.models[0]!.losses, ab.models[1]!.losses);
   const bad = await PretrainedModel.load(GOLDEN_BERT, { labels: ["x", "y"] });
-  await assert.rejects(computeLandscape([{ name: "a", model }, { name: "c", model: bad }], encoded, task, opts), /same architecture/);
+  await assert.rejects(
+    computeLandscape(
+      [
+        { name: "a", model },
+        { name: "c", model: bad },
+      ],
+      encoded,
+      task,
+      opts,
+    ),
+    /same architecture/,
+  );
 });
 
 test("runLandscape writes landscape.json, SVG and PNG plots", async () => {
   const out = mkdtempSync(join(tmpdir(), "rose-landscape-"));
-  const r = await runLandscape({ model: GOLDEN_BERT, compare: [GOLDEN_BERT], data: data.dev, maxSamples: 12, dims: 2, points: 5, seed: 1, outputDir: out, threads: 1, maxSeqLength: 32 });
-  const json = JSON.parse(readFileSync(join(out, "landscape.json"), "utf8")) as { models: { name: string; losses: number[][] }[]; examples: number; directions: { normalisation: { kind: string } }; sharpness_definitions: Record<string, string> };
-  assert.deepEqual(json.models.map((m) => m.name), ["bert", "bert-2"]);
+  const r = await runLandscape({
+    model: GOLDEN_BERT,
+    compare: [GOLDEN_BERT],
+    data: data.dev,
+    maxSamples: 12,
+    dims: 2,
+    points: 5,
+    seed: 1,
+    outputDir: out,
+    threads: 1,
+    maxSeqLength: 32,
+  });
+  const json = JSON.parse(readFileSync(join(out, "landscape.json"), "utf8")) as {
+    models: { name: string; losses: number[][] }[];
+    examples: number;
+    directions: { normalisation: { kind: string } };
+    sharpness_definitions: Record<string, string>;
+  };
+  assert.deepEqual(
+    json.models.map((m) => m.name),
+    ["bert", "bert-2"],
+  );
   assert.equal(json.examples, 12);
   assert.equal(json.directions.normalisation.kind, "filter");
   assert.ok(json.sharpness_definitions.width!.length > 20);
@@ -188,8 +281,21 @@ test("runLandscape warns about a newly initialised classifier head and records i
   // The shipped rose-mini is a masked LM: its sequence-classification head is created at load time.
   const tsv = join(out, "dev.tsv");
   writeFileSync(tsv, "sentence\tlabel\na fine film\t1\na dull film\t0\nwonderful\t1\nawful\t0\n");
-  await runLandscape({ model: "models/rose-mini", data: tsv, outputDir: join(out, "ls"), dims: 1, points: 3, threads: 1, maxSeqLength: 16, noPng: true, log: (l) => lines.push(l) });
-  assert.ok(lines.some((l) => /^warning: the classifier head of .*rose-mini is newly initialised/.test(l)), lines.join("\n"));
+  await runLandscape({
+    model: "models/rose-mini",
+    data: tsv,
+    outputDir: join(out, "ls"),
+    dims: 1,
+    points: 3,
+    threads: 1,
+    maxSeqLength: 16,
+    noPng: true,
+    log: (l) => lines.push(l),
+  });
+  assert.ok(
+    lines.some((l) => /^warning: the classifier head of .*rose-mini is newly initialised/.test(l)),
+    lines.join("\n"),
+  );
   const json = JSON.parse(readFileSync(join(out, "ls", "landscape.json"), "utf8")) as { untrained_head: string[] };
   assert.deepEqual(json.untrained_head, ["rose-mini"]);
 });

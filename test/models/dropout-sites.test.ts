@@ -46,9 +46,24 @@ test("bert: the masked-LM forward has the encoder's dropout sites only", () => {
 
 test("layerDepth: embeddings 0, encoder layer i at i + 1, the heads on top, for each architecture", () => {
   const names: Record<string, [string, number][]> = {
-    bert: [["bert.embeddings.word_embeddings.weight", 0], ["bert.encoder.layer.0.attention.self.query.weight", 1], ["bert.encoder.layer.1.output.dense.bias", 2], ["bert.pooler.dense.weight", 3], ["classifier.weight", 3], ["cls.predictions.bias", 3]],
-    roberta: [["roberta.embeddings.LayerNorm.weight", 0], ["roberta.encoder.layer.1.intermediate.dense.weight", 2], ["classifier.out_proj.weight", 3]],
-    distilbert: [["distilbert.embeddings.position_embeddings.weight", 0], ["distilbert.transformer.layer.0.ffn.lin1.weight", 1], ["pre_classifier.weight", 3]],
+    bert: [
+      ["bert.embeddings.word_embeddings.weight", 0],
+      ["bert.encoder.layer.0.attention.self.query.weight", 1],
+      ["bert.encoder.layer.1.output.dense.bias", 2],
+      ["bert.pooler.dense.weight", 3],
+      ["classifier.weight", 3],
+      ["cls.predictions.bias", 3],
+    ],
+    roberta: [
+      ["roberta.embeddings.LayerNorm.weight", 0],
+      ["roberta.encoder.layer.1.intermediate.dense.weight", 2],
+      ["classifier.out_proj.weight", 3],
+    ],
+    distilbert: [
+      ["distilbert.embeddings.position_embeddings.weight", 0],
+      ["distilbert.transformer.layer.0.ffn.lin1.weight", 1],
+      ["pre_classifier.weight", 3],
+    ],
   };
   for (const [model, cases] of Object.entries(names)) {
     const cfg = loadModelConfig(GOLDEN + model);

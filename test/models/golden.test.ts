@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { Graph, grad, ops, Program } from "../../src/engine/index.ts";
+import { Graph, grad, Program } from "../../src/engine/index.ts";
 import type { Tensor } from "../../src/engine/index.ts";
 import { loadModelConfig } from "../../src/io/config.ts";
 import { loadCheckpointTensors } from "../../src/io/checkpoint.ts";
@@ -26,7 +26,8 @@ for (const name of ["bert", "roberta", "distilbert"]) {
     const expected = readSafetensors(`${dir}/expected.safetensors`).tensors;
     const c = JSON.parse(readFileSync(`${dir}/case.json`, "utf8")) as Record<string, number[][] | number[]>;
     const ids = c.input_ids as number[][];
-    const B = ids.length, T = ids[0]!.length;
+    const B = ids.length,
+      T = ids[0]!.length;
     const i64 = (rows: number[][]) => ({ data: BigInt64Array.from(rows.flat().map(BigInt)), dims: [B, T] });
 
     const arch = new Architecture(cfg);
@@ -41,7 +42,10 @@ for (const name of ["bert", "roberta", "distilbert"]) {
     const logits = arch.logits(ctx, inputs);
     const loss = crossEntropy(logits, labels);
     const names = [...scope.tensors.keys()];
-    const grads = grad(loss, names.map((n) => scope.tensors.get(n)!));
+    const grads = grad(
+      loss,
+      names.map((n) => scope.tensors.get(n)!),
+    );
     const outs: Record<string, Tensor> = { logits, loss, hidden };
     names.forEach((n, i) => (outs[`grad/${n}`] = grads[i]!));
     const prog = await Program.compile(g, outs, { threads: 1 });
@@ -59,7 +63,10 @@ for (const name of ["bert", "roberta", "distilbert"]) {
     }
     const r = await prog.run(feeds);
     const e = (k: string) => expected.get(k)!.data as Float32Array;
-    assert.ok(maxAbs(r.logits!.data as Float32Array, e("logits")) < 1e-5, `logits off by ${maxAbs(r.logits!.data as Float32Array, e("logits"))}`);
+    assert.ok(
+      maxAbs(r.logits!.data as Float32Array, e("logits")) < 1e-5,
+      `logits off by ${maxAbs(r.logits!.data as Float32Array, e("logits"))}`,
+    );
     assert.ok(Math.abs((r.loss!.data[0] as number) - e("loss")[0]!) < 1e-6, "loss");
     assert.ok(maxAbs(r.hidden!.data as Float32Array, e("last_hidden_state")) < 1e-5, "last_hidden_state");
     const expectedGrads = [...expected.keys()].filter((k) => k.startsWith("grad/"));

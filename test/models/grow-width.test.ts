@@ -18,12 +18,17 @@ async function logits(dir: string): Promise<number[]> {
 
 function widen(hidden: number, intermediate: number): string {
   const out = join(mkdtempSync(join(tmpdir(), "rose-wide-")), "m");
-  execFileSync(process.execPath, ["--import", "tsx", "scripts/grow-width.ts", GOLDEN_BERT, out, "--hidden", String(hidden), "--intermediate", String(intermediate)], { stdio: "pipe" });
+  execFileSync(
+    process.execPath,
+    ["--import", "tsx", "scripts/grow-width.ts", GOLDEN_BERT, out, "--hidden", String(hidden), "--intermediate", String(intermediate)],
+    { stdio: "pipe" },
+  );
   return out;
 }
 
 test("widening only the feed-forward layers keeps the function exactly", async () => {
-  const before = await logits(GOLDEN_BERT), after = await logits(widen(32, 72));
+  const before = await logits(GOLDEN_BERT),
+    after = await logits(widen(32, 72));
   for (let i = 0; i < before.length; i++) assert.ok(Math.abs(before[i]! - after[i]!) < 1e-5, `logit ${i}: ${before[i]} vs ${after[i]}`);
 });
 
@@ -31,7 +36,8 @@ test("widening the hidden size adds heads and keeps the function up to LayerNorm
   const out = widen(48, 72);
   const cfg = JSON.parse(readFileSync(join(out, "config.json"), "utf8")) as Record<string, number>;
   assert.deepEqual([cfg.hidden_size, cfg.num_attention_heads, cfg.intermediate_size], [48, 6, 72]);
-  const before = await logits(GOLDEN_BERT), after = await logits(out);
+  const before = await logits(GOLDEN_BERT),
+    after = await logits(out);
   const diff = Math.max(...before.map((b, i) => Math.abs(b - after[i]!)));
   const scale = Math.max(...before.map(Math.abs));
   assert.ok(diff < 0.2 * scale, `max logit change ${diff} (logits up to ${scale})`);

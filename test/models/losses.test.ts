@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { Graph, grad, ops, Program, Rng } from "../../src/engine/index.ts";
 import { crossEntropy, maskedCrossEntropy } from "../../src/models/losses.ts";
 
-const R = 6, C = 7;
+const R = 6,
+  C = 7;
 
 function logitsData(seed: number, n: number): Float32Array {
   const rng = new Rng(seed, 1);
@@ -36,7 +37,8 @@ test("maskedCrossEntropy averages over the labelled positions only; ignored posi
   const data = logitsData(5, 2 * 3 * C);
   const labels = [2, -100, 6, -100, -100, 0];
   const r = await prog.run({ x: { data, dims: [2, 3, C] }, y: { data: BigInt64Array.from(labels.map(BigInt)), dims: [2, 3] } });
-  let sum = 0, count = 0;
+  let sum = 0,
+    count = 0;
   labels.forEach((l, i) => {
     if (l === -100) return;
     const row = Array.from(data.subarray(i * C, (i + 1) * C));
@@ -50,7 +52,11 @@ test("maskedCrossEntropy averages over the labelled positions only; ignored posi
   const gd = r.gx!.data as Float32Array;
   labels.forEach((l, i) => {
     const row = Array.from(gd.subarray(i * C, (i + 1) * C));
-    if (l === -100) assert.ok(row.every((v) => v === 0), `row ${i} is ignored but has gradient ${row}`);
+    if (l === -100)
+      assert.ok(
+        row.every((v) => v === 0),
+        `row ${i} is ignored but has gradient ${row}`,
+      );
     else assert.ok(Math.abs(row.reduce((a, v) => a + v, 0)) < 1e-6, `row ${i}: softmax - onehot sums to 0`);
   });
 });

@@ -16,8 +16,14 @@ function clone(m: Map<string, Float32Array>): Map<string, Float32Array> {
 }
 
 test("one vanilla AdamW step by hand", () => {
-  const params = new Map([["w", new Float32Array([1])], ["b.bias", new Float32Array([1])]]);
-  const grads = new Map([["w", new Float32Array([0.5])], ["b.bias", new Float32Array([0.5])]]);
+  const params = new Map([
+    ["w", new Float32Array([1])],
+    ["b.bias", new Float32Array([1])],
+  ]);
+  const grads = new Map([
+    ["w", new Float32Array([0.5])],
+    ["b.bias", new Float32Array([0.5])],
+  ]);
   const opt = new RoseAdamW({ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.5 });
   const info = opt.step({ params, grads });
   // bias-corrected first step moves by lr * sign(g); decoupled decay afterwards only on "w"
@@ -31,7 +37,13 @@ test("one vanilla AdamW step by hand", () => {
 });
 
 test("parameter order and no-decay predicate", () => {
-  assert.deepEqual(paramOrder(["a.bias", "a.weight", "LayerNorm.weight", "b.weight", "x.sa_layer_norm.weight"]), ["a.weight", "b.weight", "a.bias", "LayerNorm.weight", "x.sa_layer_norm.weight"]);
+  assert.deepEqual(paramOrder(["a.bias", "a.weight", "LayerNorm.weight", "b.weight", "x.sa_layer_norm.weight"]), [
+    "a.weight",
+    "b.weight",
+    "a.bias",
+    "LayerNorm.weight",
+    "x.sa_layer_norm.weight",
+  ]);
   assert.equal(defaultNoDecay("distilbert.transformer.layer.0.output_layer_norm.weight"), true);
   assert.equal(defaultNoDecay("bert.pooler.dense.weight"), false);
 });
@@ -42,7 +54,14 @@ test("state save/restore through safetensors continues identically", () => {
   const start = new Map([...initial].map(([n, t]) => [n, (t.data as Float32Array).slice()]));
   const gradsAt = (k: number) => new Map([...start.keys()].map((n) => [n, steps.get(`step${k}/grad/${n}`)!.data as Float32Array]));
   const kl = (k: number) => new Map([...start.keys()].map((n, i) => [n, 0.1 + ((i * 7 + k * 3) % 11)]));
-  const opts = { lr: 1e-3, betas: [0.9, 0.98] as [number, number], weightDecay: 0.01, method: "rose-ensemble" as RoseMethod, upper: 60, numWarmupSteps: 1 };
+  const opts = {
+    lr: 1e-3,
+    betas: [0.9, 0.98] as [number, number],
+    weightDecay: 0.01,
+    method: "rose-ensemble" as RoseMethod,
+    upper: 60,
+    numWarmupSteps: 1,
+  };
 
   const straight = new RoseAdamW(opts);
   const pa = clone(start);
@@ -82,8 +101,14 @@ function tiny(): { params: Map<string, Float32Array>; grads: Map<string, Float32
   const rng = new Rng(3, 9);
   const w = new Float32Array(10).map(() => rng.normal());
   return {
-    params: new Map([["encoder.layer.0.weight", w], ["classifier.bias", new Float32Array([0.5, -0.5])]]),
-    grads: new Map([["encoder.layer.0.weight", new Float32Array(10).map(() => rng.normal())], ["classifier.bias", new Float32Array([0.1, 0.2])]]),
+    params: new Map([
+      ["encoder.layer.0.weight", w],
+      ["classifier.bias", new Float32Array([0.5, -0.5])],
+    ]),
+    grads: new Map([
+      ["encoder.layer.0.weight", new Float32Array(10).map(() => rng.normal())],
+      ["classifier.bias", new Float32Array([0.1, 0.2])],
+    ]),
   };
 }
 
@@ -130,9 +155,20 @@ test("element granularity, second order and ensemble", () => {
     const want = method === "rose-second" ? [...second] : [...second].map((s, i) => 0.5 * s + 0.5 * first[i]!);
 
     const before = params.get(W)!.slice();
-    const info = opt.step({ params, grads: new Map([[W, g2], ["classifier.bias", new Float32Array([0.1, 0.2])]]), klGrads: new Map([[W, klGrad]]) });
+    const info = opt.step({
+      params,
+      grads: new Map([
+        [W, g2],
+        ["classifier.bias", new Float32Array([0.1, 0.2])],
+      ]),
+      klGrads: new Map([[W, klGrad]]),
+    });
     assert.equal(info.maskApplied, true);
-    assert.deepEqual(changed(before, params.get(W)!), want.map((m) => (m > 0 ? 1 : 0)), method);
+    assert.deepEqual(
+      changed(before, params.get(W)!),
+      want.map((m) => (m > 0 ? 1 : 0)),
+      method,
+    );
     assert.equal(info.mask.get(W), want.reduce((a, b) => a + b, 0) / 10);
   }
 });
@@ -149,7 +185,10 @@ test("tensor granularity needs KL norms after warm-up; errors name the problem",
   const bad = new Map(grads);
   bad.set("classifier.bias", new Float32Array(3));
   assert.throws(() => new RoseAdamW({ lr: 0.01 }).step({ params, grads: bad }), ShapeError);
-  assert.throws(() => new RoseAdamW({ lr: 0.01 }).step({ params, grads: new Map([["nope", new Float32Array(1)]]) }), /unknown parameter nope/);
+  assert.throws(
+    () => new RoseAdamW({ lr: 0.01 }).step({ params, grads: new Map([["nope", new Float32Array(1)]]) }),
+    /unknown parameter nope/,
+  );
 });
 
 test("custom eligibility selects other tensors", () => {
@@ -176,10 +215,16 @@ test("plain AdamW applies the tensor masks it is given", () => {
 
 test("lrScale: a tensor scaled by s steps (and decays) as one trained at s times the rate", () => {
   const rng = new Rng(3);
-  const make = () => new Map([["a.weight", new Float32Array(8).map(() => rng.normal())], ["b.weight", new Float32Array(8).map(() => rng.normal())]]);
-  const params = make(), grads = [make(), make(), make()];
+  const make = () =>
+    new Map([
+      ["a.weight", new Float32Array(8).map(() => rng.normal())],
+      ["b.weight", new Float32Array(8).map(() => rng.normal())],
+    ]);
+  const params = make(),
+    grads = [make(), make(), make()];
   const scaled = new AdamW({ lr: 0.01, weightDecay: 0.1, lrScale: (n) => (n === "a.weight" ? 0.25 : 1) });
-  const full = new AdamW({ lr: 0.01, weightDecay: 0.1 }), quarter = new AdamW({ lr: 0.0025, weightDecay: 0.1 });
+  const full = new AdamW({ lr: 0.01, weightDecay: 0.1 }),
+    quarter = new AdamW({ lr: 0.0025, weightDecay: 0.1 });
   const [p1, p2, p3] = [clone(params), clone(params), clone(params)];
   for (const g of grads) {
     scaled.step({ params: p1, grads: clone(g) });
@@ -189,5 +234,8 @@ test("lrScale: a tensor scaled by s steps (and decays) as one trained at s times
   assert.deepEqual(p1.get("a.weight"), p3.get("a.weight"));
   assert.deepEqual(p1.get("b.weight"), p2.get("b.weight"));
   assert.notDeepEqual(p2.get("a.weight"), p3.get("a.weight"));
-  assert.throws(() => new AdamW({ lr: 0.01, lrScale: () => Number.NaN }).step({ params: clone(params), grads: clone(grads[0]!) }), /lrScale\(a\.weight\) must be a finite number >= 0, got NaN/);
+  assert.throws(
+    () => new AdamW({ lr: 0.01, lrScale: () => Number.NaN }).step({ params: clone(params), grads: clone(grads[0]!) }),
+    /lrScale\(a\.weight\) must be a finite number >= 0, got NaN/,
+  );
 });

@@ -5,7 +5,10 @@ import { clipGradNorm } from "../../src/optim/clip.ts";
 import { linearSchedule, totalTrainingSteps, warmupStepsFromRatio } from "../../src/optim/schedule.ts";
 
 test("clipGradNorm scales only above maxNorm and returns the pre-clip norm", () => {
-  const grads = new Map([["a", new Float32Array([3, 0])], ["b", new Float32Array([4])]]);
+  const grads = new Map([
+    ["a", new Float32Array([3, 0])],
+    ["b", new Float32Array([4])],
+  ]);
   assert.equal(clipGradNorm(grads, 1), 5);
   const c = Math.fround(1 / Math.fround(5 + 1e-6));
   assert.deepEqual([...grads.get("a")!], [Math.fround(3 * c), 0]);
@@ -30,7 +33,10 @@ test("linearSchedule matches HF get_linear_schedule_with_warmup", () => {
   assert.deepEqual([0, 1, 2, 6, 10, 12].map(lr), [0, 0.5, 1, 0.5, 0, 0]);
   // the golden recordings: base 2e-3, no warm-up, 6 steps; lr of update k is lr(k - 1)
   const g = linearSchedule({ baseLr: 0.002, warmupSteps: 0, totalSteps: 6 });
-  assert.deepEqual([0, 1, 2, 3, 4, 5].map(g), [0.002, 0.0016666666666666668, 0.0013333333333333335, 0.001, 0.0006666666666666668, 0.00033333333333333327]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5].map(g),
+    [0.002, 0.0016666666666666668, 0.0013333333333333335, 0.001, 0.0006666666666666668, 0.00033333333333333327],
+  );
   assert.throws(() => linearSchedule({ baseLr: -1, warmupSteps: 0, totalSteps: 1 }), ConfigError);
 });
 

@@ -13,10 +13,16 @@ test("the average follows s += (1 - d_t) (w - s) with d_t = min(decay, (1 + t) /
   params.set("w", Float32Array.from([12, 9]));
   ema.update(params, 1);
   // 1 + (9/11)(12 - 1) = 10, -2 + (9/11)(9 + 2) = 7
-  assert.deepEqual([...ema.shadow.get("w")!].map((v) => +v.toFixed(5)), [10, 7]);
+  assert.deepEqual(
+    [...ema.shadow.get("w")!].map((v) => +v.toFixed(5)),
+    [10, 7],
+  );
   params.set("w", Float32Array.from([0, 0]));
   ema.update(params, 100);
-  assert.deepEqual([...ema.shadow.get("w")!].map((v) => +v.toFixed(5)), [5, 3.5]);
+  assert.deepEqual(
+    [...ema.shadow.get("w")!].map((v) => +v.toFixed(5)),
+    [5, 3.5],
+  );
 });
 
 test("swapInto lends the average to the weights and puts the live ones back", () => {
@@ -33,5 +39,9 @@ test("swapInto lends the average to the weights and puts the live ones back", ()
 });
 
 test("a decay outside (0, 1) is refused", () => {
-  for (const d of [0, 1, -0.5, NaN]) assert.throws(() => new WeightEma(d, new Map()), (e: Error) => e instanceof ConfigError && /emaDecay/.test(e.message));
+  for (const d of [0, 1, -0.5, NaN])
+    assert.throws(
+      () => new WeightEma(d, new Map()),
+      (e: Error) => e instanceof ConfigError && /emaDecay/.test(e.message),
+    );
 });

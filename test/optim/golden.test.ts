@@ -82,9 +82,16 @@ for (const [dir, method] of VARIANTS) {
       gamma: rec.gamma,
       numWarmupSteps: rec.num_warmup_steps,
     });
-    const orderFromModel = paramOrder(rec.param_order.filter((n) => !n.includes("LayerNorm") && !n.endsWith("bias")).concat(rec.param_order.filter((n) => n.includes("LayerNorm") || n.endsWith("bias"))));
+    const orderFromModel = paramOrder(
+      rec.param_order
+        .filter((n) => !n.includes("LayerNorm") && !n.endsWith("bias"))
+        .concat(rec.param_order.filter((n) => n.includes("LayerNorm") || n.endsWith("bias"))),
+    );
     assert.deepEqual(orderFromModel, rec.param_order);
-    assert.deepEqual(rec.param_order.filter((n) => opt.isEligible(n)), rec.selected);
+    assert.deepEqual(
+      rec.param_order.filter((n) => opt.isEligible(n)),
+      rec.selected,
+    );
 
     const sched = linearSchedule({ baseLr: rec.log[0]!.lr, warmupSteps: 0, totalSteps: rec.steps });
     let worst = 0;
@@ -110,21 +117,27 @@ for (const [dir, method] of VARIANTS) {
           assert.ok(Math.abs(got - v) <= 1e-5 * Math.abs(v), `step ${k} second_saliency ${n}: ${got} vs ${v}`);
         }
       } else assert.equal(info.secondSaliency, undefined);
-      const expectFrac = entry.mask && entry.mask_applied
-        ? (() => {
-            let live = 0, total = 0;
-            for (const [n, p] of params) {
-              total += p.length;
-              if ((entry.mask![n] ?? 1) > 0) live += p.length;
-            }
-            return live / total;
-          })()
-        : 1;
+      const expectFrac =
+        entry.mask && entry.mask_applied
+          ? (() => {
+              let live = 0,
+                total = 0;
+              for (const [n, p] of params) {
+                total += p.length;
+                if ((entry.mask![n] ?? 1) > 0) live += p.length;
+              }
+              return live / total;
+            })()
+          : 1;
       assert.equal(info.fractionUpdated, expectFrac);
 
       const st = opt.state();
       for (const [n, p] of params) {
-        for (const [kind, got] of [["param", p], ["exp_avg", st.expAvg.get(n)!], ["exp_avg_sq", st.expAvgSq.get(n)!]] as const) {
+        for (const [kind, got] of [
+          ["param", p],
+          ["exp_avg", st.expAvg.get(n)!],
+          ["exp_avg_sq", st.expAvgSq.get(n)!],
+        ] as const) {
           const d = maxAbsDiff(got, f32(steps, `step${k}/${kind}/${n}`));
           worst = Math.max(worst, d);
           assert.ok(d <= 1e-6, `step ${k} ${kind} ${n}: max abs diff ${d}`);

@@ -48,12 +48,34 @@ test("bandMask: inclusive bounds and edge cases", () => {
 
 test("first-order mask, second-order saliency, ensemble", () => {
   const names = ["a", "b", "c"];
-  assert.deepEqual([...firstOrderMask(names, new Map([["a", 3], ["b", 1], ["c", 2]]), 0, 50)], [0, 1, 1]);
+  assert.deepEqual(
+    [
+      ...firstOrderMask(
+        names,
+        new Map([
+          ["a", 3],
+          ["b", 1],
+          ["c", 2],
+        ]),
+        0,
+        50,
+      ),
+    ],
+    [0, 1, 1],
+  );
   assert.throws(() => firstOrderMask(names, new Map([["a", 3]]), 0, 50), ConfigError);
 
-  const grads = new Map([["a", new Float32Array([3, 4])], ["b", new Float32Array([1, 0])], ["c", new Float32Array([0, 2])]]);
+  const grads = new Map([
+    ["a", new Float32Array([3, 4])],
+    ["b", new Float32Array([1, 0])],
+    ["c", new Float32Array([0, 2])],
+  ]);
   assert.equal(secondOrderSaliency(names, grads, new Map([["a", new Float32Array(2)]]), 0.9), null);
-  const ea = new Map([["a", new Float32Array([0.3, 0.4])], ["b", new Float32Array([0.2, 0])], ["c", new Float32Array([0, 0.1])]]);
+  const ea = new Map([
+    ["a", new Float32Array([0.3, 0.4])],
+    ["b", new Float32Array([0.2, 0])],
+    ["c", new Float32Array([0, 0.1])],
+  ]);
   const sal = secondOrderSaliency(names, grads, ea, 0.9)!;
   // |0.1 * 5 / 0.5 - 1| = 0, |0.1 * 1 / 0.2 - 1| = 0.5, |0.1 * 2 / 0.1 - 1| = 1 (all in float32)
   assert.ok(Math.abs(sal[0]!) < 1e-6 && Math.abs(sal[1]! - 0.5) < 1e-6 && Math.abs(sal[2]! - 1) < 1e-6);
@@ -73,16 +95,34 @@ test("torchNorm32 is a float32 L2 norm", () => {
 
 test("elementBandMask agrees with bandMask (radix selection vs sort)", () => {
   const rng = new Rng(7, 1);
-  for (const [n, distinct] of [[1, 10], [2, 10], [17, 1e9], [1000, 5], [5000, 1e9], [3000, 1]] as const) {
+  for (const [n, distinct] of [
+    [1, 10],
+    [2, 10],
+    [17, 1e9],
+    [1000, 5],
+    [5000, 1e9],
+    [3000, 1],
+  ] as const) {
     const sal = new Float32Array(n);
     for (let i = 0; i < n; i++) sal[i] = distinct === 1e9 ? rng.next() * 10 ** (rng.int(8) - 6) : rng.int(distinct) * 0.25;
     if (n > 100) sal[3] = NaN;
-    for (const [lo, hi] of [[0, 100], [0, 60], [10, 90], [33, 33], [0, 0], [100, 100], [12.5, 87.5]] as const) {
+    for (const [lo, hi] of [
+      [0, 100],
+      [0, 60],
+      [10, 90],
+      [33, 33],
+      [0, 0],
+      [100, 100],
+      [12.5, 87.5],
+    ] as const) {
       const out = new Uint8Array(n);
       const kept = elementBandMask(sal, n, lo, hi, out);
       const want = bandMask(sal, lo, hi);
       assert.deepEqual([...out], [...want], `n=${n} band [${lo}, ${hi}]`);
-      assert.equal(kept, want.reduce((a, b) => a + b, 0));
+      assert.equal(
+        kept,
+        want.reduce((a, b) => a + b, 0),
+      );
     }
   }
   // negative values and a prefix of a longer buffer

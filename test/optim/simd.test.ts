@@ -23,7 +23,11 @@ function randomArrays(n: number, seed: number): Float32Array[] {
 
 test("the SIMD update equals the float32 formula on every element, across chunk boundaries and a ragged tail", () => {
   const k = { b1: f32(0.9), c1: f32(0.1), b2: f32(0.98), c2: f32(0.02), eps: f32(1e-8), negStep: f32(-1e-3), negDecay: f32(-1e-5) };
-  for (const [m, scale] of [[1, 1], [0.5, 0.25], [0, 1]] as const) {
+  for (const [m, scale] of [
+    [1, 1],
+    [0.5, 0.25],
+    [0, 1],
+  ] as const) {
     const n = 16384 * 2 + 7;
     const [p, g, ea, eas] = randomArrays(n, 3);
     const [p0, g0, ea0, eas0] = [p!.slice(), g!.slice(), ea!.slice(), eas!.slice()];

@@ -15,23 +15,45 @@ const run = promisify(execFile);
 const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
 
 // Without the repository's node_modules/.bin on PATH (npm test adds it), so tsx cannot sneak in.
-const PATH = (process.env.PATH ?? "").split(":").filter((p) => !p.includes("node_modules")).join(":");
+const PATH = (process.env.PATH ?? "")
+  .split(":")
+  .filter((p) => !p.includes("node_modules"))
+  .join(":");
 // onnxruntime-node's install script downloads CUDA binaries unless told to skip (README: installing).
 const env = { ...process.env, PATH, ONNXRUNTIME_NODE_INSTALL: "skip" };
 
-test("npm pack + npm install -g: `rose --version` and `import { fineTune, DEFAULT_MODEL } from \"rose\"` run with plain node", { timeout: 240_000 }, async () => {
+test('npm pack + npm install -g: `rose --version` and `import { fineTune, DEFAULT_MODEL } from "rose"` run with plain node', {
+  timeout: 240_000,
+}, async () => {
   const tmp = mkdtempSync(join(tmpdir(), "rose-pack-"));
   try {
     const packed = await run("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: ROOT, env, maxBuffer: 64 << 20 });
     const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf("["))) as { filename: string; files: { path: string }[] }[];
     const files = info!.files.map((f) => f.path);
-    for (const f of ["bin/rose.js", "dist/index.js", "dist/index.d.ts", "dist/cli/main.js", "dist/optim/adamw.wasm", "models/rose-mini/model.safetensors", "LICENSE", "README.md"]) {
+    for (const f of [
+      "bin/rose.js",
+      "dist/index.js",
+      "dist/index.d.ts",
+      "dist/cli/main.js",
+      "dist/optim/adamw.wasm",
+      "models/rose-mini/model.safetensors",
+      "LICENSE",
+      "README.md",
+    ]) {
       assert.ok(files.includes(f), `the tarball ships ${f}`);
     }
-    assert.deepEqual(files.filter((f) => f.startsWith("src/") || f.startsWith("test/")), [], "no sources or tests in the tarball");
+    assert.deepEqual(
+      files.filter((f) => f.startsWith("src/") || f.startsWith("test/")),
+      [],
+      "no sources or tests in the tarball",
+    );
 
     const prefix = join(tmp, "prefix");
-    await run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", join(tmp, info!.filename)], { cwd: tmp, env, maxBuffer: 64 << 20 });
+    await run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", join(tmp, info!.filename)], {
+      cwd: tmp,
+      env,
+      maxBuffer: 64 << 20,
+    });
     const bin = join(prefix, "bin", "rose");
     const v = await run(bin, ["--version"], { cwd: tmp, env });
     assert.equal(v.stdout.trim(), version);
@@ -50,12 +72,20 @@ test("npm pack + npm install -g: `rose --version` and `import { fineTune, DEFAUL
         `new RoseAdamW({ lr: 0.5, weightDecay: 0 }).step({ params: new Map([["w", w]]), grads: new Map([["w", new Float32Array([1, 1, 1, 1])]]) });\n` +
         `console.log(JSON.stringify({ fineTune: typeof fineTune, model: DEFAULT_MODEL, labels: m.cfg.numLabels, w: [...w] }));\n`,
     );
-    const r = JSON.parse((await run(process.execPath, ["main.js"], { cwd: project, env })).stdout) as { fineTune: string; model: string; labels: number; w: number[] };
+    const r = JSON.parse((await run(process.execPath, ["main.js"], { cwd: project, env })).stdout) as {
+      fineTune: string;
+      model: string;
+      labels: number;
+      w: number[];
+    };
     assert.equal(r.fineTune, "function");
     assert.equal(r.model, join(prefix, "lib", "node_modules", "rose", "models", "rose-mini"));
     assert.ok(r.labels >= 2);
     // AdamW's first step moves each weight by lr against the gradient's sign.
-    assert.deepEqual(r.w.map((x) => +x.toFixed(4)), [0.5, 1.5, 2.5, 3.5]);
+    assert.deepEqual(
+      r.w.map((x) => +x.toFixed(4)),
+      [0.5, 1.5, 2.5, 3.5],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -7,12 +7,16 @@ import { buildCorpus, cleanText, heldoutIds, splitLong, wordnetSynsetText, type 
 import { ConfigError, FormatError } from "../../src/errors.ts";
 
 const ABLE =
-  "00001740 00 a 01 able 0 005 = 05207437 n 0000 = 05624029 n 0000 + 05624029 n 0101 + 05207437 n 0101 ! 00002098 a 0101 | (usually followed by `to') having the necessary means or skill or know-how or authority to do something; \"able to swim\"; \"she was able to program her computer\"  ";
+  '00001740 00 a 01 able 0 005 = 05207437 n 0000 = 05624029 n 0000 + 05624029 n 0101 + 05207437 n 0101 ! 00002098 a 0101 | (usually followed by `to\') having the necessary means or skill or know-how or authority to do something; "able to swim"; "she was able to program her computer"  ';
 
 test("WordNet synset lines become 'lemma: definition. example. example.'", () => {
-  assert.equal(wordnetSynsetText(ABLE), "able: (usually followed by `to') having the necessary means or skill or know-how or authority to do something. able to swim. she was able to program her computer.");
+  assert.equal(
+    wordnetSynsetText(ABLE),
+    "able: (usually followed by `to') having the necessary means or skill or know-how or authority to do something. able to swim. she was able to program her computer.",
+  );
   // Attributions after a quote are dropped; a ';' inside a quote does not split; lemma markers and '_' go.
-  const quote = '05000001 07 n 02 mercy_killing(a) 0 euthanasia 0 000 | leniency; "the quality of mercy is not strained; it droppeth"--Shakespeare; "seven kine"- Bible  ';
+  const quote =
+    '05000001 07 n 02 mercy_killing(a) 0 euthanasia 0 000 | leniency; "the quality of mercy is not strained; it droppeth"--Shakespeare; "seven kine"- Bible  ';
   assert.equal(wordnetSynsetText(quote), "mercy killing: leniency. the quality of mercy is not strained; it droppeth. seven kine.");
   assert.equal(wordnetSynsetText("  1 This software and database is being provided to you, the LICENSEE, by  "), null);
   assert.equal(wordnetSynsetText(""), null);
@@ -56,13 +60,21 @@ function fixture(): { root: string; dirs: { sotu: string; "moby-dick": string; w
     writeFileSync(join(dirs.sotu, `${1800 + i}_some_president_x.json`), JSON.stringify({ text: "must not be read" }));
   }
   for (let i = 1; i <= 20; i++) {
-    const paras = [`CHAPTER ${i}. Title.`, `Chapter ${i} first paragraph,\nwrapped over\ntwo lines.`, "Short.", `Chapter ${i} second paragraph is here.`];
+    const paras = [
+      `CHAPTER ${i}. Title.`,
+      `Chapter ${i} first paragraph,\nwrapped over\ntwo lines.`,
+      "Short.",
+      `Chapter ${i} second paragraph is here.`,
+    ];
     writeFileSync(join(dirs["moby-dick"], `chapter_${i}.txt`), paras.join("\n\n"));
   }
   writeFileSync(join(dirs["moby-dick"], "contents.txt"), "CONTENTS\n\nCHAPTER 1. Title of a long chapter in the contents.");
   for (const pos of ["noun", "verb", "adj", "adv"]) {
     const lines = ["  1 license header line that must be skipped entirely  "];
-    for (let i = 0; i < 50; i++) lines.push(`${String(i).padStart(8, "0")} 03 ${pos[0]} 01 ${pos}word${i} 0 000 | a ${pos} sense number ${i}; "an example of ${pos} ${i}"  `);
+    for (let i = 0; i < 50; i++)
+      lines.push(
+        `${String(i).padStart(8, "0")} 03 ${pos[0]} 01 ${pos}word${i} 0 000 | a ${pos} sense number ${i}; "an example of ${pos} ${i}"  `,
+      );
     writeFileSync(join(dirs.wordnet, `data.${pos}`), `${lines.join("\n")}\n`);
   }
   return { root, dirs };
@@ -78,14 +90,23 @@ test("buildCorpus reads each source, cleans, drops short lines and holds out who
     assert.equal(c.train.length, c.stats.total.trainLines);
     assert.equal(c.heldout.length, c.stats.total.heldoutLines);
     const all = [...c.train, ...c.heldout];
-    assert.equal(c.stats.total.chars, all.reduce((n, l) => n + l.length, 0));
-    assert.equal(c.stats.total.words, all.reduce((n, l) => n + l.split(" ").length, 0));
+    assert.equal(
+      c.stats.total.chars,
+      all.reduce((n, l) => n + l.length, 0),
+    );
+    assert.equal(
+      c.stats.total.words,
+      all.reduce((n, l) => n + l.split(" ").length, 0),
+    );
     for (const l of all) {
       assert.ok(l.length >= 20 && l.length <= 1000, l);
       assert.equal(l, cleanText(l));
       assert.doesNotMatch(l, /Applause|must not be read|license|CHAPTER|Short\./);
     }
-    assert.ok(c.train.includes("Chapter 7 first paragraph, wrapped over two lines.") || c.heldout.includes("Chapter 7 first paragraph, wrapped over two lines."));
+    assert.ok(
+      c.train.includes("Chapter 7 first paragraph, wrapped over two lines.") ||
+        c.heldout.includes("Chapter 7 first paragraph, wrapped over two lines."),
+    );
     assert.ok(all.includes("nounword3: a noun sense number 3. an example of noun 3."));
     // A held-out document contributes no line to train.
     const heldChapters = new Set(c.heldout.map((l) => /^Chapter (\d+) /.exec(l)?.[1]).filter(Boolean));
@@ -111,7 +132,10 @@ test("buildCorpus errors name the problem", () => {
   try {
     assert.throws(() => buildCorpus({ dirs: { ...dirs, sotu: join(root, "nope") } }), ConfigError);
     rmSync(join(dirs.wordnet, "data.adv"));
-    assert.throws(() => buildCorpus({ dirs }), (e: unknown) => e instanceof FormatError && /data\.adv/.test(e.message));
+    assert.throws(
+      () => buildCorpus({ dirs }),
+      (e: unknown) => e instanceof FormatError && /data\.adv/.test(e.message),
+    );
     assert.throws(() => buildCorpus({ dirs, heldoutFraction: 1 }), ConfigError);
     assert.throws(() => buildCorpus({ dirs, sources: [] }), ConfigError);
   } finally {

@@ -18,14 +18,18 @@ test("mlmFeeds: each sequence's predictions in its own row of mlm_rows, padded; 
   assert.deepEqual(f.mlm_rows!.dims, [3, 3]);
   assert.deepEqual([...f.mlm_rows!.data].map(Number), [1, 3, 4, 5, 5, 5, 11, 13, 11]);
   const rows = f.mlm_rows!.data as BigInt64Array;
-  assert.deepEqual([...f.mlm_positions!.data].map((i) => Number(rows[Number(i)])), positions);
+  assert.deepEqual(
+    [...f.mlm_positions!.data].map((i) => Number(rows[Number(i)])),
+    positions,
+  );
   assert.deepEqual([...f.mlm_labels!.data].map(Number), [7, 8, 9, 10, 11]);
 });
 
 test("maskedLm: loss and every gradient equal the full last layer's", async () => {
   const cfg = loadModelConfig(GOLDEN_BERT);
   const arch = new Architecture(cfg);
-  const B = 3, T = 12;
+  const B = 3,
+    T = 12;
   const g = new Graph();
   const scope = new ParamScope(g);
   const inputs = arch.inputs(g);
@@ -34,10 +38,19 @@ test("maskedLm: loss and every gradient equal the full last layer's", async () =
   const reduced = objective.loss(objective.head(ctx, arch.encode(ctx, inputs, { queries: objective.queries })));
   // Reference: every position through the last layer, then the predicted rows by their flat positions.
   const flat = g.input("flat_positions", "int64", ["predicted"]);
-  const full = crossEntropy(arch.mlmLogits(ctx, ops.gather(ops.reshape(arch.encode(ctx, inputs), [-1, cfg.hiddenSize]), flat)), g.input("mlm_labels_ref", "int64", ["predicted"]));
+  const full = crossEntropy(
+    arch.mlmLogits(ctx, ops.gather(ops.reshape(arch.encode(ctx, inputs), [-1, cfg.hiddenSize]), flat)),
+    g.input("mlm_labels_ref", "int64", ["predicted"]),
+  );
   const names = [...scope.tensors.keys()];
-  const gr = grad(reduced, names.map((n) => scope.tensors.get(n)!));
-  const gf = grad(full, names.map((n) => scope.tensors.get(n)!));
+  const gr = grad(
+    reduced,
+    names.map((n) => scope.tensors.get(n)!),
+  );
+  const gf = grad(
+    full,
+    names.map((n) => scope.tensors.get(n)!),
+  );
   const outs: Record<string, Tensor> = { reduced, full };
   names.forEach((n, i) => {
     outs[`r/${n}`] = gr[i]!;
@@ -52,7 +65,8 @@ test("maskedLm: loss and every gradient equal the full last layer's", async () =
   const positions = [1, 4, 5, 9, 2 * T + 0, 2 * T + 7]; // sequence 1 predicts nothing
   const labels = BigInt64Array.from(positions, (p) => ids[p]!);
   const feeds: Record<string, HostTensor | Float32Array> = {
-    input_ids: { data: ids, dims: [B, T] }, attention_mask: { data: mask, dims: [B, T] },
+    input_ids: { data: ids, dims: [B, T] },
+    attention_mask: { data: mask, dims: [B, T] },
     token_type_ids: { data: new BigInt64Array(B * T), dims: [B, T] },
     ...mlmFeeds(B, T, positions, labels),
     flat_positions: { data: BigInt64Array.from(positions.map(BigInt)), dims: [positions.length] },
@@ -65,8 +79,10 @@ test("maskedLm: loss and every gradient equal the full last layer's", async () =
   const r = await prog.run(feeds);
   assert.equal(r.reduced!.data[0], r.full!.data[0], "the forward pass computes the same rows the same way");
   for (const n of names) {
-    const a = r[`r/${n}`]!.data as Float32Array, b = r[`f/${n}`]!.data as Float32Array;
-    let scale = 0, diff = 0;
+    const a = r[`r/${n}`]!.data as Float32Array,
+      b = r[`f/${n}`]!.data as Float32Array;
+    let scale = 0,
+      diff = 0;
     for (let i = 0; i < a.length; i++) {
       scale = Math.max(scale, Math.abs(b[i]!));
       diff = Math.max(diff, Math.abs(a[i]! - b[i]!));

@@ -34,12 +34,21 @@ test("packSequences: full [CLS] chunk [SEP] rows of maxLength, in order, last pa
     assert.equal(s[0], CLS);
     assert.equal(s.at(-1), SEP);
   });
-  assert.deepEqual(seqs.flatMap((s) => s.slice(1, -1)), rest >= 5 ? flat : flat.slice(0, full * 30));
+  assert.deepEqual(
+    seqs.flatMap((s) => s.slice(1, -1)),
+    rest >= 5 ? flat : flat.slice(0, full * 30),
+  );
   // A trailing chunk shorter than minLastChunk is dropped.
   const exact = packSequences([[...Array(30 + 4).keys()].map((i) => i + 5)], { maxLength: 32, clsId: CLS, sepId: SEP, minLastChunk: 5 });
-  assert.deepEqual(exact.map((s) => s.length), [32]);
+  assert.deepEqual(
+    exact.map((s) => s.length),
+    [32],
+  );
   const kept = packSequences([[...Array(30 + 5).keys()].map((i) => i + 5)], { maxLength: 32, clsId: CLS, sepId: SEP, minLastChunk: 5 });
-  assert.deepEqual(kept.map((s) => s.length), [32, 7]);
+  assert.deepEqual(
+    kept.map((s) => s.length),
+    [32, 7],
+  );
   assert.deepEqual(packSequences([], { maxLength: 8, clsId: CLS, sepId: SEP }), []);
   assert.throws(() => packSequences(lines, { maxLength: 2, clsId: CLS, sepId: SEP }), ConfigError);
 });
@@ -140,7 +149,9 @@ test("MlmBatcher: batchAt(step) is reproducible from (seed, step); epochs are pe
 });
 
 test("tokenizeLines gives the tokenizer's ids without [CLS]/[SEP]", async () => {
-  const lines = ["the whale swam under the ship", "call me ishmael, said the sailor", "the sea rolled on as it rolled"].flatMap((l) => Array(20).fill(l) as string[]);
+  const lines = ["the whale swam under the ship", "call me ishmael, said the sailor", "the sea rolled on as it rolled"].flatMap(
+    (l) => Array(20).fill(l) as string[],
+  );
   const dir = mkdtempSync(join(tmpdir(), "rose-mlm-"));
   try {
     await trainWordPiece(lines, { vocabSize: 120, outDir: dir });
@@ -149,7 +160,10 @@ test("tokenizeLines gives the tokenizer's ids without [CLS]/[SEP]", async () => 
     for (let i = 0; i < 3; i++) assert.deepEqual(ids[i], (await tok.encode(lines[i]!)).slice(1, -1));
     assert.equal(ids.length, 4);
     const packed = packSequences(ids, { maxLength: 8, clsId: tok.specialIds.cls, sepId: tok.specialIds.sep, minLastChunk: 1 });
-    assert.deepEqual(packed.flatMap((s) => s.slice(1, -1)), ids.flat());
+    assert.deepEqual(
+      packed.flatMap((s) => s.slice(1, -1)),
+      ids.flat(),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,26 +10,69 @@ import { PretrainedModel } from "../../src/models/pretrained.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
 const docs = readMobyDick(defaultSourceDir("moby-dick")).slice(0, 6);
-const corpus = join(dir, "corpus.txt"), heldout = join(dir, "heldout.txt");
-writeFileSync(corpus, docs.slice(0, 5).flatMap((d) => d.lines).join("\n"));
+const corpus = join(dir, "corpus.txt"),
+  heldout = join(dir, "heldout.txt");
+writeFileSync(
+  corpus,
+  docs
+    .slice(0, 5)
+    .flatMap((d) => d.lines)
+    .join("\n"),
+);
 writeFileSync(heldout, docs[5]!.lines.join("\n"));
 const configFile = join(dir, "config.json");
-writeFileSync(configFile, JSON.stringify({ model_type: "bert", hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 64 }));
-const opts = { corpus: [corpus], heldout: [heldout], configFile, vocabSize: 400, maxSeqLength: 32, batchSize: 8, maxSteps: 12, learningRate: 2e-3, warmupRatio: 0.1, loggingSteps: 4, saveSteps: 5, quiet: true };
+writeFileSync(
+  configFile,
+  JSON.stringify({
+    model_type: "bert",
+    hidden_size: 32,
+    num_hidden_layers: 2,
+    num_attention_heads: 2,
+    intermediate_size: 64,
+    max_position_embeddings: 64,
+  }),
+);
+const opts = {
+  corpus: [corpus],
+  heldout: [heldout],
+  configFile,
+  vocabSize: 400,
+  maxSeqLength: 32,
+  batchSize: 8,
+  maxSteps: 12,
+  learningRate: 2e-3,
+  warmupRatio: 0.1,
+  loggingSteps: 4,
+  saveSteps: 5,
+  quiet: true,
+};
 
 test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns are bit-identical", async () => {
-  const a = join(dir, "a"), b = join(dir, "b");
+  const a = join(dir, "a"),
+    b = join(dir, "b");
   const r = await pretrain({ ...opts, outputDir: a });
   assert.equal(r.steps, 12);
   assert.ok(r.heldoutAccuracy !== null && r.heldoutAccuracy >= 0 && r.heldoutTokens > 0);
   const cfg = JSON.parse(readFileSync(join(a, "config.json"), "utf8")) as { architectures: string[]; vocab_size: number };
   assert.deepEqual(cfg.architectures, ["BertForMaskedLM"]);
   assert.ok(cfg.vocab_size <= 400);
-  const losses = readFileSync(join(a, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((x) => x.type === "train");
+  const losses = readFileSync(join(a, "metrics.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { type: string; loss?: number })
+    .filter((x) => x.type === "train");
   assert.ok(losses.at(-1)!.loss! < losses[0]!.loss!, "the masked-LM loss goes down");
   const m = await PretrainedModel.load(a, { labels: ["neg", "pos"] });
-  assert.deepEqual(m.report.newParams.sort(), ["bert.pooler.dense.bias", "bert.pooler.dense.weight", "classifier.bias", "classifier.weight"]);
-  assert.ok(m.report.unusedParams.every((n) => n.startsWith("cls.predictions.")), m.report.unusedParams.join(","));
+  assert.deepEqual(m.report.newParams.sort(), [
+    "bert.pooler.dense.bias",
+    "bert.pooler.dense.weight",
+    "classifier.bias",
+    "classifier.weight",
+  ]);
+  assert.ok(
+    m.report.unusedParams.every((n) => n.startsWith("cls.predictions.")),
+    m.report.unusedParams.join(","),
+  );
   await pretrain({ ...opts, outputDir: b });
   assert.deepEqual(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors")));
 
@@ -39,8 +82,13 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
   assert.equal(h.accuracy, r.heldoutAccuracy);
   assert.equal(h.tokens, r.heldoutTokens);
   const buckets = h.byPosition!;
-  assert.ok(buckets.length >= 2 && buckets.every((x, i) => x.start % 8 === 0 && x.start < 32 && (i === 0 || x.start > buckets[i - 1]!.start)));
-  assert.equal(buckets.reduce((n, x) => n + x.tokens, 0), h.tokens);
+  assert.ok(
+    buckets.length >= 2 && buckets.every((x, i) => x.start % 8 === 0 && x.start < 32 && (i === 0 || x.start > buckets[i - 1]!.start)),
+  );
+  assert.equal(
+    buckets.reduce((n, x) => n + x.tokens, 0),
+    h.tokens,
+  );
   assert.ok(Math.abs(buckets.reduce((n, x) => n + x.accuracy * x.tokens, 0) / h.tokens - h.accuracy) < 1e-12);
   assert.equal((await heldoutAccuracy(mlm, [heldout], { maxSeqLength: 32, batchSize: 8 })).byPosition, undefined);
 });
@@ -53,13 +101,18 @@ test("pretrain with ROSE selection runs and resumes from its checkpoint", async 
 });
 
 test("a resumed run rewrites metrics.jsonl from its checkpoint: no record is written twice", async () => {
-  const full = join(dir, "m-full"), killed = join(dir, "m-killed");
+  const full = join(dir, "m-full"),
+    killed = join(dir, "m-killed");
   await pretrain({ ...opts, outputDir: full, loggingSteps: 2 });
   // The state a kill after step 12's records (and before the final save) leaves: checkpoint-10, metrics to 12.
   cpSync(full, killed, { recursive: true });
   for (const f of ["model.safetensors", "config.json", "pretrain_result.json"]) rmSync(join(killed, f));
   await pretrain({ ...opts, outputDir: killed, loggingSteps: 2, resume: true });
-  const records = (d: string) => readFileSync(join(d, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const records = (d: string) =>
+    readFileSync(join(d, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const steps = (d: string) => records(d).map((r) => `${r.type as string}@${r.step as number}`);
   assert.deepEqual(steps(killed), steps(full));
   const strip = (d: string) => records(d).map(({ tokens_per_s: _, ...r }) => r);

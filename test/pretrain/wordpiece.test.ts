@@ -30,7 +30,11 @@ test("the JS word split matches the native BertPreTokenizer", () => {
   ];
   for (const s of samples) {
     const n = norm.normalizeString(s);
-    assert.deepEqual(bertWords(n), pre.preTokenizeString(n).map((p) => p[0]), s);
+    assert.deepEqual(
+      bertWords(n),
+      pre.preTokenizeString(n).map((p) => p[0]),
+      s,
+    );
   }
 });
 
@@ -65,7 +69,13 @@ test("trained vocabulary: specials first, bounded size, deterministic, loads wit
 });
 
 // Hugging Face course example: hug x10, pug x5, pun x12, bun x4, hugs x5.
-const TOY = [..."hug ".repeat(10).split(" "), ..."pug ".repeat(5).split(" "), ..."pun ".repeat(12).split(" "), ..."bun ".repeat(4).split(" "), ..."hugs ".repeat(5).split(" ")].filter(Boolean);
+const TOY = [
+  ..."hug ".repeat(10).split(" "),
+  ..."pug ".repeat(5).split(" "),
+  ..."pun ".repeat(12).split(" "),
+  ..."bun ".repeat(4).split(" "),
+  ..."hugs ".repeat(5).split(" "),
+].filter(Boolean);
 
 test("merge scores: frequency merges the most frequent pair, wordpiece the best count(ab)/(count(a)count(b))", async () => {
   const base = BERT_SPECIAL_TOKENS.length + 2 * 7; // specials + b g h n p s u, plain and ##

@@ -20,7 +20,24 @@ test("rose train prints the report command, which writes the report; rose landsc
   execFileSync(process.execPath, ["bin/rose.js", ...args]);
   assert.match(readFileSync(join(out, "report.html"), "utf8"), /uPlot/);
 
-  const l = rose(["landscape", "--model", out, "--data", data.dev, "--dims", "1", "--points", "3", "--range=-0.1,0.1", "--output-dir", join(out, "landscape"), "--no-png", "--threads", "1", "--quiet"]);
+  const l = rose([
+    "landscape",
+    "--model",
+    out,
+    "--data",
+    data.dev,
+    "--dims",
+    "1",
+    "--points",
+    "3",
+    "--range=-0.1,0.1",
+    "--output-dir",
+    join(out, "landscape"),
+    "--no-png",
+    "--threads",
+    "1",
+    "--quiet",
+  ]);
   assert.equal(l.status, 0, l.stderr);
   const r = JSON.parse(l.stdout) as { sharpness: { model: string; "rise@0.1": number | null; max_rise: number }[] };
   assert.equal(r.sharpness[0]!.model, "run");

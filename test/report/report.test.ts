@@ -15,7 +15,11 @@ import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
 test("mask heat map matrix: tensors x steps, binned to at most 600 columns by the mean", () => {
-  const masks = Array.from({ length: 1200 }, (_, i) => ({ step: i + 1, applied: i >= 10, mask: { "bert.encoder.layer.0.a.weight": i % 2, "bert.encoder.layer.1.b.weight": 1 } }));
+  const masks = Array.from({ length: 1200 }, (_, i) => ({
+    step: i + 1,
+    applied: i >= 10,
+    mask: { "bert.encoder.layer.0.a.weight": i % 2, "bert.encoder.layer.1.b.weight": 1 },
+  }));
   const m = maskMatrix(masks)!;
   assert.deepEqual(m.tensors, ["L0 a.weight", "L1 b.weight"]);
   assert.equal(m.steps.length, 600);
@@ -38,15 +42,58 @@ test("readRun names what is missing", () => {
 test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors, offline, every chart drawn", async () => {
   const data = writeSentimentData(48, 24);
   const root = mkdtempSync(join(tmpdir(), "rose-report-"));
-  const base = { model: GOLDEN_BERT, trainFile: data.train, validationFile: data.dev, quiet: true, batchSize: 8, loggingSteps: 1, numTrainEpochs: 2, learningRate: 1e-3, warmupSteps: 2, saveSteps: 0, threads: 1 };
-  const vanilla = join(root, "vanilla"), rose = join(root, "rose-ensemble");
+  const base = {
+    model: GOLDEN_BERT,
+    trainFile: data.train,
+    validationFile: data.dev,
+    quiet: true,
+    batchSize: 8,
+    loggingSteps: 1,
+    numTrainEpochs: 2,
+    learningRate: 1e-3,
+    warmupSteps: 2,
+    saveSteps: 0,
+    threads: 1,
+  };
+  const vanilla = join(root, "vanilla"),
+    rose = join(root, "rose-ensemble");
   await fineTune({ ...base, outputDir: vanilla, method: "vanilla" });
   await fineTune({ ...base, outputDir: rose, method: "rose-ensemble", upper: 60 });
   // What `rose robustness --output RUN/robustness.json` and `rose landscape --compare` leave in a run.
-  const rob = await robustness({ model: rose, data: data.dev, recipes: ["deepwordbug"], numExamples: 4, similarity: false, threads: 1, maxSeqLength: 32 });
+  const rob = await robustness({
+    model: rose,
+    data: data.dev,
+    recipes: ["deepwordbug"],
+    numExamples: 4,
+    similarity: false,
+    threads: 1,
+    maxSeqLength: 32,
+  });
   writeFileSync(join(rose, "robustness.json"), JSON.stringify(rob));
-  await runLandscape({ model: vanilla, compare: [rose], data: data.dev, maxSamples: 12, points: 5, seed: 1, outputDir: join(vanilla, "landscape"), threads: 1, maxSeqLength: 32, noPng: true });
-  await runLandscape({ model: rose, data: data.dev, maxSamples: 12, points: 5, dims: 1, seed: 1, outputDir: join(rose, "landscape-1d"), threads: 1, maxSeqLength: 32, noPng: true });
+  await runLandscape({
+    model: vanilla,
+    compare: [rose],
+    data: data.dev,
+    maxSamples: 12,
+    points: 5,
+    seed: 1,
+    outputDir: join(vanilla, "landscape"),
+    threads: 1,
+    maxSeqLength: 32,
+    noPng: true,
+  });
+  await runLandscape({
+    model: rose,
+    data: data.dev,
+    maxSamples: 12,
+    points: 5,
+    dims: 1,
+    seed: 1,
+    outputDir: join(rose, "landscape-1d"),
+    threads: 1,
+    maxSeqLength: 32,
+    noPng: true,
+  });
 
   const out = join(root, "report.html");
   await writeReport({ runDirs: [vanilla, rose], out });
@@ -60,13 +107,28 @@ test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors
   assert.equal(page.drawn, true, "the page script ran to the end");
   assert.deepEqual(page.sections, ["training", "evaluation", "masks", "robustness", "landscape", "options"]);
   const titles = page.charts.map((c) => c.title);
-  for (const t of ["training loss", "learning rate", "gradient norm (before clipping)", "symmetric KL between the two dropout passes", "fraction of parameters updated (ROSE)", "accuracy", "f1"]) {
+  for (const t of [
+    "training loss",
+    "learning rate",
+    "gradient norm (before clipping)",
+    "symmetric KL between the two dropout passes",
+    "fraction of parameters updated (ROSE)",
+    "accuracy",
+    "f1",
+  ]) {
     assert.ok(titles.includes(t), `chart ${t} in ${titles.join(", ")}`);
   }
-  for (const c of page.charts) assert.ok(c.dataPixels > 30, `chart ${c.title} drew its data (${c.dataPixels} pixels in its series' colours)`);
+  for (const c of page.charts)
+    assert.ok(c.dataPixels > 30, `chart ${c.title} drew its data (${c.dataPixels} pixels in its series' colours)`);
   assert.equal(page.heatmaps.length, 1, "one heat map: the ROSE run");
   assert.ok(page.heatmaps[0]!.updatedPixels > 100, `heat map drew updated tensors (${page.heatmaps[0]!.updatedPixels})`);
-  assert.deepEqual(page.svgs.map((s) => s.name).sort(), ["curves", "rose-ensemble.contour", "rose-ensemble.surface", "vanilla.contour", "vanilla.surface"]);
+  assert.deepEqual(page.svgs.map((s) => s.name).sort(), [
+    "curves",
+    "rose-ensemble.contour",
+    "rose-ensemble.surface",
+    "vanilla.contour",
+    "vanilla.surface",
+  ]);
   for (const s of page.svgs) assert.ok(s.marks > 0, `${s.name} has data marks`);
   assert.ok(readFileSync(shot).length > 10_000, `screenshot saved at ${shot}`);
   // The options table shows both runs and marks the method as differing.

@@ -153,7 +153,10 @@ test("MlmFiller: bad input", async () => {
   const long = `${"the movie ".repeat(15)}[MASK]`;
   assert.deepEqual(await filler.fill([long, "a [MASK]"], 3).then((r) => r[0]), []);
   const distil = await PretrainedModel.load(GOLDEN_DISTILBERT, { heads: ["mlm"] });
-  assert.throws(() => new MlmFiller(distil), (e: unknown) => e instanceof ConfigError && /masked-LM head not supported/.test(e.message));
+  assert.throws(
+    () => new MlmFiller(distil),
+    (e: unknown) => e instanceof ConfigError && /masked-LM head not supported/.test(e.message),
+  );
 });
 
 test("ModelClassifier.wordsRead: the words past it are truncated away, the last one read is not", async () => {

@@ -33,14 +33,30 @@ test("bad files and rows are FormatErrors naming file, task and index", async ()
     return f;
   };
   const check = async (file: string, task: string, re: RegExp): Promise<void> => {
-    await assert.rejects(loadAdvGlue(file, task), (e: unknown) => e instanceof FormatError && e.message.startsWith(file) && re.test(e.message));
+    await assert.rejects(
+      loadAdvGlue(file, task),
+      (e: unknown) => e instanceof FormatError && e.message.startsWith(file) && re.test(e.message),
+    );
   };
   await check(path.join(dir, "none.json"), "sst2", /cannot read/);
   await check(write("broken.json", "{"), "sst2", /not valid JSON/);
   await check(write("array.json", []), "sst2", /JSON object keyed by AdvGLUE task/);
   await check(write("notask.json", { sst2: [] }), "rte", /no task "rte" \(tasks in file: sst2\)/);
-  await check(write("field.json", { qqp: [{ idx: 0, label: 1, question1: "a?", question2: "b?" }, { idx: 7, label: 0, question1: "a?" }] }), "qqp", /task "qqp", index 1 \(idx 7\): missing or empty text field "question2"/);
-  await check(write("label.json", { mnli: [{ idx: 3, label: 3, premise: "a", hypothesis: "b" }] }), "mnli", /task "mnli", index 0 \(idx 3\): bad label 3; expected an integer in 0\.\.2/);
+  await check(
+    write("field.json", {
+      qqp: [
+        { idx: 0, label: 1, question1: "a?", question2: "b?" },
+        { idx: 7, label: 0, question1: "a?" },
+      ],
+    }),
+    "qqp",
+    /task "qqp", index 1 \(idx 7\): missing or empty text field "question2"/,
+  );
+  await check(
+    write("label.json", { mnli: [{ idx: 3, label: 3, premise: "a", hypothesis: "b" }] }),
+    "mnli",
+    /task "mnli", index 0 \(idx 3\): bad label 3; expected an integer in 0\.\.2/,
+  );
   await check(write("neg.json", { sst2: [{ idx: 0, label: -1, sentence: "a" }] }), "sst2", /bad label -1/);
   await check(write("idx.json", { sst2: [{ label: 0, sentence: "a" }] }), "sst2", /index 0: missing or non-integer "idx"/);
   await assert.rejects(loadAdvGlue(fixture, "cola"), (e: unknown) => e instanceof ConfigError && /sst2, qqp/.test(e.message));

@@ -62,7 +62,10 @@ test("recipes never modify stop words, rebuild texts exactly, and are determinis
   for (const name of RECIPE_NAMES) {
     const stop = name === "textfooler" ? TEXTFOOLER_STOPWORDS : NLTK_STOPWORDS;
     const run = await runAttack(buildAttack(name, options({ encoder: new LetterEncoder(), seed: 3 })), new BowClassifier(), examples);
-    assert.ok(run.results.some((r) => r.status === "succeeded"), name);
+    assert.ok(
+      run.results.some((r) => r.status === "succeeded"),
+      name,
+    );
     for (const r of run.results) {
       assertExactRebuild(r);
       for (const c of r.changes) assert.ok(!stop.has(c.original.toLowerCase()), `${name} modified stop word ${c.original}`);
@@ -93,7 +96,10 @@ test("max modification ratio: BERT-Attack stops at 40% of the words", async () =
   assert.equal(r.changes.length, 3); // ceil(6 * 0.4)
   assert.deepEqual(r.changes.map((c) => c.original).sort(), ["excellent", "good", "great"]);
   // The option overrides the recipe's ratio.
-  const one = await buildAttack("pwws", { maxModifiedRatio: 0.2 }).attackExample(clf, { input: { text: "good great excellent wonderful charming film" }, label: 1 });
+  const one = await buildAttack("pwws", { maxModifiedRatio: 0.2 }).attackExample(clf, {
+    input: { text: "good great excellent wonderful charming film" },
+    label: 1,
+  });
   assert.ok(one.changes.length <= 2);
   assert.throws(() => buildAttack("pwws", { maxModifiedRatio: 0 }), ConfigError);
 });
@@ -139,7 +145,10 @@ test("batching: one model call per position with all of its candidates; the cach
   assert.equal(r.status, "succeeded");
   assert.deepEqual(r.changes, [{ index: 1, original: "good", perturbed: "bad" }]);
   // initial, leave-one-out over the 3 non-stop words, then the 4 candidates of "good" in one call.
-  assert.deepEqual(clf.calls.map((c) => c.length), [1, 3, 4]);
+  assert.deepEqual(
+    clf.calls.map((c) => c.length),
+    [1, 3, 4],
+  );
   assert.deepEqual(swap.positions, [{ index: 1, n: 4 }]);
   assert.equal(r.queries, 8);
 
@@ -154,7 +163,10 @@ test("batching: one model call per position with all of its candidates; the cach
   });
   const clf6 = new BowClassifier();
   const r6 = await small.attackExample(clf6, { input: { text: "the good and charming film" }, label: 1 });
-  assert.deepEqual(clf6.calls.map((c) => c.length), [1, 3, 2]);
+  assert.deepEqual(
+    clf6.calls.map((c) => c.length),
+    [1, 3, 2],
+  );
   assert.equal(r6.status, "failed");
   assert.equal(r6.queries, 6);
 });
@@ -184,7 +196,10 @@ test("batchSize splits larger position batches", async () => {
   const clf = new BowClassifier();
   const r = await attack.attackExample(clf, { input: { text: "the good and charming film" }, label: 1 });
   assert.equal(r.status, "succeeded");
-  assert.deepEqual(clf.calls.map((c) => c.length), [1, 2, 1, 2, 2]);
+  assert.deepEqual(
+    clf.calls.map((c) => c.length),
+    [1, 2, 1, 2, 2],
+  );
 });
 
 test("pair inputs: the second text is attacked unless attackFirst", async () => {
@@ -215,7 +230,10 @@ test("part-of-speech and sentence-similarity constraints filter candidates", asy
   const pos = new PartOfSpeechConstraint();
   const adv = PerturbedText.from("it ran quickly");
   const cands = ["rapidly", "movie", "xqzzy"].map((word) => ({ index: 2, word, state: adv.replaceWord(2, word) }));
-  assert.deepEqual(pos.filter(cands).map((c) => c.word), ["rapidly", "xqzzy"]);
+  assert.deepEqual(
+    pos.filter(cands).map((c) => c.word),
+    ["rapidly", "xqzzy"],
+  );
   const base = PerturbedText.from("a good film");
 
   const enc = new LetterEncoder();
@@ -224,7 +242,10 @@ test("part-of-speech and sentence-similarity constraints filter candidates", asy
   const ctx = new ExampleContext(new StatsClock(), 0, 0);
   const near = ["goad", "zzzzzzzzzzzz"].map((word) => ({ index: 1, word, state: base.replaceWord(1, word) }));
   const kept = await sim.filter(near, base, base, ctx);
-  assert.deepEqual(kept.map((c) => c.word), ["goad"]);
+  assert.deepEqual(
+    kept.map((c) => c.word),
+    ["goad"],
+  );
   assert.ok(kept[0]!.similarity! > 0.9);
   assert.equal(enc.calls, 1);
   await sim.filter(near, base, base, ctx);
@@ -232,11 +253,20 @@ test("part-of-speech and sentence-similarity constraints filter candidates", asy
 });
 
 test("recipes report missing resources and unknown names as ConfigError", () => {
-  assert.throws(() => buildAttack("textfooler"), (e: unknown) => e instanceof ConfigError && /neighbors/.test(e.message));
+  assert.throws(
+    () => buildAttack("textfooler"),
+    (e: unknown) => e instanceof ConfigError && /neighbors/.test(e.message),
+  );
   assert.throws(() => buildAttack("textbugger"), ConfigError);
-  assert.throws(() => buildAttack("bert-attack"), (e: unknown) => e instanceof ConfigError && /masked language model/.test(e.message));
+  assert.throws(
+    () => buildAttack("bert-attack"),
+    (e: unknown) => e instanceof ConfigError && /masked language model/.test(e.message),
+  );
   assert.throws(() => buildAttack("bae"), ConfigError);
-  assert.throws(() => buildAttack("hotflip"), (e: unknown) => e instanceof ConfigError && /pwws, textfooler/.test(e.message));
+  assert.throws(
+    () => buildAttack("hotflip"),
+    (e: unknown) => e instanceof ConfigError && /pwws, textfooler/.test(e.message),
+  );
   assert.match(buildAttack("pwws").describe(), /greedy-wir-weighted-saliency/);
 });
 
@@ -262,7 +292,10 @@ test("words the classifier truncates away are not attacked, and cost no queries"
   const clf = new TruncatingBow(4);
   const r = await buildAttack("deepwordbug").attackExample(clf, ex);
   assert.equal(r.status, "succeeded");
-  assert.ok(r.changes.every((c) => c.index < 4), JSON.stringify(r.changes));
+  assert.ok(
+    r.changes.every((c) => c.index < 4),
+    JSON.stringify(r.changes),
+  );
   // Every queried text keeps the words past the fourth as they were.
   for (const x of clf.sent) assert.deepEqual(new SegmentedText(x.text).words.slice(4), words.slice(4));
   // Without wordsRead the same classifier is queried about the unread words too, for the same outcome.

@@ -29,7 +29,17 @@ async function rose(...args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 function checkSummary(s: Record<string, unknown>, n: number): void {
-  for (const k of ["n", "succeeded", "failed", "skipped", "original_accuracy", "accuracy_under_attack", "attack_success_rate", "avg_perturbed_word_pct", "avg_queries"]) {
+  for (const k of [
+    "n",
+    "succeeded",
+    "failed",
+    "skipped",
+    "original_accuracy",
+    "accuracy_under_attack",
+    "attack_success_rate",
+    "avg_perturbed_word_pct",
+    "avg_queries",
+  ]) {
     assert.equal(typeof s[k], "number", `${k} present`);
   }
   const [succ, failed, skipped] = [s.succeeded as number, s.failed as number, s.skipped as number];
@@ -48,7 +58,21 @@ function checkSummary(s: Record<string, unknown>, n: number): void {
 
 test("rose attack --json --output: one summary line and one JSONL record per example, first N in file order", async () => {
   const out = join(data.dir, "attack.jsonl");
-  const r = await rose("attack", "--model", GOLDEN_BERT, "--recipe", "deepwordbug", "--data", data.dev, "--num-examples", "10", "--json", "--output", out, "--quiet");
+  const r = await rose(
+    "attack",
+    "--model",
+    GOLDEN_BERT,
+    "--recipe",
+    "deepwordbug",
+    "--data",
+    data.dev,
+    "--num-examples",
+    "10",
+    "--json",
+    "--output",
+    out,
+    "--quiet",
+  );
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   assert.equal(lines.length, 1);
@@ -56,9 +80,16 @@ test("rose attack --json --output: one summary line and one JSONL record per exa
   assert.equal(s.recipe, "deepwordbug");
   checkSummary(s, 10);
 
-  const recs = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  const recs = readFileSync(out, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.equal(recs.length, 10);
-  const rows = readFileSync(data.dev, "utf8").trim().split("\n").slice(1).map((l) => l.split("\t"));
+  const rows = readFileSync(data.dev, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split("\t"));
   let queries = 0;
   recs.forEach((rec, i) => {
     assert.equal(rec.index, i);
@@ -95,14 +126,40 @@ test("rose attack: clear errors for an unknown recipe and missing resources", as
 });
 
 test("rose robustness --json: one row per recipe over the same examples", async () => {
-  const r = await rose("robustness", "--model", GOLDEN_BERT, "--data", data.dev, "--recipes", "pwws,deepwordbug", "--num-examples", "5", "--json", "--quiet");
+  const r = await rose(
+    "robustness",
+    "--model",
+    GOLDEN_BERT,
+    "--data",
+    data.dev,
+    "--recipes",
+    "pwws,deepwordbug",
+    "--num-examples",
+    "5",
+    "--json",
+    "--quiet",
+  );
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { task: string; rows: Record<string, unknown>[] };
-  assert.deepEqual(out.rows.map((x) => x.recipe), ["pwws", "deepwordbug"]);
+  assert.deepEqual(
+    out.rows.map((x) => x.recipe),
+    ["pwws", "deepwordbug"],
+  );
   for (const row of out.rows) checkSummary(row, 5);
   // The examples and the model are the same, so so is the accuracy before the attack.
   assert.equal(out.rows[0]!.original_accuracy, out.rows[1]!.original_accuracy);
-  const table = await rose("robustness", "--model", GOLDEN_BERT, "--data", data.dev, "--recipes", "deepwordbug", "--num-examples", "2", "--quiet");
+  const table = await rose(
+    "robustness",
+    "--model",
+    GOLDEN_BERT,
+    "--data",
+    data.dev,
+    "--recipes",
+    "deepwordbug",
+    "--num-examples",
+    "2",
+    "--quiet",
+  );
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /\| recipe +\| +n \| original acc %/);
   assert.match(table.stdout, /\| deepwordbug +\| +2 \|/);
@@ -131,15 +188,28 @@ test("evalAdvGlue agrees with the predictions it returns", async () => {
   const acc = r.predictions.filter((p) => p.label === p.prediction).length / r.n;
   assert.equal(r.metrics.accuracy, acc);
   assert.equal(r.score, acc);
-  assert.deepEqual(r.predictions.map((p) => p.idx), [0, 1]);
+  assert.deepEqual(
+    r.predictions.map((p) => p.idx),
+    [0, 1],
+  );
 });
 
 test("attackModel: first N in file order, or a seeded sample with shuffle; deterministic", async () => {
   const base = { model: GOLDEN_BERT, recipe: "deepwordbug", data: data.dev, numExamples: 4 };
   const first = await attackModel(base);
-  const rows = readFileSync(data.dev, "utf8").trim().split("\n").slice(1).map((l) => l.split("\t")[0]);
-  assert.deepEqual(first.results.map((x) => x.original.text), rows.slice(0, 4));
-  assert.equal(first.stats.modelInputs, first.results.reduce((a, x) => a + x.queries, 0));
+  const rows = readFileSync(data.dev, "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split("\t")[0]);
+  assert.deepEqual(
+    first.results.map((x) => x.original.text),
+    rows.slice(0, 4),
+  );
+  assert.equal(
+    first.stats.modelInputs,
+    first.results.reduce((a, x) => a + x.queries, 0),
+  );
   const again = await attackModel(base);
   assert.deepEqual(again.results, first.results);
   const s1 = await attackModel({ ...base, shuffle: true, seed: 3 });
@@ -154,10 +224,16 @@ test("attackModel: first N in file order, or a seeded sample with shuffle; deter
 test("library errors: missing MLM, bad sizes, label mismatch", async () => {
   const base = { model: GOLDEN_BERT, data: data.dev };
   await assert.rejects(attackModel({ ...base, recipe: "pwws", numExamples: 0 }), ConfigError);
-  await assert.rejects(attackModel({ ...base, recipe: "pwws", task: "sst2" }), (e: unknown) => e instanceof ConfigError && /2 labels .* model has 3/.test(e.message));
+  await assert.rejects(
+    attackModel({ ...base, recipe: "pwws", task: "sst2" }),
+    (e: unknown) => e instanceof ConfigError && /2 labels .* model has 3/.test(e.message),
+  );
   await assert.rejects(robustness({ ...base, recipes: [] }), ConfigError);
   if (!existsSync(join(ROOT, "models/rose-mini/config.json"))) {
-    await assert.rejects(attackModel({ ...base, recipe: "bert-attack" }), (e: unknown) => e instanceof ConfigError && /mlm DIR/.test(e.message));
+    await assert.rejects(
+      attackModel({ ...base, recipe: "bert-attack" }),
+      (e: unknown) => e instanceof ConfigError && /mlm DIR/.test(e.message),
+    );
   }
   // With an explicit masked LM (the golden BERT's new head: arbitrary words, but the mechanics run).
   const r = await attackModel({ ...base, recipe: "bert-attack", mlm: GOLDEN_BERT, numExamples: 2, queryBudget: 20 });

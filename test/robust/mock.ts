@@ -4,12 +4,30 @@
 import type { AttackInput, MaskedWordFiller, SentenceEncoder, TextClassifier } from "../../src/robust/types.ts";
 
 export const SENTIMENT: Record<string, number> = {
-  good: 3, great: 3, excellent: 4, wonderful: 3, charming: 2, fine: 0.2, nice: 0.4, love: 3, enjoyable: 2,
-  bad: -3, terrible: -4, awful: -3, boring: -2, dull: -2, hate: -3, worst: -4,
+  good: 3,
+  great: 3,
+  excellent: 4,
+  wonderful: 3,
+  charming: 2,
+  fine: 0.2,
+  nice: 0.4,
+  love: 3,
+  enjoyable: 2,
+  bad: -3,
+  terrible: -4,
+  awful: -3,
+  boring: -2,
+  dull: -2,
+  hate: -3,
+  worst: -4,
   not: -1,
 };
 
-export const tokens = (s: string): string[] => s.toLowerCase().split(/[^a-z']+/).filter((w) => w.length > 0);
+export const tokens = (s: string): string[] =>
+  s
+    .toLowerCase()
+    .split(/[^a-z']+/)
+    .filter((w) => w.length > 0);
 
 /** p(positive) = sigmoid(sum of word weights - 0.5), label 1 = positive; reads `pair` when `usePair`. */
 export class BowClassifier implements TextClassifier {
@@ -25,7 +43,7 @@ export class BowClassifier implements TextClassifier {
   async predictProba(inputs: AttackInput[]): Promise<Float32Array[]> {
     this.calls.push(inputs);
     return inputs.map((x) => {
-      const text = this.usePair ? x.pair ?? "" : x.text;
+      const text = this.usePair ? (x.pair ?? "") : x.text;
       let s = -0.5;
       for (const w of tokens(text)) s += this.weights[w] ?? 0;
       const p = 1 / (1 + Math.exp(-s));

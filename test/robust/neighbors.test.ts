@@ -19,16 +19,35 @@ const NEIGHBORS = "attack/counterfitted_neighbors.json";
 test("loads the counter-fitted neighbour file", { skip: needsSharedData(NEIGHBORS) }, async () => {
   const t = await loadNeighbors(sharedData(NEIGHBORS));
   assert.ok(t.size > 40000);
-  assert.deepEqual(t.neighbors("movie", 3).map((n) => n.word), ["film", "filmmaking", "films"]);
+  assert.deepEqual(
+    t.neighbors("movie", 3).map((n) => n.word),
+    ["film", "filmmaking", "films"],
+  );
   assert.ok(t.neighbors("Good").some((n) => n.word === "nice"));
   assert.deepEqual(t.neighbors("no-such-word"), []);
 });
 
 test("neighbours with cosines honour maxCandidates and the cosine bound", () => {
-  const t = NeighborTable.fromObject({ good: [["nice", 0.9], ["fine", 0.6], ["okay", 0.4]], bad: ["poor"] });
-  assert.deepEqual(t.neighbors("good", 50, 0.5).map((n) => n.word), ["nice", "fine"]);
-  assert.deepEqual(t.neighbors("good", 1).map((n) => n.word), ["nice"]);
-  assert.deepEqual(t.neighbors("bad", 50, 0.5).map((n) => n.word), ["poor"]);
+  const t = NeighborTable.fromObject({
+    good: [
+      ["nice", 0.9],
+      ["fine", 0.6],
+      ["okay", 0.4],
+    ],
+    bad: ["poor"],
+  });
+  assert.deepEqual(
+    t.neighbors("good", 50, 0.5).map((n) => n.word),
+    ["nice", "fine"],
+  );
+  assert.deepEqual(
+    t.neighbors("good", 1).map((n) => n.word),
+    ["nice"],
+  );
+  assert.deepEqual(
+    t.neighbors("bad", 50, 0.5).map((n) => n.word),
+    ["poor"],
+  );
 });
 
 test("neighbour file errors name the file and the problem", async () => {

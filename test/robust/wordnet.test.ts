@@ -28,5 +28,8 @@ test("WordNet parts of speech and caching", () => {
 });
 
 test("WordNet in a missing directory is a FormatError", () => {
-  assert.throws(() => WordNet.load("/nonexistent/wordnet"), (e: unknown) => e instanceof FormatError && /nonexistent/.test(e.message));
+  assert.throws(
+    () => WordNet.load("/nonexistent/wordnet"),
+    (e: unknown) => e instanceof FormatError && /nonexistent/.test(e.message),
+  );
 });

@@ -1,6 +1,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isOneWord, levenshtein, matchCase, NLTK_STOPWORDS, PerturbedText, SegmentedText, TEXTFOOLER_STOPWORDS } from "../../src/robust/words.ts";
+import {
+  isOneWord,
+  levenshtein,
+  matchCase,
+  NLTK_STOPWORDS,
+  PerturbedText,
+  SegmentedText,
+  TEXTFOOLER_STOPWORDS,
+} from "../../src/robust/words.ts";
 
 test("split keeps every character: seps and words rebuild the text", () => {
   for (const text of ["it 's a charming and often affecting journey . ", "  Hello,world!!  don't  well-made 42", "", "...", "naïve café"]) {

@@ -14,9 +14,18 @@ test("meanStd: mean and the n - 1 standard deviation", () => {
 
 /** Per-example 0/1 scores: `aOnly` examples only a gets right, `bOnly` only b, `both` both, the rest neither. */
 function pairs(aOnly: number, bOnly: number, both: number, neither: number): { a: number[]; b: number[] } {
-  const a: number[] = [], b: number[] = [];
-  const push = (x: number, y: number, k: number) => { for (let i = 0; i < k; i++) { a.push(x); b.push(y); } };
-  push(1, 0, aOnly); push(0, 1, bOnly); push(1, 1, both); push(0, 0, neither);
+  const a: number[] = [],
+    b: number[] = [];
+  const push = (x: number, y: number, k: number) => {
+    for (let i = 0; i < k; i++) {
+      a.push(x);
+      b.push(y);
+    }
+  };
+  push(1, 0, aOnly);
+  push(0, 1, bOnly);
+  push(1, 1, both);
+  push(0, 0, neither);
   return { a, b };
 }
 
@@ -73,7 +82,10 @@ test("signTest: exact two-sided binomial p over untied runs", () => {
   assert.equal(signTest([1, 2], [1, 2]).p, 1);
   assert.equal(signTest([1, 0], [0, 1]).p, 1);
   // Many runs: the log-space branch agrees with the normal approximation (z = 100 / sqrt(2000) ~ 2.24, p ~ 0.025).
-  const many = signTest(Array.from({ length: 2000 }, (_, i) => (i < 1050 ? 1 : 0)), Array.from({ length: 2000 }, (_, i) => (i < 1050 ? 0 : 1)));
+  const many = signTest(
+    Array.from({ length: 2000 }, (_, i) => (i < 1050 ? 1 : 0)),
+    Array.from({ length: 2000 }, (_, i) => (i < 1050 ? 0 : 1)),
+  );
   assert.ok(many.p > 0.02 && many.p < 0.03, `p = ${many.p}`);
   assert.throws(() => signTest([1], [1, 2]), /paired/);
 });

@@ -4,14 +4,25 @@ import { SweepReporter } from "../../src/sweep/report.ts";
 import type { SweepEvent } from "../../src/sweep/sweep.ts";
 
 function sink(): NodeJS.WriteStream & { text: string } {
-  const s = { text: "", isTTY: false, write(chunk: string) {
-    s.text += chunk;
-    return true;
-  } };
+  const s = {
+    text: "",
+    isTTY: false,
+    write(chunk: string) {
+      s.text += chunk;
+      return true;
+    },
+  };
   return s as unknown as NodeJS.WriteStream & { text: string };
 }
 
-const trials = [0, 1].map((index) => ({ index, config: index, params: { "--upper": 50 + 40 * index }, seed: null, dir: `trials/00${index}`, args: [] }));
+const trials = [0, 1].map((index) => ({
+  index,
+  config: index,
+  params: { "--upper": 50 + 40 * index },
+  seed: null,
+  dir: `trials/00${index}`,
+  args: [],
+}));
 const events: SweepEvent[] = [
   { type: "plan", strategy: "halving", objective: "accuracy", rungs: [1, 0], trials },
   { type: "start", trial: 0, rung: 0, resumedFrom: null },

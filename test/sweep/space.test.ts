@@ -9,8 +9,14 @@ import { parseTrainArgs } from "../../src/sweep/train-flags.ts";
 const fixed = ["--train-file", "t.tsv", "--validation-file", "v.tsv", "--method", "rose-ensemble"];
 
 test("a space of lists, choices and ranges expands to a grid in file order", () => {
-  const dims = parseSpace({ upper: [60, 80], "--gamma": { choice: [0.3, 0.5] }, learningRate: { range: [1e-5, 1e-3], log: true, steps: 3 } }, "s.json");
-  assert.deepEqual(dims.map((d) => d.flag), ["--upper", "--gamma", "--learning-rate"]);
+  const dims = parseSpace(
+    { upper: [60, 80], "--gamma": { choice: [0.3, 0.5] }, learningRate: { range: [1e-5, 1e-3], log: true, steps: 3 } },
+    "s.json",
+  );
+  assert.deepEqual(
+    dims.map((d) => d.flag),
+    ["--upper", "--gamma", "--learning-rate"],
+  );
   assert.deepEqual(dims[2]!.values, [1e-5, 1e-4, 1e-3]);
   const g = grid(dims, "s.json");
   assert.equal(g.length, 12);
@@ -20,8 +26,17 @@ test("a space of lists, choices and ranges expands to a grid in file order", () 
 });
 
 test("random sampling is seeded, stays in range and log-uniform ranges cover their decades", () => {
-  const dims = parseSpace({ "learning-rate": { range: [1e-6, 1e-2], log: true }, "batch-size": { range: [4, 32], integer: true }, "pad-to-max-length": [true, false] }, "s");
-  const a = sample(dims, 200, 5), b = sample(dims, 200, 5), c = sample(dims, 200, 6);
+  const dims = parseSpace(
+    {
+      "learning-rate": { range: [1e-6, 1e-2], log: true },
+      "batch-size": { range: [4, 32], integer: true },
+      "pad-to-max-length": [true, false],
+    },
+    "s",
+  );
+  const a = sample(dims, 200, 5),
+    b = sample(dims, 200, 5),
+    c = sample(dims, 200, 6);
   assert.deepEqual(a, b);
   assert.notDeepEqual(a, c);
   const lrs = a.map((x) => x["--learning-rate"] as number);
@@ -45,7 +60,11 @@ test("bad spaces fail with one line naming the file and the option", () => {
     [{}, /names no option/],
   ];
   for (const [space, re] of bad) {
-    assert.throws(() => parseSpace(space as never, "s.json"), (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes("\n"), JSON.stringify(space));
+    assert.throws(
+      () => parseSpace(space as never, "s.json"),
+      (e: Error) => e instanceof ConfigError && re.test(e.message) && !e.message.includes("\n"),
+      JSON.stringify(space),
+    );
   }
   assert.throws(() => grid(parseSpace({ gamma: { range: [0, 1] } }, "s"), "s"), /continuous range; give it "steps"/);
 });
@@ -55,13 +74,28 @@ test("fixed train flags are checked by rose train's own parser", () => {
   assert.throws(() => parseTrainArgs(["--uper", "55"]), /unknown rose train option --uper/);
   assert.throws(() => parseTrainArgs(["--batch-size", "x"]), /not an integer: x/);
   assert.throws(() => parseTrainArgs(["--resume"]), /--resume is set by the sweep/);
-  assert.throws(() => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: ["--train-file", "t"] }), /--validation-file is required/);
-  assert.throws(() => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: [...fixed, "--upper", "3"] }), /--upper is both in the space and among the fixed/);
-  assert.throws(() => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: fixed, objective: "bleu" }), /--objective bleu: not a validation metric/);
+  assert.throws(
+    () => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: ["--train-file", "t"] }),
+    /--validation-file is required/,
+  );
+  assert.throws(
+    () => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: [...fixed, "--upper", "3"] }),
+    /--upper is both in the space and among the fixed/,
+  );
+  assert.throws(
+    () => planSweep({ outputDir: "d", space: { upper: [1] }, trainArgs: fixed, objective: "bleu" }),
+    /--objective bleu: not a validation metric/,
+  );
 });
 
 test("plans: seeds multiply trials, halving gets geometric rungs, same options give the same plan", () => {
-  const p = planSweep({ outputDir: "d", space: { upper: [60, 80], gamma: [0.5] }, trainArgs: [...fixed, "--num-train-epochs", "9"], strategy: "halving", seeds: [1, 2] });
+  const p = planSweep({
+    outputDir: "d",
+    space: { upper: [60, 80], gamma: [0.5] },
+    trainArgs: [...fixed, "--num-train-epochs", "9"],
+    strategy: "halving",
+    seeds: [1, 2],
+  });
   assert.deepEqual(p.rungs, [1, 3, 0]);
   assert.equal(p.trials.length, 4);
   assert.deepEqual(p.trials[1]!.args.slice(-6), ["--upper", "60", "--gamma", "0.5", "--seed", "2"]);
@@ -76,11 +110,28 @@ test("plans: seeds multiply trials, halving gets geometric rungs, same options g
 });
 
 test("promotion keeps the best 1/eta, never a failed trial, ties to the earlier configuration", () => {
-  const s = new Map<number, number | null>([[0, 0.5], [1, 0.9], [2, null], [3, 0.9], [4, 0.1], [5, 0.7]]);
+  const s = new Map<number, number | null>([
+    [0, 0.5],
+    [1, 0.9],
+    [2, null],
+    [3, 0.9],
+    [4, 0.1],
+    [5, 0.7],
+  ]);
   assert.deepEqual(promote(s, 3, "max"), [1, 3]);
   assert.deepEqual(promote(s, 2, "max"), [1, 3, 5]);
   assert.deepEqual(promote(s, 3, "min"), [0, 4]);
-  assert.deepEqual(promote(new Map([[0, null], [1, null]]), 2, "max"), []);
+  assert.deepEqual(
+    promote(
+      new Map([
+        [0, null],
+        [1, null],
+      ]),
+      2,
+      "max",
+    ),
+    [],
+  );
   assert.equal(objectiveMode("loss"), "min");
   assert.equal(objectiveMode("accuracy"), "max");
   assert.equal(scoreOf([{ accuracy: 0.5 }, { accuracy: 0.75 }, { accuracy: 0.6 }], "accuracy", "max"), 0.75);
@@ -95,7 +146,9 @@ test("the CLI reports bad input in one line and exits 1", async () => {
   const dir = mkdtempSync(join(tmpdir(), "rose-sweep-cli-"));
   const spaceFile = join(dir, "space.json");
   writeFileSync(spaceFile, JSON.stringify({ "learning-rate": { range: [1e-4, 1e-5] } }));
-  const r = spawnSync(process.execPath, ["bin/rose.js", "sweep", "--output-dir", join(dir, "out"), "--space", spaceFile, "--", ...fixed], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["bin/rose.js", "sweep", "--output-dir", join(dir, "out"), "--space", spaceFile, "--", ...fixed], {
+    encoding: "utf8",
+  });
   assert.equal(r.status, 1);
   assert.equal(r.stderr, `error: ${spaceFile}: --learning-rate: empty range [0.0001, 0.00001] (low must be below high)\n`);
 });

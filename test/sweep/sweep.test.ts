@@ -17,8 +17,28 @@ import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 const data = writeSentimentData(96, 32);
 const tmp = () => mkdtempSync(join(tmpdir(), "rose-sweep-"));
 // 12 optimizer steps an epoch, 3 epochs, a checkpoint every 2 steps: room to kill a trial mid-epoch.
-const trainArgs = ["--model", GOLDEN_BERT, "--train-file", data.train, "--validation-file", data.dev, "--method", "rose-ensemble",
-  "--num-train-epochs", "3", "--batch-size", "8", "--save-steps", "2", "--warmup-steps", "2", "--logging-steps", "1", "--seed", "7"];
+const trainArgs = [
+  "--model",
+  GOLDEN_BERT,
+  "--train-file",
+  data.train,
+  "--validation-file",
+  data.dev,
+  "--method",
+  "rose-ensemble",
+  "--num-train-epochs",
+  "3",
+  "--batch-size",
+  "8",
+  "--save-steps",
+  "2",
+  "--warmup-steps",
+  "2",
+  "--logging-steps",
+  "1",
+  "--seed",
+  "7",
+];
 const space = { "learning-rate": [3e-3, 1e-3], upper: [50, 90] };
 const base: Omit<SweepOptions, "outputDir"> = { space, trainArgs, strategy: "halving", eta: 2, rungs: [1], threads: 2 };
 
@@ -26,7 +46,15 @@ const base: Omit<SweepOptions, "outputDir"> = { space, trainArgs, strategy: "hal
 function essence(r: SweepResult) {
   return {
     best: r.best && { config: r.best.config, score: r.best.score, flags: r.best.flags, trial: r.best.trial },
-    trials: r.trials.map((t) => ({ trial: t.trial, params: t.params, state: t.state, rung: t.rung, epochs: t.epochs, rungScores: t.rungScores, metrics: t.metrics })),
+    trials: r.trials.map((t) => ({
+      trial: t.trial,
+      params: t.params,
+      state: t.state,
+      rung: t.rung,
+      epochs: t.epochs,
+      rungScores: t.rungScores,
+      metrics: t.metrics,
+    })),
     epochsRun: r.epochsRun,
   };
 }
@@ -34,8 +62,21 @@ function essence(r: SweepResult) {
 const stripRate = (f: string) => readFileSync(f, "utf8").replace(/"samples_per_s":[0-9.e+-]+/g, "");
 
 test("a trial paused at a rung and resumed ends exactly as an uninterrupted run", async () => {
-  const opts = { model: GOLDEN_BERT, trainFile: data.train, validationFile: data.dev, quiet: true, method: "rose-ensemble" as const, learningRate: 1e-3, numTrainEpochs: 3, batchSize: 8, loggingSteps: 1, warmupSteps: 2, saveSteps: 0 };
-  const full = tmp(), paused = tmp();
+  const opts = {
+    model: GOLDEN_BERT,
+    trainFile: data.train,
+    validationFile: data.dev,
+    quiet: true,
+    method: "rose-ensemble" as const,
+    learningRate: 1e-3,
+    numTrainEpochs: 3,
+    batchSize: 8,
+    loggingSteps: 1,
+    warmupSteps: 2,
+    saveSteps: 0,
+  };
+  const full = tmp(),
+    paused = tmp();
   await fineTune({ ...opts, outputDir: full });
   const r1 = await fineTune({ ...opts, outputDir: paused, stopAfterEpoch: 1 });
   assert.equal(r1.stopped, true);
@@ -78,15 +119,31 @@ test("a local halving sweep with two workers: prunes half after epoch 1, writes 
 
 test("objectives beyond the trainer's metrics: validation loss (minimised) and accuracy under attack, measured at each rung", async () => {
   const args = trainArgs.map((a) => (a === "3" ? "2" : a));
-  const lossRun = await sweep({ ...base, trainArgs: args, space: { "learning-rate": [3e-3, 1e-5] }, outputDir: tmp(), objective: "loss", workers: 2 });
+  const lossRun = await sweep({
+    ...base,
+    trainArgs: args,
+    space: { "learning-rate": [3e-3, 1e-5] },
+    outputDir: tmp(),
+    objective: "loss",
+    workers: 2,
+  });
   assert.equal(lossRun.mode, "min");
   const [hi, lo] = lossRun.trials;
   assert.ok(hi!.rungScores[0]! > 0 && lo!.rungScores[0]! > 0);
   // The promoted trial had the lower loss at the rung.
-  const promoted = lossRun.trials.find((t) => t.state === "finished")!, pruned = lossRun.trials.find((t) => t.state === "pruned")!;
+  const promoted = lossRun.trials.find((t) => t.state === "finished")!,
+    pruned = lossRun.trials.find((t) => t.state === "pruned")!;
   assert.ok(promoted.rungScores[0]! < pruned.rungScores[0]!, `${promoted.rungScores[0]} < ${pruned.rungScores[0]}`);
   assert.ok(promoted.metrics.loss! > 0, "the loss is in the last evaluation's metrics");
-  const robust = await sweep({ ...base, trainArgs: args, strategy: "grid", space: { upper: [70] }, outputDir: tmp(), objective: "robust:deepwordbug", robustExamples: 6 });
+  const robust = await sweep({
+    ...base,
+    trainArgs: args,
+    strategy: "grid",
+    space: { upper: [70] },
+    outputDir: tmp(),
+    objective: "robust:deepwordbug",
+    robustExamples: 6,
+  });
   const t = robust.trials[0]!;
   assert.equal(t.state, "finished");
   assert.ok(t.score! >= 0 && t.score! <= 1 && Number.isInteger(t.score! * 6), `accuracy under attack on 6 examples: ${t.score}`);
@@ -112,13 +169,36 @@ test("a local sweep killed mid-trial resumes: recorded rungs are not rerun, runn
   const dir = tmp();
   writeFileSync(join(dir, "..", `${dir.split("/").at(-1)}.space.json`), JSON.stringify(space));
   const spaceFile = join(dir, "..", `${dir.split("/").at(-1)}.space.json`);
-  const args = ["sweep", "--output-dir", dir, "--space", spaceFile, "--strategy", "halving", "--eta", "2", "--rungs", "1", "--workers", "2", "--threads", "2", "--plain", "--", ...trainArgs];
+  const args = [
+    "sweep",
+    "--output-dir",
+    dir,
+    "--space",
+    spaceFile,
+    "--strategy",
+    "halving",
+    "--eta",
+    "2",
+    "--rungs",
+    "1",
+    "--workers",
+    "2",
+    "--threads",
+    "2",
+    "--plain",
+    "--",
+    ...trainArgs,
+  ];
   const run = cli(args);
   // Kill once the first rung is recorded and a promoted trial is past its epoch-1 checkpoint (step 12).
   let killed = false;
   while (!killed) {
-    const state = existsSync(join(dir, "state.json")) ? (JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<string, unknown>) : {};
-    const running = existsSync(join(dir, "trials")) ? readdirSync(join(dir, "trials")).filter((t) => (step(join(dir, "trials", t)) ?? 0) > 12) : [];
+    const state = existsSync(join(dir, "state.json"))
+      ? (JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<string, unknown>)
+      : {};
+    const running = existsSync(join(dir, "trials"))
+      ? readdirSync(join(dir, "trials")).filter((t) => (step(join(dir, "trials", t)) ?? 0) > 12)
+      : [];
     if (Object.keys(state).length >= 4 && running.length > 0 && running.every((t) => step(join(dir, "trials", t))! < 36)) {
       run.child.kill("SIGKILL");
       killed = true;
@@ -131,8 +211,14 @@ test("a local sweep killed mid-trial resumes: recorded rungs are not rerun, runn
   const events: SweepEvent[] = [];
   const resumed = await sweep({ ...base, space: spaceFile, outputDir: dir, workers: 2, onEvent: (e) => events.push(e) });
   const starts = events.filter((e): e is Extract<SweepEvent, { type: "start" }> => e.type === "start");
-  assert.ok(starts.every((s) => s.rung === 1), "no first-rung trial ran again");
-  assert.ok(starts.some((s) => (s.resumedFrom ?? 0) > 12), "a trial continued from a mid-run checkpoint");
+  assert.ok(
+    starts.every((s) => s.rung === 1),
+    "no first-rung trial ran again",
+  );
+  assert.ok(
+    starts.some((s) => (s.resumedFrom ?? 0) > 12),
+    "a trial continued from a mid-run checkpoint",
+  );
   assert.deepEqual(essence(resumed), essence(reference));
 });
 
@@ -149,7 +235,9 @@ async function freePort(): Promise<number> {
 async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort();
   const dir = tmp();
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   await new Promise<void>((resolve, reject) => {
     proc.on("error", (e) => reject(new Error(`cannot start redis-server (apt-get install redis-server): ${e.message}`)));
@@ -180,25 +268,33 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
   const dir = tmp();
   const logs: string[] = ["", ""];
   const startWorker = (i: number) => {
-    const w = spawn(process.execPath, ["bin/rose.js", "worker", "--queue", redis!.url, "--threads", "1", "--stall-seconds", "2"], { stdio: ["ignore", "ignore", "pipe"] });
+    const w = spawn(process.execPath, ["bin/rose.js", "worker", "--queue", redis!.url, "--threads", "1", "--stall-seconds", "2"], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     w.stderr!.on("data", (d: Buffer) => (logs[i] += d.toString()));
     workers.push(w);
     return w;
   };
-  const a = startWorker(0), b = startWorker(1);
+  const a = startWorker(0),
+    b = startWorker(1);
   const sweeping = sweep({ ...base, outputDir: dir, queue: redis.url });
   // Kill worker A while it trains past a checkpoint and before the trial's rung ends.
   let killedTrial: { trial: number; rung: number; step: number } | null = null;
   let finished = false;
-  void sweeping.then(() => (finished = true), () => (finished = true));
+  void sweeping.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
   while (!killedTrial && !finished) {
     const starts = [...logs[0]!.matchAll(/trial (\d+) rung (\d+): start/g)];
     const dones = [...logs[0]!.matchAll(/trial (\d+) rung (\d+): done/g)].length;
     const cur = starts.length > dones ? starts.at(-1)! : null;
     if (cur) {
-      const trial = Number(cur[1]), rung = Number(cur[2]);
+      const trial = Number(cur[1]),
+        rung = Number(cur[2]);
       const s = step(join(dir, "trials", String(trial).padStart(3, "0")));
-      const end = rung === 0 ? 12 : 36, begin = rung === 0 ? 0 : 12;
+      const end = rung === 0 ? 12 : 36,
+        begin = rung === 0 ? 0 : 12;
       if (s !== null && s > begin && s < end) {
         a.kill("SIGKILL");
         killedTrial = { trial, rung, step: s };
@@ -213,7 +309,11 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
   assert.match(logs[1]!, new RegExp(`trial ${trial} rung ${rung}: start \\(resuming from step \\d+\\)`));
   assert.deepEqual(essence(result), essence(reference));
   for (const t of result.trials.filter((t) => t.state === "finished")) {
-    assert.deepEqual(readFileSync(join(t.dir, "model.safetensors")), readFileSync(join(reference.trials[t.trial]!.dir, "model.safetensors")), `trial ${t.trial}: the same model`);
+    assert.deepEqual(
+      readFileSync(join(t.dir, "model.safetensors")),
+      readFileSync(join(reference.trials[t.trial]!.dir, "model.safetensors")),
+      `trial ${t.trial}: the same model`,
+    );
   }
   // Exactly once: one completed job per (trial, rung), and no evaluation logged twice.
   const q = new Queue("rose-sweep", { connection: { host: "127.0.0.1", port: Number(new URL(redis.url).port) } });
@@ -221,9 +321,17 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
   await q.close();
   assert.deepEqual(counts, { completed: 6, failed: 0, active: 0, waiting: 0, delayed: 0 });
   for (const t of result.trials) {
-    const epochs = readFileSync(join(t.dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { type: string; epoch: number })
-      .filter((r) => r.type === "eval").map((r) => r.epoch);
-    assert.deepEqual(epochs, Array.from({ length: t.epochs }, (_, i) => i + 1), `trial ${t.trial} evaluations`);
+    const epochs = readFileSync(join(t.dir, "metrics.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; epoch: number })
+      .filter((r) => r.type === "eval")
+      .map((r) => r.epoch);
+    assert.deepEqual(
+      epochs,
+      Array.from({ length: t.epochs }, (_, i) => i + 1),
+      `trial ${t.trial} evaluations`,
+    );
   }
   b.kill("SIGTERM");
   assert.equal(await new Promise((r) => b.once("exit", r)), 0);
@@ -234,14 +342,27 @@ test("bad queues: unreachable Redis and a queue left by another sweep fail with 
   cpSync(localDir, dir, { recursive: true });
   const before = readFileSync(join(dir, "state.json"), "utf8");
   const port = await freePort();
-  await assert.rejects(sweep({ ...base, outputDir: dir, queue: `redis://127.0.0.1:${port}` }),
-    (e: Error) => e instanceof QueueError && e.message.startsWith(`cannot reach Redis at redis://127.0.0.1:${port}`) && !e.message.includes("\n"));
+  await assert.rejects(
+    sweep({ ...base, outputDir: dir, queue: `redis://127.0.0.1:${port}` }),
+    (e: Error) =>
+      e instanceof QueueError && e.message.startsWith(`cannot reach Redis at redis://127.0.0.1:${port}`) && !e.message.includes("\n"),
+  );
   await assert.rejects(sweep({ ...base, outputDir: dir, queue: "http://x" }), /expected a redis:\/\/ URL/);
   // Another sweep's job waiting in the queue.
   const q = new Queue("rose-sweep", { connection: { host: "127.0.0.1", port: Number(new URL(redis!.url).port) } });
-  await q.add("trial", { sweepId: "another", trial: 0, rung: 0, dir: "/elsewhere/sweep/trials/000", args: [], stopAfterEpoch: 0 }, { jobId: "another.0.0" });
-  await assert.rejects(sweep({ ...base, outputDir: dir, queue: redis!.url }),
-    (e: Error) => e instanceof QueueError && /queue rose-sweep at redis:\/\/127\.0\.0\.1:\d+ holds 1 unfinished trial job\(s\) of another sweep \(\/elsewhere\/sweep\)/.test(e.message));
+  await q.add(
+    "trial",
+    { sweepId: "another", trial: 0, rung: 0, dir: "/elsewhere/sweep/trials/000", args: [], stopAfterEpoch: 0 },
+    { jobId: "another.0.0" },
+  );
+  await assert.rejects(
+    sweep({ ...base, outputDir: dir, queue: redis!.url }),
+    (e: Error) =>
+      e instanceof QueueError &&
+      /queue rose-sweep at redis:\/\/127\.0\.0\.1:\d+ holds 1 unfinished trial job\(s\) of another sweep \(\/elsewhere\/sweep\)/.test(
+        e.message,
+      ),
+  );
   await q.obliterate({ force: true });
   await q.close();
   assert.equal(readFileSync(join(dir, "state.json"), "utf8"), before, "the finished results are untouched");

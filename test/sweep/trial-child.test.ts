@@ -14,8 +14,27 @@ const CHILD = fileURLToPath(new URL("../../src/sweep/trial-child.ts", import.met
 test("a trial child disconnected while still loading exits with 130 and trains nothing", async () => {
   const data = writeSentimentData(16, 8);
   const out = join(mkdtempSync(join(tmpdir(), "rose-trial-child-")), "run");
-  const child = spawn(process.execPath, ["--import", "tsx", CHILD, "--sweep-extra={}", "--model", GOLDEN_BERT, "--train-file", data.train,
-    "--output-dir", out, "--num-train-epochs", "1", "--batch-size", "8", "--quiet"], { stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      CHILD,
+      "--sweep-extra={}",
+      "--model",
+      GOLDEN_BERT,
+      "--train-file",
+      data.train,
+      "--output-dir",
+      out,
+      "--num-train-epochs",
+      "1",
+      "--batch-size",
+      "8",
+      "--quiet",
+    ],
+    { stdio: ["ignore", "ignore", "pipe", "ipc"] },
+  );
   // At once: the child is still importing its modules, long before its disconnect listener is attached.
   child.disconnect();
   const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));

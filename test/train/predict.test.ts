@@ -41,7 +41,13 @@ test("Predictor: embedded (frozen) and fed weights give the same logits; frozen 
 });
 
 test("Predictor: batches run in parts sized to the model give the same logits", async () => {
-  const base = parseModelConfig({ model_type: "bert", hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072, num_hidden_layers: 12 });
+  const base = parseModelConfig({
+    model_type: "bert",
+    hidden_size: 768,
+    num_attention_heads: 12,
+    intermediate_size: 3072,
+    num_hidden_layers: 12,
+  });
   assert.equal(rowsPerRun(base, 128), 16);
   assert.equal(rowsPerRun(base, 512), 4);
   assert.equal(rowsPerRun({ ...base, intermediateSize: 1024 }, 128), 48);
@@ -76,14 +82,20 @@ test("length buckets: consecutive runs under the row cap, of the least cost of e
     for (let cuts = 0; cuts < 1 << (n - 1); cuts++) {
       const split: [number, number][] = [];
       let start = 0;
-      for (let i = 1; i <= n; i++) if (i === n || cuts & (1 << (i - 1))) (split.push([start, i]), (start = i));
+      for (let i = 1; i <= n; i++) if (i === n || cuts & (1 << (i - 1))) split.push([start, i]), (start = i);
       if (split.every(([s, e]) => e - s <= cap(sorted[e - 1]!))) best = Math.min(best, splitCost(sorted, split, overhead));
     }
     assert.equal(splitCost(sorted, runs, overhead), best, `lengths ${sorted}, overhead ${overhead}`);
   }
   // Short rows and a few long ones: the long ones run apart instead of padding the short ones.
   const skewed = [...Array<number>(30).fill(8), 60, 62, 64];
-  assert.deepEqual(lengthBuckets(skewed, () => 128), [[0, 30], [30, 33]]);
+  assert.deepEqual(
+    lengthBuckets(skewed, () => 128),
+    [
+      [0, 30],
+      [30, 33],
+    ],
+  );
   assert.throws(() => lengthBuckets([5, 3], () => 8), /ascending/);
 });
 
@@ -94,14 +106,28 @@ test("Predictor: rows run in length buckets give the logits of one batch padded 
   const encoded: EncodedExample[] = Array.from({ length: 40 }, () => {
     const len = 2 + rng.int(23);
     const split = rng.next() < 0.3 ? 1 + rng.int(len - 1) : len;
-    return { ids: Int32Array.from({ length: len }, () => 5 + rng.int(56)), typeIds: Uint8Array.from({ length: len }, (_, t) => (t < split ? 0 : 1)), label: 0 };
+    return {
+      ids: Int32Array.from({ length: len }, () => 5 + rng.int(56)),
+      typeIds: Uint8Array.from({ length: len }, (_, t) => (t < split ? 0 : 1)),
+      label: 0,
+    };
   });
   const g = new Graph();
   const inputs = model.arch.inputs(g);
-  const prog = await Program.compile(g, { out: model.arch.logits({ scope: new ParamScope(g), train: false }, inputs) }, frozenWeights(model, 1));
+  const prog = await Program.compile(
+    g,
+    { out: model.arch.logits({ scope: new ParamScope(g), train: false }, inputs) },
+    frozenWeights(model, 1),
+  );
   const b = collate(encoded, 0, { padTo: 24 });
   const dims = [b.batch, b.seq];
-  const r = (await prog.run({ input_ids: { data: b.inputIds, dims }, attention_mask: { data: b.attentionMask, dims }, token_type_ids: { data: b.tokenTypeIds, dims } })).out!;
+  const r = (
+    await prog.run({
+      input_ids: { data: b.inputIds, dims },
+      attention_mask: { data: b.attentionMask, dims },
+      token_type_ids: { data: b.tokenTypeIds, dims },
+    })
+  ).out!;
   const padded = encoded.map((_, i) => (r.data as Float32Array).slice(i * 3, (i + 1) * 3));
   await prog.release();
   for (const frozen of [true, false]) {
