@@ -30,6 +30,7 @@ const WORKER_SAME_NAMED = [
   "threads",
   "outputDir",
   "stallSeconds",
+  "queueTimeout",
 ] as const satisfies readonly (keyof WorkerOptions)[];
 type WorkerFlags = Pick<WorkerOptions, (typeof WORKER_SAME_NAMED)[number]>;
 
@@ -86,17 +87,41 @@ export function registerSweep(program: Command): void {
     .option("--threads <n>", "compute threads per trial (default: all cores)", int)
     .option("--output-dir <dir>", "train here, not in the sweep's directory (when it is not shared)")
     .option("--stall-seconds <s>", "seconds before a dead worker's trial is handed to another worker", num, 30)
+    .option(
+      "--queue-timeout <s>",
+      "seconds Redis may stay unreachable before the worker exits with status 1, leaving its trial to another worker (default: --stall-seconds)",
+      num,
+    )
     .action(async (f: WorkerFlags) => {
       const log = (s: string) => process.stderr.write(`worker ${process.pid}: ${s}\n`);
       const w = await startWorker({ ...pick(f, WORKER_SAME_NAMED), log });
+      // Listening before the line that says the worker is ready: a signal sent on seeing it is handled.
+      const signalled = nextSignal();
       log(`waiting for trials on ${f.queue} (queue ${f.queueName})`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-      log("stopping after the current trial");
+      // Redis gone for --queue-timeout rejects `stopped`: main prints the one line and exits 1.
+      await Promise.race([signalled, w.stopped]);
+      // A second signal stops at once: the trial's child process ends with this one and the trial goes
+      // back to the queue after --stall-seconds, to continue from its last checkpoint.
+      const now = (signal: NodeJS.Signals) => {
+        log(`stopping now (${signal})${w.current ? `; ${w.current} goes back to the queue` : ""}`);
+        process.exit(signal === "SIGINT" ? 130 : 143);
+      };
+      process.once("SIGINT", now);
+      process.once("SIGTERM", now);
+      log(w.current ? `stopping after ${w.current} (signal again to stop now)` : "stopping");
       await w.close();
       process.exit(0);
     });
+}
+
+function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(signal);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
 }

@@ -7,8 +7,9 @@ import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import { Job, Queue, QueueEvents, type RedisOptions as Connection, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { QueueError } from "../errors.ts";
+import { ConfigError, QueueError } from "../errors.ts";
 import type { Runner } from "./local.ts";
+import { Reachability } from "./reachability.ts";
 import { runTrial, TrialError, type TrialJob, type TrialOutcome } from "./trial.ts";
 
 export const DEFAULT_QUEUE_NAME = "rose-sweep";
@@ -126,25 +127,50 @@ export interface WorkerOptions {
   outputDir?: string;
   /** Seconds without a lock renewal before a job counts as stalled and goes back to the queue (default 30). */
   stallSeconds?: number;
+  /** Seconds Redis may stay unreachable before the worker gives up (default: stallSeconds, after which the
+   * trial in hand may be handed to another worker anyway). */
+  queueTimeout?: number;
   log?: (line: string) => void;
 }
 
 export interface SweepWorker {
+  /** The trial in hand ("trial 3 rung 0") from when it is taken until its result is in the queue; else null. */
+  readonly current: string | null;
+  /**
+   * Stops taking trials; the trial in hand finishes and its result goes to the queue, then the connections
+   * close. While Redis is unreachable with no result to deliver it returns at once. Settles as `stopped`.
+   */
   close(): Promise<void>;
+  /**
+   * Resolves when close() is done. Rejects with a QueueError once Redis has been unreachable for
+   * queueTimeout seconds: the worker has then stopped, and the trial in hand is abandoned. Its child
+   * process ends with this process (as `rose worker` exits), and when Redis is back the job returns to the
+   * queue after its lock expires; the next worker continues it from its last checkpoint.
+   */
+  readonly stopped: Promise<void>;
 }
 
-/** Takes trial jobs one at a time until closed. */
+/** Takes trial jobs one at a time until closed, or until Redis stays unreachable for too long. */
 export async function startWorker(o: WorkerOptions): Promise<SweepWorker> {
+  const stallSeconds = o.stallSeconds ?? 30;
+  const queueTimeout = o.queueTimeout ?? stallSeconds;
+  if (!(stallSeconds > 0 && Number.isFinite(stallSeconds)))
+    throw new ConfigError(`--stall-seconds must be a positive number, got ${o.stallSeconds}`);
+  if (!(queueTimeout > 0 && Number.isFinite(queueTimeout)))
+    throw new ConfigError(`--queue-timeout must be a positive number of seconds, got ${o.queueTimeout}`);
   const connection = await checkRedis(o.queue);
   const log = o.log ?? (() => {});
-  const stallMs = Math.round((o.stallSeconds ?? 30) * 1000);
+  const stallMs = Math.round(stallSeconds * 1000);
+  const timeoutMs = Math.round(queueTimeout * 1000);
   const host = hostname();
+  let current: string | null = null;
   const worker = new Worker(
     o.queueName ?? DEFAULT_QUEUE_NAME,
     async (job: Job) => {
       const data = job.data as TrialJob;
       const dir = o.outputDir ? join(o.outputDir, data.sweepId, basename(data.dir)) : data.dir;
       const what = `trial ${data.trial} rung ${data.rung}`;
+      current = what;
       const out = await runTrial(data, {
         dir,
         threads: o.threads,
@@ -158,8 +184,88 @@ export async function startWorker(o: WorkerOptions): Promise<SweepWorker> {
     },
     { connection, concurrency: 1, lockDuration: stallMs, stalledInterval: stallMs, maxStalledCount: 10 },
   );
-  worker.on("failed", (job, err) => log(`trial ${(job?.data as TrialJob | undefined)?.trial ?? "?"}: failed: ${err.message}`));
-  worker.on("error", (err) => log(`queue error: ${err.message}`));
-  await worker.waitUntilReady();
-  return { close: () => worker.close() };
+  // BullMQ emits these once the result is stored in Redis.
+  worker.on("completed", () => (current = null));
+  worker.on("failed", (job, err) => {
+    current = null;
+    log(`trial ${(job?.data as TrialJob | undefined)?.trial ?? "?"}: failed: ${err.message}`);
+  });
+
+  let closing = false;
+  let settled = false;
+  let resolveStopped!: () => void, rejectStopped!: (e: Error) => void;
+  const stopped = new Promise<void>((res, rej) => {
+    resolveStopped = res;
+    rejectStopped = rej;
+  });
+  // A library caller may never await `stopped`: its rejection must not crash the process as unhandled.
+  stopped.catch(() => {});
+  const settle = (error?: QueueError): void => {
+    if (settled) return;
+    settled = true;
+    watch.close();
+    if (error) {
+      // Whatever BullMQ still waits on (a result to store, a quit) waits for a Redis that is gone.
+      void worker.close(true).catch(() => {});
+      void worker.disconnect().catch(() => {});
+      rejectStopped(error);
+    } else {
+      resolveStopped();
+    }
+  };
+
+  // One line when Redis goes and one when it is back; BullMQ's own reconnection errors would repeat forever.
+  let lastError = "";
+  worker.on("error", (err) => {
+    if (watch.downFor() > 0 || err.message === lastError) return;
+    lastError = err.message;
+    log(`queue error: ${err.message}`);
+  });
+  // After every PING, and at close(): give up, or finish a close that has nothing left to wait for.
+  const decide = (): void => {
+    if (settled) return;
+    const down = watch.downFor();
+    if (down >= timeoutMs) {
+      const left = current ? `; ${current} goes back to the queue for another worker when Redis is back` : "";
+      settle(new QueueError(`Redis at ${o.queue} unreachable for ${queueTimeout} s (--queue-timeout): worker stopped${left}`));
+    } else if (closing && down > 0 && current === null) {
+      // Stopping, with no result to deliver and no Redis to deliver it to: nothing is left to wait for.
+      void worker.disconnect().catch(() => {});
+      settle();
+    }
+  };
+  const watch = new Reachability(
+    connection,
+    Math.max(100, Math.min(1000, timeoutMs / 4)),
+    (up, reason) => {
+      lastError = "";
+      if (up) log("queue reachable again");
+      else log(`queue unreachable (${reason}); stopping in ${queueTimeout} s unless it comes back`);
+    },
+    () => decide(),
+  );
+  try {
+    await worker.waitUntilReady();
+  } catch (e) {
+    watch.close();
+    await worker.close(true).catch(() => {});
+    throw e;
+  }
+  return {
+    get current() {
+      return current;
+    },
+    stopped,
+    close() {
+      if (!closing) {
+        closing = true;
+        worker.close().then(
+          () => settle(),
+          () => settle(),
+        );
+        decide();
+      }
+      return stopped;
+    },
+  };
 }

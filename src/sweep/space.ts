@@ -1,5 +1,6 @@
-// The search space: a JSON object from `rose train` option names to a list of values, a choice, or a
-// (log-)uniform range. Grid expands every dimension; random samples from it with a seeded stream.
+// The search space: a JSON object from `rose train` option names (any spelling trainOption reads, Hugging
+// Face's `learning_rate` included) to a list of values, a choice, or a (log-)uniform range. Grid expands
+// every dimension; random samples from it with a seeded stream.
 import { readFileSync } from "node:fs";
 import { Rng } from "../engine/rng.ts";
 import { ConfigError, FormatError } from "../errors.ts";
@@ -40,11 +41,14 @@ const isValue = (v: unknown): v is Value => typeof v === "number" || typeof v ==
 /** Checks every dimension against the train command; `where` names the space in errors. */
 export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
   const dims: Dimension[] = [];
-  const seen = new Set<string>();
+  // By option: `learning-rate` and `learning_rate`, or a flag and its alias, are one dimension.
+  const seen = new Map<string, string>();
   for (const [name, d] of Object.entries(spec)) {
     const { flag, option } = trainOption(name, where);
-    if (seen.has(flag)) throw new ConfigError(`${where}: ${flag} appears twice`);
-    seen.add(flag);
+    const before = seen.get(option.attributeName());
+    if (before !== undefined)
+      throw new ConfigError(`${where}: ${flag} appears twice (as ${JSON.stringify(before)} and ${JSON.stringify(name)})`);
+    seen.set(option.attributeName(), name);
     const at = `${where}: ${flag}`;
     const words = (v: Value) => flagWords(flag, option, v);
     if (Array.isArray(d) || (d && typeof d === "object" && "choice" in d)) {
@@ -94,7 +98,8 @@ function rangePoint(lo: number, hi: number, log: boolean, integer: boolean, u: n
   return integer ? Math.round(x) : Number(x.toPrecision(6));
 }
 
-export function isFinite(dims: readonly Dimension[]): boolean {
+/** True when every dimension has finite values (a grid can be built). */
+export function isGridable(dims: readonly Dimension[]): boolean {
   return dims.every((d) => d.values !== null);
 }
 

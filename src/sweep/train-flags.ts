@@ -3,6 +3,7 @@
 import { Command, type Option } from "commander";
 import { registerTrain } from "../cli/train.ts";
 import { ConfigError } from "../errors.ts";
+import { levenshtein } from "../robust/words.ts";
 
 /** Flags the sweep sets per trial itself; a space or the fixed flags may not. */
 export const SWEEP_OWNED = new Set(["--output-dir", "--resume", "--stop-after-epoch", "--quiet"]);
@@ -21,12 +22,29 @@ function names(o: Option): string[] {
   return [o.long, o.short].filter((n): n is string => typeof n === "string" && n.startsWith("--"));
 }
 
-/** The train option a name refers to: `upper`, `--upper`, `learningRate` or `learning-rate`. */
+/** " (did you mean --upper?)" for a near miss of a flag, else "". */
+function suggestion(flag: string, cmd: Command): string {
+  const near = cmd.options
+    .flatMap(names)
+    .filter((n) => !SWEEP_OWNED.has(n))
+    .map((n) => ({ n, d: levenshtein(flag, n) }))
+    .sort((a, b) => a.d - b.d)[0];
+  return near && near.d <= Math.max(2, Math.floor(flag.length / 4)) ? ` (did you mean ${near.n}?)` : "";
+}
+
+/**
+ * The train option a name refers to: `upper`, `--upper`, `learningRate`, `learning-rate` or, as Hugging
+ * Face's hyper-parameter search spells it, `learning_rate`.
+ */
 export function trainOption(name: string, where: string): { flag: string; option: Option } {
-  const kebab = name.replace(/^--/, "").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kebab = name
+    .replace(/^--/, "")
+    .replace(/_/g, "-")
+    .replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const flag = `--${kebab}`;
-  const option = trainCommand().options.find((o) => names(o).includes(flag));
-  if (!option) throw new ConfigError(`${where}: unknown rose train option ${flag} (see rose train --help)`);
+  const cmd = trainCommand();
+  const option = cmd.options.find((o) => names(o).includes(flag));
+  if (!option) throw new ConfigError(`${where}: unknown rose train option ${flag}${suggestion(flag, cmd)} (see rose train --help)`);
   if (names(option).some((n) => SWEEP_OWNED.has(n))) throw new ConfigError(`${where}: ${flag} is set by the sweep for each trial`);
   return { flag, option };
 }
@@ -44,7 +62,9 @@ export function parseTrainArgs(args: readonly string[]): Record<string, unknown>
   } catch (e) {
     throw new ConfigError(`train flags: ${(e as Error).message.replace(/^error: /, "")}`);
   }
-  if (parsed.unknown.length) throw new ConfigError(`train flags: unknown rose train option ${parsed.unknown[0]} (see rose train --help)`);
+  const unknown = parsed.unknown[0];
+  if (unknown)
+    throw new ConfigError(`train flags: unknown rose train option ${unknown}${suggestion(unknown, cmd)} (see rose train --help)`);
   if (parsed.operands.length) throw new ConfigError(`train flags: unexpected argument ${parsed.operands[0]}`);
   return cmd.opts();
 }

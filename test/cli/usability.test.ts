@@ -12,9 +12,10 @@ import { promisify } from "node:util";
 import { readExamples } from "../../src/data/readers.ts";
 import { getGlueTask } from "../../src/data/tasks.ts";
 import { DataError } from "../../src/errors.ts";
-import { truncateJsonLines } from "../../src/io/outputs.ts";
+import { truncateJsonLines } from "../../src/node/outputs.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { dirFiles, dirSink } from "../../src/node/files.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), "rose-usability-"));
@@ -40,8 +41,8 @@ writeFileSync(RTE, "sentence1\tsentence2\tlabel\nthe movie was good .\tthe movie
 
 // A 2-class SST-2 classifier with a head in its checkpoint (untrained, but saved: not "newly initialised").
 const SST2_MODEL = join(tmp, "sst2-model");
-const model = await PretrainedModel.load(GOLDEN_BERT, { labels: ["negative", "positive"] });
-model.save(SST2_MODEL);
+const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT), { labels: ["negative", "positive"] });
+model.save(dirSink(SST2_MODEL));
 
 const train = (out: string, ...extra: string[]) =>
   rose(

@@ -1,5 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ConfigError } from "../../src/errors.ts";
 import { objectiveMode, promote, rungPlan, scoreOf } from "../../src/sweep/halving.ts";
 import { configWords, grid, parseSpace, sample } from "../../src/sweep/space.ts";
@@ -69,9 +73,43 @@ test("bad spaces fail with one line naming the file and the option", () => {
   assert.throws(() => grid(parseSpace({ gamma: { range: [0, 1] } }, "s"), "s"), /continuous range; give it "steps"/);
 });
 
+test("a space in Hugging Face's spelling (learning_rate) is the same space as in rose train's; unknown names are still refused", () => {
+  const dir = mkdtempSync(join(tmpdir(), "rose-space-"));
+  const hfFile = join(dir, "hf.json"),
+    roseFile = join(dir, "rose.json");
+  writeFileSync(hfFile, JSON.stringify({ learning_rate: [1e-4, 3e-4], num_train_epochs: [2, 3], warmup_steps: [0] }));
+  writeFileSync(roseFile, JSON.stringify({ "learning-rate": [1e-4, 3e-4], "num-train-epochs": [2, 3], "warmup-steps": [0] }));
+  const hf = planSweep({ outputDir: "d", space: hfFile, trainArgs: fixed });
+  const rose = planSweep({ outputDir: "d", space: roseFile, trainArgs: fixed });
+  assert.deepEqual(hf, rose);
+  assert.deepEqual(hf.flags, ["--learning-rate", "--num-train-epochs", "--warmup-steps"]);
+  assert.deepEqual(hf.trials[3]!.args.slice(-6), ["--learning-rate", "0.0003", "--num-train-epochs", "3", "--warmup-steps", "0"]);
+  // An alias too: Hugging Face's per_device_train_batch_size is rose train's --per-device-train-batch-size.
+  assert.deepEqual(
+    parseSpace({ per_device_train_batch_size: [8, 16] }, "s").map((d) => d.flag),
+    ["--per-device-train-batch-size"],
+  );
+  const bad: [unknown, string][] = [
+    [{ "learning-rate": [1e-4], learning_rate: [3e-4] }, 's: --learning-rate appears twice (as "learning-rate" and "learning_rate")'],
+    [
+      { "batch-size": [8], per_device_train_batch_size: [16] },
+      's: --per-device-train-batch-size appears twice (as "batch-size" and "per_device_train_batch_size")',
+    ],
+    [{ learning_rte: [1e-4] }, "s: unknown rose train option --learning-rte (did you mean --learning-rate?) (see rose train --help)"],
+    [{ warp_speed: [9] }, "s: unknown rose train option --warp-speed (see rose train --help)"],
+  ];
+  for (const [space, message] of bad) {
+    assert.throws(
+      () => parseSpace(space as never, "s"),
+      (e: Error) => e instanceof ConfigError && e.message === message,
+      JSON.stringify(space),
+    );
+  }
+});
+
 test("fixed train flags are checked by rose train's own parser", () => {
   assert.equal(parseTrainArgs(["--upper", "55"]).upper, 55);
-  assert.throws(() => parseTrainArgs(["--uper", "55"]), /unknown rose train option --uper/);
+  assert.throws(() => parseTrainArgs(["--uper", "55"]), /unknown rose train option --uper \(did you mean --upper\?\)/);
   assert.throws(() => parseTrainArgs(["--batch-size", "x"]), /not an integer: x/);
   assert.throws(() => parseTrainArgs(["--resume"]), /--resume is set by the sweep/);
   assert.throws(
@@ -138,17 +176,19 @@ test("promotion keeps the best 1/eta, never a failed trial, ties to the earlier 
   assert.equal(scoreOf([{ accuracy: 0.5 }], "f1", "max"), null);
 });
 
-test("the CLI reports bad input in one line and exits 1", async () => {
-  const { spawnSync } = await import("node:child_process");
-  const { mkdtempSync, writeFileSync } = await import("node:fs");
-  const { tmpdir } = await import("node:os");
-  const { join } = await import("node:path");
+test("the CLI reports bad input in one line and exits 1 (the option named as rose train spells it, in either spelling)", () => {
   const dir = mkdtempSync(join(tmpdir(), "rose-sweep-cli-"));
-  const spaceFile = join(dir, "space.json");
-  writeFileSync(spaceFile, JSON.stringify({ "learning-rate": { range: [1e-4, 1e-5] } }));
-  const r = spawnSync(process.execPath, ["bin/rose.js", "sweep", "--output-dir", join(dir, "out"), "--space", spaceFile, "--", ...fixed], {
-    encoding: "utf8",
-  });
-  assert.equal(r.status, 1);
-  assert.equal(r.stderr, `error: ${spaceFile}: --learning-rate: empty range [0.0001, 0.00001] (low must be below high)\n`);
+  for (const name of ["learning-rate", "learning_rate"]) {
+    const spaceFile = join(dir, `${name}.json`);
+    writeFileSync(spaceFile, JSON.stringify({ [name]: { range: [1e-4, 1e-5] } }));
+    const r = spawnSync(
+      process.execPath,
+      ["bin/rose.js", "sweep", "--output-dir", join(dir, "out"), "--space", spaceFile, "--", ...fixed],
+      {
+        encoding: "utf8",
+      },
+    );
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, `error: ${spaceFile}: --learning-rate: empty range [0.0001, 0.00001] (low must be below high)\n`);
+  }
 });

@@ -4,7 +4,6 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -12,6 +11,8 @@ import { QueueError } from "../../src/errors.ts";
 import { fineTune } from "../../src/app/train.ts";
 import type { SweepResult } from "../../src/sweep/results.ts";
 import { type SweepEvent, type SweepOptions, sweep } from "../../src/sweep/sweep.ts";
+import { spawnRose, type Watched } from "../helpers/child.ts";
+import { freePort, type RedisServer, startRedis } from "../helpers/redis.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
 
 const data = writeSentimentData(96, 32);
@@ -224,59 +225,23 @@ test("a local sweep killed mid-trial resumes: recorded rungs are not rerun, runn
 
 // ---- Redis: a real redis-server on loopback, started and stopped here.
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const dir = tmp();
-  const proc = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  await new Promise<void>((resolve, reject) => {
-    proc.on("error", (e) => reject(new Error(`cannot start redis-server (apt-get install redis-server): ${e.message}`)));
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("Ready to accept connections")) resolve();
-    });
-    proc.on("exit", (c) => reject(new Error(`redis-server exited with ${c}: ${out}`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: async () => {
-      proc.kill("SIGTERM");
-      await new Promise((r) => proc.once("exit", r));
-    },
-  };
-}
-
-let redis: { url: string; stop: () => Promise<void> } | undefined;
-const workers: ChildProcess[] = [];
+let redis: RedisServer | undefined;
+const workers: Watched[] = [];
 after(async () => {
-  for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill("SIGKILL");
+  for (const w of workers) w.kill();
   await redis?.stop();
 });
 
 test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every trial finishes once, results equal the local sweep", async () => {
   redis = await startRedis();
   const dir = tmp();
-  const logs: string[] = ["", ""];
-  const startWorker = (i: number) => {
-    const w = spawn(process.execPath, ["bin/rose.js", "worker", "--queue", redis!.url, "--threads", "1", "--stall-seconds", "2"], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    w.stderr!.on("data", (d: Buffer) => (logs[i] += d.toString()));
+  const startWorker = () => {
+    const w = spawnRose(["worker", "--queue", redis!.url, "--threads", "1", "--stall-seconds", "2"], { needs: [GOLDEN_BERT] });
     workers.push(w);
     return w;
   };
-  const a = startWorker(0),
-    b = startWorker(1);
+  const a = startWorker(),
+    b = startWorker();
   const sweeping = sweep({ ...base, outputDir: dir, queue: redis.url });
   // Kill worker A while it trains past a checkpoint and before the trial's rung ends.
   let killedTrial: { trial: number; rung: number; step: number } | null = null;
@@ -286,8 +251,10 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
     () => (finished = true),
   );
   while (!killedTrial && !finished) {
-    const starts = [...logs[0]!.matchAll(/trial (\d+) rung (\d+): start/g)];
-    const dones = [...logs[0]!.matchAll(/trial (\d+) rung (\d+): done/g)].length;
+    // A worker that died on its own would leave the sweep waiting for ever.
+    for (const w of [a, b]) if (w.exit) assert.fail(`a worker ${w.exit.code ?? w.exit.signal} early:\n${w.stderr}`);
+    const starts = [...a.stderr.matchAll(/trial (\d+) rung (\d+): start/g)];
+    const dones = [...a.stderr.matchAll(/trial (\d+) rung (\d+): done/g)].length;
     const cur = starts.length > dones ? starts.at(-1)! : null;
     if (cur) {
       const trial = Number(cur[1]),
@@ -296,17 +263,17 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
       const end = rung === 0 ? 12 : 36,
         begin = rung === 0 ? 0 : 12;
       if (s !== null && s > begin && s < end) {
-        a.kill("SIGKILL");
+        a.child.kill("SIGKILL");
         killedTrial = { trial, rung, step: s };
       }
     }
     await sleep(20);
   }
-  assert.ok(killedTrial, `worker A was killed mid-trial (A's log: ${logs[0]})`);
+  assert.ok(killedTrial, `worker A was killed mid-trial (A's log: ${a.stderr})`);
   const result = await sweeping;
   const { trial, rung } = killedTrial;
   // Worker B took the stalled job over and continued from the killed trial's checkpoint.
-  assert.match(logs[1]!, new RegExp(`trial ${trial} rung ${rung}: start \\(resuming from step \\d+\\)`));
+  assert.match(b.stderr, new RegExp(`trial ${trial} rung ${rung}: start \\(resuming from step \\d+\\)`));
   assert.deepEqual(essence(result), essence(reference));
   for (const t of result.trials.filter((t) => t.state === "finished")) {
     assert.deepEqual(
@@ -333,8 +300,8 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
       `trial ${t.trial} evaluations`,
     );
   }
-  b.kill("SIGTERM");
-  assert.equal(await new Promise((r) => b.once("exit", r)), 0);
+  b.child.kill("SIGTERM");
+  assert.deepEqual(await b.exitWithin(30_000), { code: 0, signal: null }, b.stderr);
 });
 
 test("bad queues: unreachable Redis and a queue left by another sweep fail with one line, losing nothing", async () => {
