@@ -53,7 +53,7 @@ function decodeBytes(bytes: Uint8Array, charset: string | undefined): string {
 
 /** A binary string's bytes (chars above 0xFF, which only decoded text has, as UTF-8). */
 function binaryBytes(s: string): Uint8Array {
-  return /[^\x00-\xff]/.test(s) ? Buffer.from(s, "utf8") : Buffer.from(s, "latin1");
+  return /[\u0100-\uffff]/.test(s) ? Buffer.from(s, "utf8") : Buffer.from(s, "latin1");
 }
 
 function quotedPrintableBytes(s: string, underscoreIsSpace = false): Uint8Array {
@@ -202,7 +202,8 @@ export function cleanEmail(raw: Uint8Array | string, maxChars = 1000): string {
       : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1");
   const msg = parseMessage(bin);
   const text = `${subjectOf(msg, headerCharset(bin))} ${partText(msg, 0, typeof raw === "string")}`
-    .replace(/[\s\x00-\x1f\x7f]+/g, " ")
+    // Whitespace, NUL to space (the C0 controls) and DEL; not the C1 controls that \p{Cc} would add.
+    .replace(/[\s\0-\x20\x7f]+/g, " ")
     .trim();
   return truncate(text, maxChars);
 }

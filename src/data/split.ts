@@ -29,7 +29,10 @@ export function splitExamples<T extends { label: number | null }>(
   examples.forEach((e, i) => {
     const key = opts.stratify ? String(e.label) : "all";
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = []));
+    if (!g) {
+      g = [];
+      groups.set(key, g);
+    }
     g.push(i);
   });
   const isValidation = new Uint8Array(examples.length);
@@ -41,7 +44,9 @@ export function splitExamples<T extends { label: number | null }>(
   }
   const train: T[] = [];
   const validation: T[] = [];
-  examples.forEach((e, i) => (isValidation[i] ? validation : train).push(e));
+  examples.forEach((e, i) => {
+    (isValidation[i] ? validation : train).push(e);
+  });
   if (train.length === 0 || validation.length === 0) {
     throw new ConfigError(
       `splitting ${examples.length} examples with validation fraction ${f} leaves an empty ${train.length === 0 ? "training" : "validation"} set`,
@@ -60,7 +65,10 @@ export function balancedSample<T extends { label: number | null }>(examples: rea
   examples.forEach((e, i) => {
     if (e.label === null) return;
     let g = groups.get(e.label);
-    if (!g) groups.set(e.label, (g = []));
+    if (!g) {
+      g = [];
+      groups.set(e.label, g);
+    }
     g.push(i);
   });
   const keep = new Uint8Array(examples.length);
@@ -109,7 +117,10 @@ export function splitPhraseDisjoint<T>(
   const validation: T[] = [];
   let dropped = 0;
   rows.forEach((r, i) => {
-    if (chosen.has(i)) return void validation.push(r);
+    if (chosen.has(i)) {
+      validation.push(r);
+      return;
+    }
     const w = words[i]!;
     const joined = w.join(" ");
     // A row containing a validation row is at least as long as the shortest one.

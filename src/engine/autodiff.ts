@@ -1,7 +1,7 @@
 // Reverse-mode autodiff over the graph: appends the backward nodes to the same graph, so the forward
 // activations are shared with the backward pass, never recomputed.
 import { ShapeError } from "../errors.ts";
-import type { Tensor } from "./graph.ts";
+import type { Cotangents, Tensor } from "./graph.ts";
 import { add, reshapeAs } from "./ops.ts";
 import { fmt } from "./shape.ts";
 
@@ -38,7 +38,7 @@ export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null
     const n = g.nodes[i]!;
     if (n.op.noGradient === "zero") continue;
     const outCot = n.outputs.map((o) => cot.get(o.id) ?? null);
-    if (outCot.every((c) => c === null)) continue;
+    if (!isCotangents(outCot) || outCot.every((c) => c === null)) continue;
     if (!n.inputs.some((t) => depends.has(t.id) && t.isFloat)) continue;
     if (!n.op.vjp)
       throw new ShapeError(
@@ -51,4 +51,9 @@ export function grad(loss: Tensor, wrt: Tensor[], seed?: Tensor): (Tensor | null
     });
   }
   return wrt.map((t) => cot.get(t.id) ?? null);
+}
+
+/** Narrows to the non-empty list a `vjp` takes (a node without outputs has nothing to pass back). */
+function isCotangents(c: (Tensor | null)[]): c is Cotangents {
+  return c.length > 0;
 }

@@ -53,6 +53,9 @@ export type NoAttrs = Record<string, never>;
  */
 export type NoGradient = "zero" | "none";
 
+/** Cotangents of a node's outputs, one per output (null = zero): never empty, as every op has an output. */
+export type Cotangents = [Tensor | null, ...(Tensor | null)[]];
+
 export interface OpDef<A = NoAttrs> {
   name: string;
   /** Shape and dtype rule: throws ShapeError on mismatch. One entry per output. */
@@ -63,7 +66,7 @@ export interface OpDef<A = NoAttrs> {
    * Vector-Jacobian product: given cotangents of the outputs (null = zero), the cotangents of the
    * inputs (null = no gradient). Built from ops, so the backward pass is part of the same graph.
    */
-  vjp?(node: Node<A>, cotangents: (Tensor | null)[]): (Tensor | null)[];
+  vjp?(node: Node<A>, cotangents: Cotangents): (Tensor | null)[];
   /** Set instead of `vjp` (ops.ts's `def` requires exactly one of the two). */
   noGradient?: NoGradient;
 }

@@ -43,7 +43,7 @@ export function gradNorm(grads: Iterable<Float32Array>): number {
 export function clipCoefficient(norm: number, maxNorm: number): number {
   if (!Number.isFinite(norm) || !(maxNorm > 0)) return 1;
   const coef = Math.fround(maxNorm / Math.fround(Math.fround(norm) + 1e-6));
-  return Math.min(coef , 1);
+  return Math.min(coef, 1);
 }
 
 /**

@@ -202,7 +202,7 @@ export function elementBandMask(saliency: Float32Array, n: number, lowerPct: num
   let kept = 0;
   for (let i = 0; i < n; i++) {
     let v = saliency[i]!;
-    if (v !== v) v = Infinity;
+    if (Number.isNaN(v)) v = Infinity;
     const keep = v >= lo && v <= hi ? 1 : 0;
     out[i] = keep;
     kept += keep;

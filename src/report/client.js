@@ -1,7 +1,6 @@
 // The report page's script (runs in the browser; read from this file and inlined by html.ts):
 // draws the line charts with uPlot and the ROSE mask heat maps on canvases, from the inlined JSON.
 (() => {
-  
   var data = JSON.parse(document.getElementById("report-data").textContent);
   var width = () => Math.max(320, Math.min(560, document.body.clientWidth - 40));
 
@@ -42,28 +41,27 @@
     if (a < 1e-3 || a >= 1e5) return v.toExponential(1);
     return String(+v.toPrecision(3));
   }
-  var values = (u, splits) => splits.map(fmt);
+  var values = (_u, splits) => splits.map(fmt);
 
   function chart(parent, title, xLabel, runs, pick, opts) {
     var present = runs.filter((r) => {
       var p = pick(r);
-      return (
-        p?.y.some((v) => v !== null)
-      );
+      return p?.y.some((v) => v !== null);
     });
     if (!present.length) return;
     var box = document.createElement("div");
     box.className = "chart";
     box.setAttribute("data-title", title);
-    box.setAttribute(
-      "data-colors",
-      present
-        .map((r) => r.color)
-        .join(","),
-    );
+    box.setAttribute("data-colors", present.map((r) => r.color).join(","));
     parent.appendChild(box);
     var series = [{ label: xLabel }].concat(
-      present.map((r) => ({ label: r.name, stroke: r.color, width: 2, spanGaps: true, points: { show: opts?.points, size: 6, fill: r.color } })),
+      present.map((r) => ({
+        label: r.name,
+        stroke: r.color,
+        width: 2,
+        spanGaps: true,
+        points: { show: opts?.points, size: 6, fill: r.color },
+      })),
     );
     new uPlot(
       {
@@ -82,25 +80,11 @@
 
   var train = document.getElementById("train-charts");
   (data.trainKeys || []).forEach((k) => {
-    chart(
-      train,
-      k.title,
-      "step",
-      data.runs,
-      (r) => r.train[k.key],
-      { log: k.log },
-    );
+    chart(train, k.title, "step", data.runs, (r) => r.train[k.key], { log: k.log });
   });
   var ev = document.getElementById("eval-charts");
   (data.evalKeys || []).forEach((k) => {
-    chart(
-      ev,
-      k,
-      data.evalX,
-      data.runs,
-      (r) => r.eval[k],
-      { points: true },
-    );
+    chart(ev, k, data.evalX, data.runs, (r) => r.eval[k], { points: true });
   });
 
   // ROSE masks: one row per tensor, one column per step (or bin of steps), colour = mask value.
@@ -122,13 +106,13 @@
     g.fillRect(0, 0, canvas.width, canvas.height);
     g.font = `${Math.min(11, rh)}px sans-serif`;
     g.textBaseline = "middle";
-    for (var i = 0; i < rows; i++) {
+    for (let i = 0; i < rows; i++) {
       g.fillStyle = "#333";
       if (rh >= 7) g.fillText(m.tensors[i], 2, top + i * rh + rh / 2, labelW - 6);
-      for (var j = 0; j < cols; j++) {
-        var v = m.values[i][j];
+      for (let j = 0; j < cols; j++) {
+        const v = m.values[i][j];
         // Light grey (not updated) to dark blue (updated); warm-up columns (mask not applied) faded.
-        var c = Math.round(240 - 200 * v),
+        const c = Math.round(240 - 200 * v),
           b = Math.round(240 - 90 * v);
         g.globalAlpha = m.applied[j] ? 1 : 0.35;
         g.fillStyle = `rgb(${c},${c},${b})`;
@@ -139,9 +123,9 @@
     g.fillStyle = "#333";
     g.textBaseline = "top";
     var ticks = 6;
-    for (var t = 0; t <= ticks; t++) {
-      var col = Math.min(cols - 1, Math.round((t * (cols - 1)) / ticks));
-      var x = labelW + col * cw + cw / 2;
+    for (let t = 0; t <= ticks; t++) {
+      const col = Math.min(cols - 1, Math.round((t * (cols - 1)) / ticks));
+      const x = labelW + col * cw + cw / 2;
       g.fillRect(x, top + rows * rh + 2, 1, 5);
       g.fillText(String(m.steps[col]), x - 8, top + rows * rh + 9);
     }
