@@ -4,9 +4,10 @@ import { fileURLToPath } from "node:url";
 import { getGlueTask } from "../src/data/tasks.ts";
 import { loadModelConfig } from "../src/io/config.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
-import { DEFAULT_MODEL } from "../src/app/resolve.ts";
+import { DEFAULT_MODEL } from "../src/node/model-ref.ts";
 import { attackModel } from "../src/app/attack.ts";
 import { parseFlags } from "./util.ts";
+import { dirFiles } from "../src/node/files.ts";
 
 const shared = (p: string) => fileURLToPath(new URL(`../../shared/${p}`, import.meta.url));
 
@@ -22,8 +23,8 @@ export async function benchAttack(argv: string[]): Promise<Record<string, unknow
   });
   const labels = getGlueTask("sst2")!.labels!;
   // A model with another label count (the golden one has 3) gets a fresh 2-way head: timing only.
-  const cfg = loadModelConfig(f.model);
-  const model = await PretrainedModel.load(f.model, cfg.numLabels === labels.length ? {} : { labels });
+  const cfg = loadModelConfig(dirFiles(f.model));
+  const model = await PretrainedModel.load(dirFiles(f.model), cfg.numLabels === labels.length ? {} : { labels });
   const r = await attackModel({
     model,
     recipe: f.recipe,

@@ -35,7 +35,9 @@ export async function benchEngine(argv: string[]): Promise<Record<string, unknow
       const cot = g.input("cot", "float32", ["batch", "seq", H]);
       const wrt = [x, ...scope.tensors.values()];
       const grads = grad(ops.reduceSum(ops.mul(y, cot)), wrt);
-      grads.forEach((t, i) => (outs[`g${i}`] = t!));
+      grads.forEach((t, i) => {
+        outs[`g${i}`] = t!;
+      });
     } else {
       outs.y = y;
     }

@@ -1,4 +1,5 @@
 // npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape|rowsum> [flags] [--json]
+import "../src/node/runtime.ts";
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
 import { benchGemm } from "./gemm.ts";

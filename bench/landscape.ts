@@ -1,13 +1,15 @@
 // `rose landscape`'s cost per grid point: a small grid of a real model on real rows, timed in CPU seconds
 // (process.cpuUsage, so a busy machine inflates it less than wall time), with the token positions the
 // forward passes process (real tokens vs padded).
-import { taskByName } from "../src/app/resolve.ts";
+import { taskByName } from "../src/data/task-data.ts";
 import { readExamples } from "../src/data/readers.ts";
 import { computeLandscape } from "../src/landscape/landscape.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
-import { encodeExamples, maxInputLength } from "../src/train/batches.ts";
+import { encodeExamples } from "../src/data/batches.ts";
+import { maxInputLength } from "../src/io/config.ts";
 import { peakRssMib } from "./models.ts";
 import { parseFlags } from "./util.ts";
+import { dirFiles } from "../src/node/files.ts";
 
 export async function benchLandscape(argv: string[]): Promise<Record<string, unknown>> {
   const f = parseFlags(argv, {
@@ -21,7 +23,7 @@ export async function benchLandscape(argv: string[]): Promise<Record<string, unk
     batch: 128,
     threads: 1,
   });
-  const model = await PretrainedModel.load(f.model);
+  const model = await PretrainedModel.load(dirFiles(f.model));
   const { examples } = await readExamples(f.data, { task: taskByName(f.task) });
   const encoded = await encodeExamples(model.tokenizer!, examples.slice(0, f.samples), maxInputLength(model.cfg, f.seq));
   const realTokens = encoded.reduce((s, e) => s + e.ids.length, 0);

@@ -4,18 +4,25 @@
 // loop.ts), infer/ (the Predictor), pretrain/, robust/, export/, stats/; then app/, one module per command over
 // the library; the CLI (cli/) maps its flags to those calls.
 
+// The Node entry: registers onnxruntime-node before anything can compile a graph.
+import "./node/runtime.ts";
+
 export * from "./errors.ts";
 
 // Compute engine: graphs, ops with gradients, autodiff, onnxruntime execution.
-export { Graph, Tensor, ops, grad, Program, Rng } from "./engine/index.ts";
-export type { DType, Dim, Shape, OpDef, HostTensor, CompileOptions, RunOptions } from "./engine/index.ts";
+export { Graph, Tensor, ops, grad, Program, Rng, setRuntime, currentRuntime } from "./engine/index.ts";
+export type { DType, Dim, Shape, OpDef, HostTensor, CompileOptions, RunOptions, Runtime, OrtBinding } from "./engine/index.ts";
 
 // Hugging Face formats.
-export { readSafetensors, writeSafetensors, parseSafetensors, serializeSafetensors } from "./io/safetensors.ts";
+export { parseSafetensors, serializeSafetensors } from "./io/safetensors.ts";
 export { loadModelConfig, saveModelConfig, parseModelConfig, type EncoderConfig } from "./io/config.ts";
-export { loadCheckpointTensors, saveCheckpoint } from "./io/checkpoint.ts";
+export { checkpointTensors, saveCheckpoint } from "./io/checkpoint.ts";
 export { Tokenizer, type EncodedBatch } from "./io/tokenizer.ts";
-export { resolveModel, type ResolveModelOptions } from "./io/hub.ts";
+export { MemoryFiles, type ModelFiles, type FileSink } from "./io/files.ts";
+// Node's side: model folders on disk, safetensors files, the Hugging Face Hub.
+export { dirFiles, dirSink, writeFileAtomic } from "./node/files.ts";
+export { readSafetensors, writeSafetensors } from "./node/safetensors.ts";
+export { resolveModel, type ResolveModelOptions } from "./node/hub.ts";
 
 // Models.
 export { Architecture, ParamScope, type EncoderInputs, type HeadKind, type BuildContext } from "./models/index.ts";
@@ -60,7 +67,8 @@ export { Predictor, predictLogits, frozenWeights, softmax, argmax } from "./infe
 export type { PredictOptions } from "./infer/predictor.ts";
 
 // Application layer (src/app/): one module per command, over the library; the CLI (src/cli/) maps flags to these.
-export { DEFAULT_MODEL, resolveModelDir, taskByName, readData, type DataOptions, type ModelRef } from "./app/resolve.ts";
+export { DEFAULT_MODEL, resolveModelDir, type ModelRef } from "./node/model-ref.ts";
+export { taskByName, readData, type DataOptions } from "./data/task-data.ts";
 export { fineTune, type FineTuneOptions } from "./app/train.ts";
 export { evaluate, evalAdvGlue, type EvaluateOptions } from "./app/eval.ts";
 export { predictText } from "./app/predict.ts";

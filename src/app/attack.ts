@@ -5,11 +5,12 @@ import { join } from "node:path";
 import { customTask, type Task } from "../data/tasks.ts";
 import { Rng } from "../engine/rng.ts";
 import { ConfigError, DataError } from "../errors.ts";
-import type { ResolveModelOptions } from "../io/hub.ts";
+import type { ResolveModelOptions } from "../node/hub.ts";
 import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
-import { PretrainedModel } from "../models/pretrained.ts";
+import { PretrainedModel, applyTruncation } from "../models/pretrained.ts";
 import { Predictor } from "../infer/predictor.ts";
-import { DEFAULT_MODEL, type DataOptions, readData, resolveModelDir, taskByName, applyTruncation } from "./resolve.ts";
+import { DEFAULT_MODEL, resolveModelDir } from "../node/model-ref.ts";
+import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
 import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "../robust/adapters.ts";
 import { runAttack } from "../robust/attack.ts";
 import { loadNeighbors, type NeighborTable } from "../robust/neighbors.ts";
@@ -18,6 +19,7 @@ import { summarize, type AttackSummary } from "../robust/report.ts";
 import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, SentenceEncoder } from "../robust/types.ts";
 import { WordNet } from "../robust/wordnet.ts";
 import type { Truncation } from "../io/tokenizer.ts";
+import { dirFiles } from "../node/files.ts";
 
 /** Examples attacked when the caller does not say. */
 export const DEFAULT_NUM_EXAMPLES = 100;
@@ -216,7 +218,7 @@ export async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[
  */
 async function loadAttacked(o: AttackSetupOptions): Promise<PretrainedModel> {
   const dir = await resolveModelDir({ model: o.model as string | undefined, hub: o.hub });
-  const model = await PretrainedModel.load(dir);
+  const model = await PretrainedModel.load(dirFiles(dir));
   const untrained = untrainedHeadWarning(model, dir);
   if (untrained && !o.allowUntrainedHead) {
     throw new ConfigError(`refusing to attack: ${untrained}; or pass allowUntrainedHead to attack it anyway`, ["allowUntrainedHead"]);

@@ -11,14 +11,15 @@ import type { Example } from "../data/readers.ts";
 import { loadSpamAssassinBalanced, SPAM_ASSASSIN_LABELS } from "../data/spam-assassin.ts";
 import { splitExamples } from "../data/split.ts";
 import { customTask } from "../data/tasks.ts";
-import { prepareOutputDir, writeOutputFile } from "../io/outputs.ts";
+import { prepareOutputDir, writeOutputFile } from "../node/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import type { RoseMethod } from "../optim/rose.ts";
 import { robustness } from "./robustness.ts";
 import { argmax, predictLogits } from "../infer/predictor.ts";
-import { DEFAULT_MODEL } from "./resolve.ts";
+import { DEFAULT_MODEL } from "../node/model-ref.ts";
 import { createProgress, type Progress } from "../train/progress.ts";
 import { Trainer, type TrainOptions } from "../train/trainer.ts";
+import { dirFiles } from "../node/files.ts";
 
 export interface DemoOptions {
   outputDir: string;
@@ -49,7 +50,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   model: DEFAULT_MODEL,
   perClass: 500,
   testFraction: 0.3,
-  // Chosen for the shipped rose-mini by scripts/finetune-grid.ts --data demo (validation split carved from the
+  // Chosen for the shipped rose-mini by scripts/experiments/finetune-grid.ts --data demo (validation split carved from the
   // demo's training part; models/rose-mini/README.md has the grids): 256 tokens see more of each message.
   epochs: 6,
   batchSize: 16,
@@ -63,7 +64,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   recipes: ["deepwordbug", "pwws"],
   methods: ["vanilla", "rose-second"],
   baselines: ["logreg", "nb"],
-  // Chosen on the same validation carve (scripts/finetune-grid.ts --data demo, upper 30 / 50 / 75 all at 93.57%,
+  // Chosen on the same validation carve (scripts/experiments/finetune-grid.ts --data demo, upper 30 / 50 / 75 all at 93.57%,
   // 50 the highest F1); gamma only matters for rose-ensemble.
   upper: 50,
   gamma: 0.5,
@@ -119,7 +120,7 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
   const rows: DemoRow[] = [];
   for (const method of o.methods) {
     log(`\n== fine-tuning ${o.model} with ${method} ==`);
-    const model = await PretrainedModel.load(o.model, { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
+    const model = await PretrainedModel.load(dirFiles(o.model), { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
     const dir = join(o.outputDir, method);
     const trainOpts: Partial<TrainOptions> = {
       outputDir: dir,

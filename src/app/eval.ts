@@ -4,12 +4,14 @@ import { customTask } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { argmax, predictLogits, softmax } from "../infer/predictor.ts";
 import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
-import { PretrainedModel } from "../models/pretrained.ts";
+import { PretrainedModel, applyTruncation } from "../models/pretrained.ts";
 import { maxModelLength } from "../robust/adapters.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "../robust/advglue.ts";
 import type { ModelSource } from "./attack.ts";
 import type { Truncation } from "../io/tokenizer.ts";
-import { applyTruncation, type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "./resolve.ts";
+import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
+import { type ModelRef, resolveModelDir } from "../node/model-ref.ts";
+import { dirFiles } from "../node/files.ts";
 
 export interface EvaluateOptions extends ModelRef, DataOptions {
   task?: string;
@@ -39,7 +41,7 @@ export interface EvaluateResult {
 
 export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
   const modelDir = await resolveModelDir(opts);
-  const model = await PretrainedModel.load(modelDir);
+  const model = await PretrainedModel.load(dirFiles(modelDir));
   applyTruncation(model, opts.truncation);
   let task = taskByName(opts.task, model.cfg.problemType === "regression");
   if (task.name === "custom" && !task.isRegression) task = customTask({ labels: model.cfg.id2label });
@@ -52,7 +54,7 @@ export async function evaluate(opts: EvaluateOptions): Promise<EvaluateResult> {
     task.name === "custom" ? null : labelMismatchWarning(task.name, task.labels, model.cfg.id2label),
     seqLengthWarning(opts.maxSeqLength, model.cfg),
   ].filter((w): w is string => w !== null);
-  warnings.forEach((w) => warn(w));
+  for (const w of warnings) warn(w);
   const { examples } = await readData(opts.data, task, opts, (line) => process.stderr.write(`${line}\n`));
   const logits = await predictLogits(model, examples, {
     batchSize: opts.batchSize ?? 64,
@@ -110,7 +112,7 @@ export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalRes
     throw new ConfigError(`AdvGLUE needs task, one of ${ADVGLUE_TASK_NAMES.join(", ")}; got "${o.task}"`, ["task"]);
   const set = await loadAdvGlue(o.file, o.task);
   const dir = typeof o.model === "object" ? null : await resolveModelDir({ model: o.model, hub: o.hub });
-  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(dir!);
+  const model = typeof o.model === "object" ? o.model : await PretrainedModel.load(dirFiles(dir!));
   const task = taskByName(o.task);
   const warnings = [
     dir === null ? null : untrainedHeadWarning(model, dir),

@@ -3,11 +3,12 @@
 // (where transformers.js looks for the fp32 ONNX weights).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { ResolveModelOptions } from "../io/hub.ts";
-import { prepareOutputDir } from "../io/outputs.ts";
+import type { ResolveModelOptions } from "../node/hub.ts";
+import { prepareOutputDir } from "../node/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { resolveModelDir } from "./resolve.ts";
+import { resolveModelDir } from "../node/model-ref.ts";
 import { exportOnnx } from "../export/onnx.ts";
+import { dirFiles, dirSink } from "../node/files.ts";
 
 export interface ExportOptions {
   /** Model directory or Hub id; default: the shipped default model. */
@@ -46,12 +47,12 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
   if (!withTokenizer && !opts.skipTokenizer) {
     warnings.push(`${modelDir} has no tokenizer files: exported without a tokenizer (transformers pipelines on text need one)`);
   }
-  const model = await PretrainedModel.load(modelDir, { noTokenizer: !withTokenizer });
+  const model = await PretrainedModel.load(dirFiles(modelDir), { noTokenizer: !withTokenizer });
   const notice = model.notice();
   if (notice) warnings.push(notice);
   // ONNX first: it is the step that can refuse (size limit) and should leave no half-written directory.
   const onnxFile = join(opts.out, ONNX_SUBPATH);
   const onnx = exportOnnx(model, onnxFile);
-  model.save(opts.out);
+  model.save(dirSink(opts.out));
   return { modelDir, out: opts.out, onnxFile, onnxBytes: onnx.bytes, tokenizer: withTokenizer, warnings };
 }

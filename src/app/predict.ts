@@ -1,10 +1,11 @@
 // `rose predict`: one text (or text pair) through a classifier, with label names from config id2label.
-import type { ResolveModelOptions } from "../io/hub.ts";
+import type { ResolveModelOptions } from "../node/hub.ts";
 import { seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
-import { PretrainedModel } from "../models/pretrained.ts";
+import { PretrainedModel, applyTruncation } from "../models/pretrained.ts";
 import { argmax, Predictor, softmax } from "../infer/predictor.ts";
 import type { Truncation } from "../io/tokenizer.ts";
-import { applyTruncation, resolveModelDir } from "./resolve.ts";
+import { resolveModelDir } from "../node/model-ref.ts";
+import { dirFiles } from "../node/files.ts";
 
 export interface PredictTextOptions {
   /** Model directory or Hub id; default: the shipped default model. */
@@ -29,7 +30,7 @@ export type PredictTextResult = (
 
 export async function predictText(opts: PredictTextOptions): Promise<PredictTextResult> {
   const dir = await resolveModelDir({ model: opts.model, hub: opts.hub });
-  const model = await PretrainedModel.load(dir);
+  const model = await PretrainedModel.load(dirFiles(dir));
   applyTruncation(model, opts.truncation);
   const predictor = new Predictor(model, { maxLength: opts.maxSeqLength, threads: opts.threads, batchSize: 1 });
   const [logits] = await predictor.logits([{ text: opts.text, pair: opts.pair }]);

@@ -8,9 +8,8 @@ import { performance } from "node:perf_hooks";
 import { withDefaults } from "../defaults.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
-import { readJsonFile } from "../io/json.ts";
-import { prepareRunDir } from "../io/outputs.ts";
-import { readTextFileStrict } from "../io/text.ts";
+import { dirFiles, dirSink, readJsonFile, readTextFileStrict } from "../node/files.ts";
+import { prepareRunDir } from "../node/outputs.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { ROSE_DEFAULTS, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
@@ -210,7 +209,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
   let model: PretrainedModel;
   let tok: Tokenizer;
   if (o.init) {
-    model = await PretrainedModel.load(o.init, { heads: ["mlm"], seed: o.seed });
+    model = await PretrainedModel.load(dirFiles(o.init), { heads: ["mlm"], seed: o.seed });
     if (!model.arch.supportsMlm) throw new ConfigError(`${o.init}: ${model.cfg.modelType} has no masked-LM head in rose`);
     tok = model.tokenizer!;
   } else {
@@ -223,7 +222,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
         `trained a WordPiece vocabulary of ${v.vocab.length} tokens on ${v.totalWords} words in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
     }
-    tok = await Tokenizer.fromDir(vocabDir);
+    tok = await Tokenizer.load(dirFiles(vocabDir));
     model = PretrainedModel.random(modelConfig(o, tok.vocabSize), tok, ["mlm"], o.seed);
   }
   const pack = (ls: string[]) => packLines(tok, ls, o.maxSeqLength);
@@ -319,7 +318,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
         };
       },
       finish: async (st) => {
-        model.save(o.outputDir, { head: "MaskedLM" });
+        model.save(dirSink(o.outputDir), { head: "MaskedLM" });
         const ev = heldout as { accuracy: number; tokens: number } | null;
         const result: PretrainResult = {
           steps: st.globalStep,

@@ -2,11 +2,13 @@
 import { customTask, withLabels } from "../data/tasks.ts";
 import { withDefaults } from "../defaults.ts";
 import { DataError } from "../errors.ts";
-import { prepareRunDir } from "../io/outputs.ts";
+import { prepareRunDir } from "../node/outputs.ts";
 import { seqLengthWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { TRAIN_DEFAULTS, Trainer, type TrainOptions, type TrainResult, validateTrainOptions } from "../train/trainer.ts";
-import { type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "./resolve.ts";
+import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
+import { type ModelRef, resolveModelDir } from "../node/model-ref.ts";
+import { dirFiles } from "../node/files.ts";
 
 export interface FineTuneOptions extends ModelRef, DataOptions, Partial<TrainOptions> {
   task?: string;
@@ -49,7 +51,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     ? await readData(opts.validationFile, task.name === "custom" ? customTask({ labels: labels! }) : task, opts, warn)
     : null;
   if (val && opts.maxEvalSamples) val.examples = val.examples.slice(0, opts.maxEvalSamples);
-  let model = await PretrainedModel.load(modelDir, {
+  let model = await PretrainedModel.load(dirFiles(modelDir), {
     labels: task.isRegression ? ["score"] : labels!,
     regression: task.isRegression,
     seed: opts.seed ?? 42,

@@ -3,8 +3,7 @@
 import { mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
-import { readJsonFile } from "../io/json.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { readJsonFile, writeFileAtomic } from "../node/files.ts";
 import { classScores, type LinearScores, softmaxInPlace } from "./logistic.ts";
 import type { Csr } from "./sparse.ts";
 import { NgramVectorizer, PAIR_PREFIX, type TextInput, type VectorizerOptions } from "./vectorizer.ts";
@@ -153,7 +152,9 @@ export class BagOfWords {
     const weights = new Float64Array(vocabulary.length * k);
     coef.forEach((row, c) => {
       if (row.length !== vocabulary.length) bad(`coefficient row ${c} has ${row.length} values for ${vocabulary.length} terms`);
-      row.forEach((w, j) => (weights[j * k + c] = w));
+      row.forEach((w, j) => {
+        weights[j * k + c] = w;
+      });
     });
     const hp = obj(o.hyperparameters) ?? {};
     const info: BagOfWordsInfo = {

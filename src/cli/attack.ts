@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
 import { attackModel, DEFAULT_NUM_EXAMPLES, resultRecord, type AttackSetupOptions } from "../app/attack.ts";
 import { formatRobustnessTable, robustness } from "../app/robustness.ts";
-import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../io/outputs.ts";
+import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../node/outputs.ts";
 import { createProgress } from "../train/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
 import {

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { evalAdvGlue, evaluate, type EvaluateOptions } from "../app/eval.ts";
 import { ConfigError } from "../errors.ts";
-import { prepareOutputFile, writeJsonLines } from "../io/outputs.ts";
+import { prepareOutputFile, writeJsonLines } from "../node/outputs.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask } from "../robust/advglue.ts";
 import {
   type DataFlags,

@@ -65,7 +65,10 @@ export function registerLandscape(program: Command): void {
         const r = await runLandscape({
           ...landscapeOptions(f),
           log: (line) => process.stderr.write(`${line}\n`),
-          onProgress: (done, total) => (bar ??= createProgress("landscape", total, { quiet: Boolean(f.quiet) })).update(done),
+          onProgress: (done, total) => {
+            bar ??= createProgress("landscape", total, { quiet: Boolean(f.quiet) });
+            bar.update(done);
+          },
         });
         (bar as Progress | null)?.stop();
         const l = r.landscape;

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `rose` command. Thin: each subcommand maps its flags to one application call (src/app/).
+import "../node/runtime.ts";
 import { Command, CommanderError } from "commander";
 import { RoseError } from "../errors.ts";
 import { registerAttack } from "./attack.ts";
@@ -38,8 +39,15 @@ for (const cmd of [program, ...program.commands]) {
   for (const opt of cmd.options) if (opt.mandatory) opt.description = `${opt.description} (required)`;
 }
 
+// Commander answers `rose stuido --help` (and `rose help stuido`) with the top-level help, exiting 0 for the
+// first, before it looks at the command; parsed alone, the unknown word gets its error and a suggestion.
+const [first, second] = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const word = first === "help" ? second : first;
+const known = (w: string) => w === "help" || program.commands.some((c) => c.name() === w || c.aliases().includes(w));
+const argv = word !== undefined && !known(word) ? [...process.argv.slice(0, 2), word] : process.argv;
+
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
   if (e instanceof RoseError) {

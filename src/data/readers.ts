@@ -189,7 +189,9 @@ function jsonTable(file: string, { text, problems }: DecodedText, format: DataFo
       throw new FormatError(file, `invalid JSON: ${jsonProblem(e)}`);
     }
     if (!Array.isArray(arr)) throw new FormatError(file, "expected a JSON array of records");
-    arr.forEach((value, i) => records.push({ value, line: i + 1 }));
+    arr.forEach((value, i) => {
+      records.push({ value, line: i + 1 });
+    });
   } else {
     const lines = text.split("\n");
     const bad = new Map(problems.map((p) => [p.line, p.problem]));

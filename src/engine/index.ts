@@ -4,5 +4,7 @@ export * as ops from "./ops.ts";
 export { grad } from "./autodiff.ts";
 export { Program } from "./session.ts";
 export type { HostTensor, HostArray, CompileOptions, RunOptions } from "./session.ts";
+export { setRuntime, currentRuntime } from "./runtime.ts";
+export type { Runtime, OrtBinding } from "./runtime.ts";
 export { emitModel } from "./emit.ts";
 export { Rng, hash32, mixKey } from "./rng.ts";

@@ -1,11 +1,11 @@
-// Compiles a graph to an onnxruntime-node session and runs it. Parameters are graph inputs fed from
-// Float32Arrays at every call, so one compiled graph serves every training step.
-import { availableParallelism } from "node:os";
-import * as ort from "onnxruntime-node";
+// Compiles a graph to a session of the registered onnxruntime binding (runtime.ts) and runs it. Parameters
+// are graph inputs fed from Float32Arrays at every call, so one compiled graph serves every training step.
+import type { InferenceSession, Tensor as OrtTensor } from "onnxruntime-common";
 import { EngineError, ShapeError } from "../errors.ts";
 import type { DType, Graph, InputInfo, Tensor } from "./graph.ts";
 import { emitModel, type EmitOptions } from "./emit.ts";
 import { hash32, mixKey } from "./rng.ts";
+import { requireRuntime, type Runtime } from "./runtime.ts";
 import { fmt, resolveDim } from "./shape.ts";
 
 export type HostArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
@@ -16,7 +16,7 @@ export interface HostTensor {
 }
 
 export interface CompileOptions extends EmitOptions {
-  /** Intra-op threads (default: all cores). */
+  /** Intra-op threads (default: the registered runtime's, all cores in Node). */
   threads?: number;
   optimization?: "disabled" | "basic" | "extended" | "all";
   /**
@@ -38,7 +38,7 @@ export interface RunOptions {
   counter?: number;
 }
 
-const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+const ORT_TYPE: Record<DType, OrtTensor.Type> = {
   float32: "float32",
   float64: "float64",
   int64: "int64",
@@ -79,16 +79,19 @@ function tableLength(n: number): number {
 
 export class Program {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    /** The binding this program was compiled with: it keeps using it whatever is registered later. */
+    private readonly rt: Runtime,
+    private readonly session: InferenceSession,
     readonly inputs: InputInfo[],
     private readonly nodeInfo: Map<string, string>,
     readonly outputNames: string[],
   ) {}
 
   static async compile(graph: Graph, outputs: Record<string, Tensor>, opts: CompileOptions = {}): Promise<Program> {
+    const rt = requireRuntime();
     const emitted = emitModel(graph, outputs, opts);
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
+    const options: InferenceSession.SessionOptions = {
+      intraOpNumThreads: opts.threads ?? rt.defaultThreads,
       interOpNumThreads: 1,
       executionMode: "sequential",
       graphOptimizationLevel: opts.optimization ?? "all",
@@ -101,13 +104,13 @@ export class Program {
       options.enableProfiling = true;
       options.profileFilePrefix = opts.profilePrefix;
     }
-    let session: ort.InferenceSession;
+    let session: InferenceSession;
     try {
-      session = await ort.InferenceSession.create(emitted.bytes, options);
+      session = await rt.ort.InferenceSession.create(emitted.bytes, options);
     } catch (e) {
-      throw new EngineError(`onnxruntime rejected the graph: ${explain((e as Error).message, emitted.nodeInfo)}`);
+      throw new EngineError(`${rt.name} rejected the graph: ${explain((e as Error).message, emitted.nodeInfo)}`);
     }
-    return new Program(session, emitted.inputs, emitted.nodeInfo, Object.keys(outputs));
+    return new Program(rt, session, emitted.inputs, emitted.nodeInfo, Object.keys(outputs));
   }
 
   /** Names of the parameter inputs this program reads. */
@@ -117,7 +120,8 @@ export class Program {
 
   /**
    * Runs the graph. `into` gives preallocated buffers for outputs of known size (gradients): onnxruntime
-   * writes straight into them, saving an allocation and a copy per output per step.
+   * writes straight into them, saving an allocation and a copy per output per step (a binding that cannot
+   * fill preallocated outputs gets its results copied into them).
    */
   async run(
     feeds: Record<string, HostTensor | HostArray>,
@@ -125,7 +129,8 @@ export class Program {
     into?: Record<string, HostTensor>,
   ): Promise<Record<string, HostTensor>> {
     const bound = new Map<string, number>();
-    const ortFeeds: Record<string, ort.Tensor> = {};
+    const { Tensor } = this.rt.ort;
+    const ortFeeds: Record<string, OrtTensor> = {};
     // Data and parameter inputs first: they bind the named dims.
     for (const inp of this.inputs) {
       if (inp.kind !== "data" && inp.kind !== "param") continue;
@@ -150,39 +155,41 @@ export class Program {
       });
       const n = t.dims.reduce((a, d) => a * d, 1);
       if (t.data.length !== n) throw new ShapeError(`input ${inp.name}: ${t.data.length} values for dims ${fmt(t.dims)}`);
-      ortFeeds[inp.name] = new ort.Tensor(ORT_TYPE[inp.tensor.dtype], t.data as ort.Tensor.DataType, t.dims);
+      ortFeeds[inp.name] = new Tensor(ORT_TYPE[inp.tensor.dtype], t.data as OrtTensor.DataType, t.dims);
     }
     this.feedDropout(ortFeeds, bound, opts);
-    let results: ort.InferenceSession.ReturnType;
+    const prealloc = into !== undefined && this.rt.preallocatedOutputs;
+    let results: InferenceSession.ReturnType;
     try {
-      if (into) {
-        const fetches: Record<string, ort.Tensor | null> = {};
+      if (prealloc) {
+        const fetches: Record<string, OrtTensor | null> = {};
         for (const name of this.outputNames) {
           const t = into[name];
-          fetches[name] = t ? new ort.Tensor(t.data instanceof Float32Array ? "float32" : "float64", t.data as Float32Array, t.dims) : null;
+          fetches[name] = t ? new Tensor(t.data instanceof Float32Array ? "float32" : "float64", t.data as Float32Array, t.dims) : null;
         }
         results = await this.session.run(ortFeeds, fetches);
       } else {
         results = await this.session.run(ortFeeds);
       }
     } catch (e) {
-      throw new EngineError(`onnxruntime failed while running the graph: ${explain((e as Error).message, this.nodeInfo)}`);
+      throw new EngineError(`${this.rt.name} failed while running the graph: ${explain((e as Error).message, this.nodeInfo)}`);
     }
     const out: Record<string, HostTensor> = {};
     for (const name of this.outputNames) {
       const given = into?.[name];
+      const r = results[name]!;
       if (given) {
+        if (!prealloc) copyInto(name, r, given);
         out[name] = given;
         continue;
       }
-      const r = results[name]!;
       out[name] = { data: r.data as HostArray, dims: [...r.dims] };
     }
     return out;
   }
 
   /** Feeds each dropout mask: a view of the keep-table (no copy) at an offset drawn from (seed, counter, site, size). */
-  private feedDropout(ortFeeds: Record<string, ort.Tensor>, bound: Map<string, number>, opts: RunOptions): void {
+  private feedDropout(ortFeeds: Record<string, OrtTensor>, bound: Map<string, number>, opts: RunOptions): void {
     const masks = this.inputs.filter((i) => i.kind === "dropout-mask");
     if (masks.length === 0) return;
     if (opts.seed === undefined || opts.counter === undefined) {
@@ -199,14 +206,16 @@ export class Program {
     const sizes = dimsOf.map((dims) => dims.reduce((a, d) => a * d, 1));
     // One table per drop probability, long enough for its largest mask (a longer table extends a shorter one).
     const needByP = new Map<number, number>();
-    masks.forEach((inp, k) => needByP.set(inp.dropout!.p, Math.max(needByP.get(inp.dropout!.p) ?? 0, sizes[k]!)));
+    masks.forEach((inp, k) => {
+      needByP.set(inp.dropout!.p, Math.max(needByP.get(inp.dropout!.p) ?? 0, sizes[k]!));
+    });
     masks.forEach((inp, k) => {
       const { site, p } = inp.dropout!;
       const n = sizes[k]!;
       const table = keepTable(p, tableLength(needByP.get(p)!));
       const range = tableLength(n) - n + 1;
       const start = Math.floor((hash32(mixKey(opts.seed!, opts.counter!, site, n)) / 4294967296) * range);
-      ortFeeds[inp.name] = new ort.Tensor("float32", table.subarray(start, start + n), dimsOf[k]!);
+      ortFeeds[inp.name] = new this.rt.ort.Tensor("float32", table.subarray(start, start + n), dimsOf[k]!);
     });
   }
 
@@ -218,6 +227,17 @@ export class Program {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Copies a run's output into the caller's buffer for it, as a binding that fills preallocated outputs would. */
+function copyInto(name: string, r: OrtTensor, into: HostTensor): void {
+  const fits = r.dims.length === into.dims.length && r.dims.every((d, i) => d === into.dims[i]);
+  if (!fits || r.data.constructor !== into.data.constructor) {
+    throw new ShapeError(
+      `output ${name}: ${r.type}${fmt([...r.dims])} does not fit its buffer (${into.data.constructor.name}${fmt(into.dims)})`,
+    );
+  }
+  (into.data as Float32Array).set(r.data as Float32Array);
 }
 
 function toHost(f: HostTensor | HostArray, inp: InputInfo): HostTensor {

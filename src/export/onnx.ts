@@ -14,7 +14,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { emitModel, Graph, type Tensor } from "../engine/index.ts";
 import { RoseError } from "../errors.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../node/files.ts";
 import { type EncoderInputs, ParamScope } from "../models/index.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 

@@ -8,7 +8,8 @@ import { RoseError } from "../errors.ts";
 import { ParamScope } from "../models/index.ts";
 import { lengthBuckets } from "./buckets.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
-import { collate, encodeExamples, type EncodedExample, maxInputLength } from "../train/batches.ts";
+import { collate, encodeExamples, type EncodedExample } from "../data/batches.ts";
+import { maxInputLength } from "../io/config.ts";
 
 export interface PredictOptions {
   /** At most this many rows per run (fewer where length buckets or rowsPerRun say so). */
@@ -91,7 +92,14 @@ export class Predictor {
   }
 
   private async runBatches(kind: "logits" | "embed", encoded: EncodedExample[]): Promise<Float32Array[]> {
-    const prog = kind === "logits" ? (this.program ??= await this.compile("logits")) : (this.embedProgram ??= await this.compile("embed"));
+    let prog: Program;
+    if (kind === "logits") {
+      this.program ??= await this.compile("logits");
+      prog = this.program;
+    } else {
+      this.embedProgram ??= await this.compile("embed");
+      prog = this.embedProgram;
+    }
     const bs = this.opts.batchSize ?? 64;
     // Rows sorted by length, run in length buckets each padded to its own longest row (attention masks
     // the padding, so every row's result is what it would be alone); results go back in input order.
@@ -118,7 +126,9 @@ export class Predictor {
       const r = (await prog.run(feeds)).out!;
       const width = r.dims[1]!;
       const data = r.data as Float32Array;
-      idx.forEach((i, k) => (out[i] = data.slice(k * width, (k + 1) * width)));
+      idx.forEach((i, k) => {
+        out[i] = data.slice(k * width, (k + 1) * width);
+      });
       done += idx.length;
       this.opts.onProgress?.(done, encoded.length);
     }

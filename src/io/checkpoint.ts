@@ -1,11 +1,10 @@
 // Model weights in Hugging Face layout: `model.safetensors`, or `model.safetensors.index.json` whose
 // weight_map names the shard holding each tensor. Everything is handed out as float32.
 // pytorch_model.bin is deliberately unsupported: it is a pickle, and loading a pickle can run code.
-import { existsSync, mkdirSync } from "node:fs";
-import { basename, join } from "node:path";
 import { FormatError } from "../errors.ts";
-import { readJsonFile } from "./json.ts";
-import { readSafetensors, writeSafetensors, type StTensor, type WriteTensor } from "./safetensors.ts";
+import { fileLabel, type FileSink, type ModelFiles } from "./files.ts";
+import { parseJsonBytes } from "./json.ts";
+import { parseSafetensors, serializeSafetensors, type StTensor, type WriteTensor } from "./safetensors.ts";
 
 export interface Float32Tensor {
   shape: number[];
@@ -26,14 +25,15 @@ function toFloat32(t: StTensor): Float32Array {
 }
 
 /** Reads the shard index, validating that every entry names a plain file next to it. */
-function readIndex(file: string): Map<string, string> {
-  const json = readJsonFile<unknown>(file);
+function readIndex(files: ModelFiles): Map<string, string> {
+  const file = fileLabel(files.origin, WEIGHTS_INDEX_FILE);
+  const json = parseJsonBytes<unknown>(files.read(WEIGHTS_INDEX_FILE), file);
   const wm = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null || Array.isArray(wm)) throw new FormatError(file, "no weight_map object");
   const map = new Map<string, string>();
   for (const [name, shard] of Object.entries(wm as Record<string, unknown>)) {
     // Shards must sit in the same directory: refuse paths that could point elsewhere.
-    if (typeof shard !== "string" || shard === "" || basename(shard) !== shard || shard === "." || shard === "..") {
+    if (typeof shard !== "string" || shard === "" || /[/\\]/.test(shard) || shard === "." || shard === "..") {
       throw new FormatError(file, `weight_map entry for ${name} is not a shard file name: ${JSON.stringify(shard)}`);
     }
     map.set(name, shard);
@@ -42,36 +42,38 @@ function readIndex(file: string): Map<string, string> {
   return map;
 }
 
+function readShard(files: ModelFiles, name: string): Map<string, StTensor> {
+  return parseSafetensors(files.read(name), fileLabel(files.origin, name)).tensors;
+}
+
 /**
- * Loads all weights of a checkpoint directory as float32, from `model.safetensors` or from the shards
+ * Loads all weights of a checkpoint folder as float32, from `model.safetensors` or from the shards
  * listed in `model.safetensors.index.json`.
  */
-export function loadCheckpointTensors(dir: string): Map<string, Float32Tensor> {
-  const single = join(dir, WEIGHTS_FILE);
-  const index = join(dir, WEIGHTS_INDEX_FILE);
+export function checkpointTensors(files: ModelFiles): Map<string, Float32Tensor> {
   const out = new Map<string, Float32Tensor>();
-  if (existsSync(single)) {
-    for (const [name, t] of readSafetensors(single).tensors) out.set(name, { shape: t.shape, data: toFloat32(t) });
+  if (files.has(WEIGHTS_FILE)) {
+    for (const [name, t] of readShard(files, WEIGHTS_FILE)) out.set(name, { shape: t.shape, data: toFloat32(t) });
     return out;
   }
-  if (existsSync(index)) {
-    const weightMap = readIndex(index);
+  if (files.has(WEIGHTS_INDEX_FILE)) {
+    const weightMap = readIndex(files);
     const shards = new Map<string, Map<string, StTensor>>();
     for (const shard of new Set(weightMap.values())) {
-      const path = join(dir, shard);
-      if (!existsSync(path)) throw new FormatError(index, `shard ${shard} listed in weight_map does not exist`);
-      shards.set(shard, readSafetensors(path).tensors);
+      if (!files.has(shard))
+        throw new FormatError(fileLabel(files.origin, WEIGHTS_INDEX_FILE), `shard ${shard} listed in weight_map does not exist`);
+      shards.set(shard, readShard(files, shard));
     }
     for (const [name, shard] of weightMap) {
       const t = shards.get(shard)!.get(name);
-      if (!t) throw new FormatError(join(dir, shard), `tensor ${name} listed in ${WEIGHTS_INDEX_FILE} is not in this shard`);
+      if (!t) throw new FormatError(fileLabel(files.origin, shard), `tensor ${name} listed in ${WEIGHTS_INDEX_FILE} is not in this shard`);
       out.set(name, { shape: t.shape, data: toFloat32(t) });
     }
     return out;
   }
-  const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5"].filter((f) => existsSync(join(dir, f)));
+  const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5"].filter((f) => files.has(f));
   throw new FormatError(
-    dir,
+    files.origin,
     `no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}` +
       (pickle.length ? ` (found ${pickle.join(", ")})` : "") +
       `; only safetensors weights are supported: pytorch_model.bin is a pickle, which can run arbitrary code when loaded, so it is not read on purpose. ` +
@@ -84,10 +86,9 @@ export interface SaveCheckpointOptions {
   dtype?: "F32" | "F16";
 }
 
-/** Writes `<dir>/model.safetensors` atomically (creating `dir`), tensors in map order, metadata {format: "pt"}. */
-export function saveCheckpoint(dir: string, tensors: Map<string, Float32Tensor>, opts: SaveCheckpointOptions = {}): void {
-  mkdirSync(dir, { recursive: true });
+/** Writes `model.safetensors`: tensors in map order, metadata {format: "pt"}. */
+export function saveCheckpoint(sink: FileSink, tensors: Map<string, Float32Tensor>, opts: SaveCheckpointOptions = {}): void {
   const dtype = opts.dtype ?? "F32";
   const entries: [string, WriteTensor][] = [...tensors].map(([name, t]) => [name, { shape: t.shape, data: t.data, dtype }]);
-  writeSafetensors(join(dir, WEIGHTS_FILE), entries, { format: "pt" });
+  sink.write(WEIGHTS_FILE, serializeSafetensors(entries, { format: "pt" }, fileLabel(sink.origin, WEIGHTS_FILE)));
 }

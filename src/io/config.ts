@@ -1,11 +1,9 @@
 // Hugging Face config.json for the three supported encoders, normalised into one typed EncoderConfig.
 // BERT and RoBERTa share field names; DistilBERT uses its own (dim, n_layers, ...). Missing fields take
 // the defaults of the corresponding transformers config class, so minimal configs load as they do in HF.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
-import { readJsonFile } from "./json.ts";
-import { writeFileAtomic } from "./safetensors.ts";
+import { fileLabel, type FileSink, type ModelFiles } from "./files.ts";
+import { parseJsonBytes } from "./json.ts";
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -221,10 +219,18 @@ export function parseModelConfig(raw: JsonValue, file = "config.json"): EncoderC
   return cfg;
 }
 
-/** Reads and normalises `<dir>/config.json`. */
-export function loadModelConfig(dir: string): EncoderConfig {
-  const file = join(dir, "config.json");
-  return parseModelConfig(readJsonFile<JsonValue>(file), file);
+export const CONFIG_FILE = "config.json";
+
+/** The longest input a model's position table allows (RoBERTa's positions start after the pad id). */
+export function maxInputLength(cfg: { modelType: string; maxPositionEmbeddings: number; padTokenId: number }, requested: number): number {
+  const limit = cfg.modelType === "roberta" ? cfg.maxPositionEmbeddings - cfg.padTokenId - 1 : cfg.maxPositionEmbeddings;
+  return Math.min(requested, limit);
+}
+
+/** Reads and normalises a model folder's config.json. */
+export function loadModelConfig(files: ModelFiles): EncoderConfig {
+  const file = fileLabel(files.origin, CONFIG_FILE);
+  return parseModelConfig(parseJsonBytes<JsonValue>(files.read(CONFIG_FILE), file), file);
 }
 
 /** A copy of `cfg` with a new label set (e.g. a pre-trained encoder put on a task with other classes). */
@@ -264,8 +270,7 @@ export function modelConfigJson(cfg: EncoderConfig, head: Head = "SequenceClassi
   return out;
 }
 
-/** Writes `<dir>/config.json` atomically (creating `dir`). */
-export function saveModelConfig(dir: string, cfg: EncoderConfig, opts: { head?: Head } = {}): void {
-  mkdirSync(dir, { recursive: true });
-  writeFileAtomic(join(dir, "config.json"), `${JSON.stringify(modelConfigJson(cfg, opts.head), null, 2)}\n`);
+/** Writes config.json. */
+export function saveModelConfig(sink: FileSink, cfg: EncoderConfig, opts: { head?: Head } = {}): void {
+  sink.write(CONFIG_FILE, `${JSON.stringify(modelConfigJson(cfg, opts.head), null, 2)}\n`);
 }

@@ -1,7 +1,7 @@
-// Reading a JSON file with errors that name the file and say whether it was unreadable, not UTF-8 text
+// Parsing a JSON file with errors that name the file and say whether it was unreadable, not UTF-8 text
 // (JSON must be: RFC 8259) or malformed.
 import { FormatError } from "../errors.ts";
-import { readTextFileStrict, readTextFileStrictAsync } from "./text.ts";
+import { decodeTextStrict } from "./text.ts";
 
 /**
  * A JSON.parse error as one short line: V8 quotes the text around the fault, which may hold newlines or
@@ -9,7 +9,7 @@ import { readTextFileStrict, readTextFileStrictAsync } from "./text.ts";
  */
 export function jsonProblem(e: unknown): string {
   const m = (e instanceof Error ? e.message : String(e))
-    .replace(/[\u0000-\u001f\u007f]+/g, " ")
+    .replace(/\p{Cc}+/gu, " ")
     .replace(/\s+/g, " ")
     .trim();
   return m.length > 200 ? `${m.slice(0, 200)}...` : m;
@@ -23,10 +23,7 @@ export function parseJsonText<T = unknown>(text: string, file: string): T {
   }
 }
 
-export function readJsonFile<T = unknown>(file: string): T {
-  return parseJsonText<T>(readTextFileStrict(file), file);
-}
-
-export async function readJsonFileAsync<T = unknown>(file: string): Promise<T> {
-  return parseJsonText<T>(await readTextFileStrictAsync(file), file);
+/** JSON from a file's bytes, which must be clean UTF-8 (RFC 8259). */
+export function parseJsonBytes<T = unknown>(bytes: Uint8Array, file: string): T {
+  return parseJsonText<T>(decodeTextStrict(bytes, file), file);
 }

@@ -1,7 +1,6 @@
 // safetensors: 8-byte little-endian header length, a JSON header {name: {dtype, shape, data_offsets}},
 // then the raw little-endian tensor bytes. Every header field is validated before any data is used, so a
 // corrupt or truncated file fails with the file, the tensor and the problem named.
-import { readFileSync, writeFileSync, renameSync, openSync, fsyncSync, closeSync, rmSync } from "node:fs";
 import { FormatError } from "../errors.ts";
 import { jsonProblem } from "./json.ts";
 
@@ -220,16 +219,6 @@ function parseMetadata(file: string, raw: unknown): Record<string, string> {
   return { ...(raw as Record<string, string>) };
 }
 
-export function readSafetensors(file: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  return parseSafetensors(bytes, file);
-}
-
 export interface WriteTensor {
   shape: number[];
   data: TensorData;
@@ -305,33 +294,4 @@ export function serializeSafetensors(
     o += b.length;
   }
   return out;
-}
-
-let tmpCounter = 0;
-
-/** Writes a file atomically: a temporary file in the same directory, fsync, then rename. */
-export function writeFileAtomic(file: string, data: Uint8Array | string): void {
-  // pid + counter: two writes of the same file from one process must not share a temporary.
-  const tmp = `${file}.tmp-${process.pid}-${tmpCounter++}`;
-  try {
-    writeFileSync(tmp, data);
-    const fd = openSync(tmp, "r+");
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
-export function writeSafetensors(
-  file: string,
-  tensors: Map<string, WriteTensor> | [string, WriteTensor][],
-  metadata?: Record<string, string>,
-): void {
-  writeFileAtomic(file, serializeSafetensors(tensors, metadata ?? { format: "pt" }, file));
 }

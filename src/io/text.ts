@@ -1,9 +1,6 @@
 // Decoding text files without losing anything silently: bytes that are not valid in the declared encoding
 // and NUL bytes are reported with their line and byte offset instead of being turned into U+FFFD or kept.
 // Legacy files are read on purpose by naming their encoding; nothing is guessed.
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { isUtf8 } from "node:buffer";
 import { ConfigError, FormatError } from "../errors.ts";
 
 export type TextEncoding = "utf8" | "latin1" | "windows-1252" | "utf16le";
@@ -49,6 +46,24 @@ export interface DecodedText {
 /** A NUL this early means a binary file (the heuristic git and grep use), not a text file with one bad line. */
 const BINARY_PROBE = 8000;
 
+const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    fatalUtf8.decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Bytes as Latin-1: each byte is the code point of its character. */
+function decodeLatin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  return out;
+}
+
 function hex(byte: number): string {
   return `0x${byte.toString(16).toUpperCase().padStart(2, "0")}`;
 }
@@ -60,7 +75,7 @@ function firstInvalidUtf8(line: Uint8Array): number {
   for (;;) {
     const i = text.indexOf("\uFFFD", from);
     // Everything before index i decoded faithfully, so its UTF-8 length is its byte length in the file.
-    const at = i < 0 ? 0 : Buffer.byteLength(text.slice(0, i));
+    const at = i < 0 ? 0 : new TextEncoder().encode(text.slice(0, i)).length;
     if (i < 0 || !(line[at] === 0xef && line[at + 1] === 0xbf && line[at + 2] === 0xbd)) {
       return at;
     }
@@ -86,8 +101,7 @@ const CP1252_80_9F = [
 ];
 
 function decodeWindows1252(bytes: Uint8Array): string {
-  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-  return latin1.replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_80_9F[c.charCodeAt(0) - 0x80]!));
+  return decodeLatin1(bytes).replace(/[\x80-\x9f]/g, (c) => String.fromCharCode(CP1252_80_9F[c.charCodeAt(0) - 0x80]!));
 }
 
 function binary(file: string, bytes: Uint8Array, offset: number): FormatError {
@@ -101,12 +115,12 @@ function binary(file: string, bytes: Uint8Array, offset: number): FormatError {
 export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncoding = "utf8"): DecodedText {
   const problems: LineProblem[] = [];
   if (encoding !== "utf16le") {
-    const nulByte = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(0, BINARY_PROBE).indexOf(0);
+    const nulByte = bytes.subarray(0, BINARY_PROBE).indexOf(0);
     if (nulByte >= 0) throw binary(file, bytes, nulByte);
   }
   let text: string;
   if (encoding === "utf8") {
-    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const buf = bytes;
     if (!isUtf8(buf)) {
       // 0x0A never occurs inside a multi-byte sequence, so the file can be checked line by line.
       let start = 0;
@@ -125,7 +139,7 @@ export function decodeText(bytes: Uint8Array, file: string, encoding: TextEncodi
     }
     text = new TextDecoder("utf-8", { ignoreBOM: false }).decode(bytes);
   } else if (encoding === "latin1") {
-    text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+    text = decodeLatin1(bytes);
   } else if (encoding === "windows-1252") {
     text = decodeWindows1252(bytes);
   } else {
@@ -163,30 +177,9 @@ function addNulProblems(text: string, problems: LineProblem[]): void {
   problems.sort((a, b) => a.line - b.line);
 }
 
-function readBytes(file: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-}
-
-/** A whole text file that must be clean: the first undecodable byte or NUL is an error naming line and offset. */
-export function readTextFileStrict(file: string, encoding: TextEncoding = "utf8"): string {
-  return strict(file, decodeText(readBytes(file), file, encoding));
-}
-
-export async function readTextFileStrictAsync(file: string, encoding: TextEncoding = "utf8"): Promise<string> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file);
-  } catch (e) {
-    throw new FormatError(file, `cannot read (${(e as Error).message})`);
-  }
-  return strict(file, decodeText(bytes, file, encoding));
-}
-
-function strict(file: string, d: DecodedText): string {
+/** Decodes a text that must be clean: the first undecodable byte or NUL is an error naming line and offset. */
+export function decodeTextStrict(bytes: Uint8Array, file: string, encoding: TextEncoding = "utf8"): string {
+  const d = decodeText(bytes, file, encoding);
   const p = d.problems[0];
   if (p) throw new FormatError(file, `line ${p.line}: ${p.problem}`);
   return d.text;

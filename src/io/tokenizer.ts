@@ -2,13 +2,12 @@
 // `tokenizers` binding. A directory with tokenizer.json is loaded as is; otherwise the same tokenizer.json that
 // transformers' slow->fast converter would produce is built from vocab.txt or vocab.json + merges.txt, so both
 // paths run the identical Rust pipeline and save() always writes a tokenizer.json that Hugging Face can load.
-import { copyFileSync, existsSync, mkdirSync, realpathSync, rmSync } from "node:fs";
-import { join } from "node:path";
-import { Tokenizer as NativeTokenizer, type Encoding, type TruncationOptions } from "tokenizers";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
-import { readJsonFile } from "./json.ts";
-import { readTextFileStrict } from "./text.ts";
-import { writeFileAtomic } from "./safetensors.ts";
+import { fileLabel, type FileSink, type ModelFiles } from "./files.ts";
+import { parseJsonBytes } from "./json.ts";
+import { padRows, type PaddedBatch } from "./padding.ts";
+import { type Encoding, requireTokenizerEngine, type TokenizerEngine } from "./tokenizer-engine.ts";
+import { decodeTextStrict } from "./text.ts";
 
 export interface SpecialTokens {
   pad: string;
@@ -21,13 +20,7 @@ export interface SpecialTokens {
 export type SpecialIds = { [K in keyof SpecialTokens]: number };
 
 /** Row-major [batch, seq] int64 tensors, right-padded. */
-export interface EncodedBatch {
-  batch: number;
-  seq: number;
-  inputIds: BigInt64Array;
-  attentionMask: BigInt64Array;
-  tokenTypeIds: BigInt64Array;
-}
+export type EncodedBatch = PaddedBatch;
 
 export interface EncodeBatchOptions {
   /** Longer inputs are truncated ("longest_first" for pairs) so that, special tokens included, they fit. */
@@ -55,7 +48,10 @@ type JsonObj = { [k: string]: Json };
 type Kind = "wordpiece" | "bpe" | "other";
 
 /** Files save() copies next to tokenizer.json when the source directory had them. */
-const COMPANIONS = ["vocab.txt", "vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"];
+const COMPANIONS = ["vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"];
+
+const TOKENIZER_JSON = "tokenizer.json";
+const TOKENIZER_CONFIG = "tokenizer_config.json";
 
 const FALLBACK_NAMES: Record<keyof SpecialTokens, string[]> = {
   pad: ["[PAD]", "<pad>"],
@@ -76,8 +72,9 @@ const CONFIG_KEYS: Record<keyof SpecialTokens, string[]> = {
 
 const SPECIAL_KEYS = Object.keys(FALLBACK_NAMES) as (keyof SpecialTokens)[];
 
-function readJsonObject(file: string): JsonObj {
-  const v = readJsonFile<Json>(file);
+function readJsonObject(files: ModelFiles, name: string): JsonObj {
+  const file = fileLabel(files.origin, name);
+  const v = parseJsonBytes<Json>(files.read(name), file);
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw new FormatError(file, "not a JSON object");
   return v;
 }
@@ -90,11 +87,10 @@ function tokenContent(v: Json | undefined): string | undefined {
 }
 
 /** Reads tokenizer_config.json and special_tokens_map.json (either may be absent); the former wins. */
-function readTokenizerConfig(dir: string): JsonObj {
+function readTokenizerConfig(files: ModelFiles): JsonObj {
   const out: JsonObj = {};
-  for (const f of ["special_tokens_map.json", "tokenizer_config.json"]) {
-    const p = join(dir, f);
-    if (existsSync(p)) Object.assign(out, readJsonObject(p));
+  for (const f of ["special_tokens_map.json", TOKENIZER_CONFIG]) {
+    if (files.has(f)) Object.assign(out, readJsonObject(files, f));
   }
   return out;
 }
@@ -121,8 +117,8 @@ function resolveSpecialNames(cfg: JsonObj, has: (t: string) => boolean, file: st
   return out;
 }
 
-function readLines(file: string): string[] {
-  const lines = readTextFileStrict(file).split("\n");
+function readLines(files: ModelFiles, name: string): string[] {
+  const lines = decodeTextStrict(files.read(name), fileLabel(files.origin, name)).split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
   return lines;
 }
@@ -139,11 +135,11 @@ function addedTokens(special: SpecialTokens, vocab: Record<string, number>, lstr
 }
 
 /** tokenizer.json equivalent to transformers' BertTokenizerFast built from vocab.txt. */
-function wordPieceJson(dir: string, cfg: JsonObj, opts: TokenizerFromDirOptions): { json: JsonObj; special: SpecialTokens } {
-  const file = join(dir, "vocab.txt");
+function wordPieceJson(files: ModelFiles, cfg: JsonObj, opts: TokenizerFromDirOptions): { json: JsonObj; special: SpecialTokens } {
+  const file = fileLabel(files.origin, "vocab.txt");
   const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   // As the Rust reader does: one token per line, trailing whitespace dropped, the line number is the id.
-  readLines(file).forEach((line, i) => {
+  readLines(files, "vocab.txt").forEach((line, i) => {
     vocab[line.trimEnd()] = i;
   });
   if (Object.keys(vocab).length === 0) throw new FormatError(file, "empty vocabulary");
@@ -182,11 +178,11 @@ function wordPieceJson(dir: string, cfg: JsonObj, opts: TokenizerFromDirOptions)
 }
 
 /** tokenizer.json equivalent to transformers' RobertaTokenizerFast built from vocab.json + merges.txt. */
-function byteLevelBpeJson(dir: string, cfg: JsonObj): { json: JsonObj; special: SpecialTokens } {
-  const vocabFile = join(dir, "vocab.json");
-  const mergesFile = join(dir, "merges.txt");
-  if (!existsSync(mergesFile)) throw new FormatError(mergesFile, "missing: vocab.json needs merges.txt next to it");
-  const raw = readJsonObject(vocabFile);
+function byteLevelBpeJson(files: ModelFiles, cfg: JsonObj): { json: JsonObj; special: SpecialTokens } {
+  const vocabFile = fileLabel(files.origin, "vocab.json");
+  const mergesFile = fileLabel(files.origin, "merges.txt");
+  if (!files.has("merges.txt")) throw new FormatError(mergesFile, "missing: vocab.json needs merges.txt next to it");
+  const raw = readJsonObject(files, "vocab.json");
   const vocab: Record<string, number> = Object.create(null) as Record<string, number>;
   for (const [tok, id] of Object.entries(raw)) {
     if (typeof id !== "number" || !Number.isInteger(id) || id < 0)
@@ -194,7 +190,7 @@ function byteLevelBpeJson(dir: string, cfg: JsonObj): { json: JsonObj; special: 
     vocab[tok] = id;
   }
   const merges: [string, string][] = [];
-  readLines(mergesFile).forEach((line, i) => {
+  readLines(files, "merges.txt").forEach((line, i) => {
     if (line.startsWith("#version") || line.trim() === "") return;
     const parts = line.split(" ");
     if (parts.length !== 2)
@@ -242,6 +238,14 @@ function readMaskLstrip(cfg: JsonObj): boolean {
   return true;
 }
 
+/** Whether a tokenizer.json normalizer lower-cases (BertNormalizer's flag, Lowercase, or either in a Sequence). */
+function lowercases(n: Json | undefined): boolean {
+  if (!isObj(n)) return false;
+  if (n.type === "BertNormalizer") return n.lowercase === true;
+  if (n.type === "Lowercase") return true;
+  return n.type === "Sequence" && Array.isArray(n.normalizers) && n.normalizers.some(lowercases);
+}
+
 function kindOf(json: JsonObj): Kind {
   const model = json.model;
   const type = typeof model === "object" && model !== null && !Array.isArray(model) ? model.type : undefined;
@@ -250,9 +254,10 @@ function kindOf(json: JsonObj): Kind {
   return "other";
 }
 
-function nativeFromJson(json: JsonObj, file: string): NativeTokenizer {
+function engineFromJson(json: JsonObj, file: string): TokenizerEngine {
+  const build = requireTokenizerEngine();
   try {
-    return NativeTokenizer.fromString(JSON.stringify(json));
+    return build(JSON.stringify(json));
   } catch (e) {
     throw new FormatError(file, `not a tokenizer the tokenizers library accepts (${(e as Error).message})`);
   }
@@ -262,14 +267,14 @@ function nativeFromJson(json: JsonObj, file: string): NativeTokenizer {
  * The library accepts some broken tokenizer.json files and fails only when encoding (e.g. a WordPiece unk
  * token missing from the vocabulary): check that here, so the error names the file at load time.
  */
-async function checkUsable(native: NativeTokenizer, json: JsonObj, file: string): Promise<void> {
+async function checkUsable(native: TokenizerEngine, json: JsonObj, file: string): Promise<void> {
   checkPostProcessor(json.post_processor, file);
   const model = json.model;
   const unk = typeof model === "object" && model !== null && !Array.isArray(model) ? model.unk_token : undefined;
   if (typeof unk === "string" && native.tokenToId(unk) === null)
     throw new FormatError(file, `the unk_token ${JSON.stringify(unk)} is not in the vocabulary`);
   try {
-    await native.encode("Rose checks 1 tokenizer, é!", "and a pair", { addSpecialTokens: true });
+    await native.encode("Rose checks 1 tokenizer, é!", "and a pair", true);
   } catch (e) {
     throw new FormatError(file, `the tokenizer fails on a test sentence (${(e as Error).message})`);
   }
@@ -307,10 +312,6 @@ function checkPostProcessor(pp: Json | undefined, file: string): void {
       }
     }
   }
-}
-
-function toInt64(n: number): bigint {
-  return BigInt(n);
 }
 
 /** tokenizer_config.json key for head + tail truncation, which Hugging Face's truncation_side cannot say. */
@@ -354,22 +355,22 @@ function keepEnds(e: Encoding, maxLength: number, keep: "tail" | "head+tail"): R
   return { ids: pick(ids), types: pick(types) };
 }
 
-/** Bound on concurrent native encode tasks when encoding pairs one by one. */
-const PAIR_CHUNK = 512;
-
 export class Tokenizer {
   /** Work on the native tokenizer is serialised: truncation is tokenizer state read when a task runs. */
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly native: NativeTokenizer,
+    private readonly native: TokenizerEngine,
     /** Special token strings as the vocabulary spells them ([CLS] or <s>, ...). */
     readonly specialTokens: SpecialTokens,
     readonly specialIds: SpecialIds,
     /** tokenizer_config.json model_max_length when it is a real limit, else null. */
     readonly modelMaxLength: number | null,
     readonly kind: Kind,
-    private readonly sourceDir: string,
+    /** The tokenizer.json this tokenizer runs (as loaded, or as built from vocab files). */
+    private readonly json: JsonObj,
+    /** The folder it was loaded from: save() copies its vocabulary and config files. */
+    private readonly source: ModelFiles,
     private readonly config: JsonObj,
     /**
      * Which tokens of a long single text encodeBatch keeps unless told otherwise (see EncodeBatchOptions);
@@ -383,43 +384,35 @@ export class Tokenizer {
    * vocab.json + merges.txt (RoBERTa byte-level BPE). Special token names come from tokenizer_config.json /
    * special_tokens_map.json, or the conventional [CLS]/<s> names.
    */
-  static async fromDir(dir: string, opts: TokenizerFromDirOptions = {}): Promise<Tokenizer> {
-    const cfg = readTokenizerConfig(dir);
+  static async load(files: ModelFiles, opts: TokenizerFromDirOptions = {}): Promise<Tokenizer> {
+    const cfg = readTokenizerConfig(files);
     let json: JsonObj;
-    let file: string;
+    let name: string;
     let special: SpecialTokens | undefined;
-    if (existsSync(join(dir, "tokenizer.json"))) {
-      file = join(dir, "tokenizer.json");
-      json = readJsonObject(file);
-    } else if (existsSync(join(dir, "vocab.txt"))) {
-      file = join(dir, "vocab.txt");
-      ({ json, special } = wordPieceJson(dir, cfg, opts));
-    } else if (existsSync(join(dir, "vocab.json"))) {
-      file = join(dir, "vocab.json");
-      ({ json, special } = byteLevelBpeJson(dir, cfg));
+    if (files.has(TOKENIZER_JSON)) {
+      name = TOKENIZER_JSON;
+      json = readJsonObject(files, name);
+    } else if (files.has("vocab.txt")) {
+      name = "vocab.txt";
+      ({ json, special } = wordPieceJson(files, cfg, opts));
+    } else if (files.has("vocab.json")) {
+      name = "vocab.json";
+      ({ json, special } = byteLevelBpeJson(files, cfg));
     } else {
-      throw new FormatError(dir, "no tokenizer.json, vocab.txt or vocab.json + merges.txt");
+      throw new FormatError(files.origin, "no tokenizer.json, vocab.txt or vocab.json + merges.txt");
     }
-    const native = nativeFromJson(json, file);
-    // Padding is done here, per batch; a padding setting saved in tokenizer.json would interfere.
-    native.disablePadding();
-    native.disableTruncation();
+    const file = fileLabel(files.origin, name);
+    // Padding and truncation are done per batch here; settings saved in tokenizer.json would interfere.
+    json = { ...json, truncation: null, padding: null };
+    const native = engineFromJson(json, file);
     await checkUsable(native, json, file);
     special ??= resolveSpecialNames(cfg, (t) => native.tokenToId(t) !== null, file);
     const ids = {} as SpecialIds;
     for (const key of SPECIAL_KEYS) ids[key] = native.tokenToId(special[key])!;
     const mml = cfg.model_max_length;
     const modelMaxLength = typeof mml === "number" && Number.isInteger(mml) && mml > 0 && mml < 1e9 ? mml : null;
-    return new Tokenizer(
-      native,
-      special,
-      ids,
-      modelMaxLength,
-      kindOf(json),
-      dir,
-      cfg,
-      truncationOf(cfg, join(dir, "tokenizer_config.json")),
-    );
+    const truncation = truncationOf(cfg, fileLabel(files.origin, TOKENIZER_CONFIG));
+    return new Tokenizer(native, special, ids, modelMaxLength, kindOf(json), json, files, cfg, truncation);
   }
 
   /** Number of ids, added tokens included. */
@@ -447,7 +440,7 @@ export class Tokenizer {
 
   private async encodeOne(text: string, pair: string | null, addSpecialTokens: boolean): Promise<Encoding> {
     try {
-      return await this.native.encode(text, pair, { addSpecialTokens });
+      return await this.native.encode(text, pair, addSpecialTokens);
     } catch (e) {
       throw new RoseError(`tokenizer failed on ${JSON.stringify(text.slice(0, 80))}: ${(e as Error).message}`);
     }
@@ -469,7 +462,7 @@ export class Tokenizer {
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= n) throw new ConfigError(`cannot decode id ${id}: vocabulary has ${n} ids`);
     }
-    return this.native.decode([...ids], skipSpecialTokens);
+    return this.native.decode(ids, skipSpecialTokens);
   }
 
   /**
@@ -486,35 +479,19 @@ export class Tokenizer {
       throw new ConfigError(`padding must be "longest" or "max_length", got ${JSON.stringify(padding)}`);
     if (pairs !== null && pairs.length !== texts.length) throw new ConfigError(`${texts.length} texts but ${pairs.length} pair texts`);
     return this.exclusive(async () => {
-      // The strategy enum is declared `const` in the binding's types; the binding takes its string value.
-      const trunc = { maxLength, strategy: "LongestFirst", stride: 0 } as unknown as TruncationOptions;
       const keep = pairs === null ? truncation : "head";
       let encodings: Encoding[];
       try {
-        if (keep === "head") this.native.setTruncation(maxLength, trunc);
-        if (pairs === null) {
-          encodings = await this.native.encodeBatch([...texts], { addSpecialTokens: true });
-          if (keep !== "head")
-            return this.pack(
-              encodings.map((e) => keepEnds(e, maxLength, keep)),
-              maxLength,
-              padding,
-            );
-        } else {
-          encodings = [];
-          for (let start = 0; start < texts.length; start += PAIR_CHUNK) {
-            const end = Math.min(texts.length, start + PAIR_CHUNK);
-            const chunk = [];
-            for (let i = start; i < end; i++) chunk.push(this.encodeOne(texts[i]!, pairs[i]!, true));
-            encodings.push(...(await Promise.all(chunk)));
-          }
-        }
+        encodings = await this.native.encodeBatch(texts, pairs, keep === "head" ? maxLength : null);
       } catch (e) {
-        throw e instanceof RoseError ? e : new RoseError(`tokenizer failed: ${(e as Error).message}`);
-      } finally {
-        this.native.disableTruncation();
+        throw new RoseError(`tokenizer failed: ${(e as Error).message}`);
       }
-      return this.pack(encodings, maxLength, padding);
+      if (keep === "head") return this.pack(encodings, maxLength, padding);
+      return this.pack(
+        encodings.map((e) => keepEnds(e, maxLength, keep)),
+        maxLength,
+        padding,
+      );
     });
   }
 
@@ -526,20 +503,7 @@ export class Tokenizer {
       // The library leaves sequences untruncated when maxLength cannot even hold the special tokens.
       throw new ConfigError(`maxLength ${maxLength} is too small: an encoded row has ${longest} tokens, special tokens included`);
     }
-    const batch = rows.length;
-    const seq = padding === "max_length" ? maxLength : longest;
-    const inputIds = new BigInt64Array(batch * seq).fill(toInt64(this.specialIds.pad));
-    const attentionMask = new BigInt64Array(batch * seq);
-    const tokenTypeIds = new BigInt64Array(batch * seq);
-    rows.forEach((r, b) => {
-      const o = b * seq;
-      for (let t = 0; t < r.ids.length; t++) {
-        inputIds[o + t] = toInt64(r.ids[t]!);
-        attentionMask[o + t] = 1n;
-        tokenTypeIds[o + t] = toInt64(r.types[t]!);
-      }
-    });
-    return { batch, seq, inputIds, attentionMask, tokenTypeIds };
+    return padRows(rows, this.specialIds.pad, padding === "max_length" ? maxLength : longest);
   }
 
   /**
@@ -547,38 +511,21 @@ export class Tokenizer {
    * AutoTokenizer.from_pretrained(dir) loads the same tokenizer. Without a source tokenizer_config.json, a
    * minimal one naming the special tokens is written.
    */
-  save(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    const tmp = join(dir, `.tokenizer.json.tmp-${process.pid}`);
-    let json: JsonObj;
-    try {
-      this.native.save(tmp, true);
-      json = readJsonObject(tmp);
-    } finally {
-      rmSync(tmp, { force: true });
+  save(sink: FileSink): void {
+    sink.write(TOKENIZER_JSON, `${JSON.stringify(this.json, null, 2)}\n`);
+    for (const f of COMPANIONS) if (this.source.has(f)) sink.write(f, this.source.read(f));
+    const had = this.source.has(TOKENIZER_CONFIG);
+    const cfg = had ? readJsonObject(this.source, TOKENIZER_CONFIG) : this.minimalConfig();
+    if (had && this.truncation === truncationOf(cfg, fileLabel(this.source.origin, TOKENIZER_CONFIG))) {
+      sink.write(TOKENIZER_CONFIG, this.source.read(TOKENIZER_CONFIG));
+      return;
     }
-    // Truncation is set only while a batch is being encoded; never persist it.
-    json.truncation = null;
-    json.padding = null;
-    writeFileAtomic(join(dir, "tokenizer.json"), `${JSON.stringify(json, null, 2)}\n`);
-    const same = existsSync(this.sourceDir) && realpathSync(this.sourceDir) === realpathSync(dir);
-    if (!same) {
-      for (const f of COMPANIONS) {
-        const src = join(this.sourceDir, f);
-        if (existsSync(src)) copyFileSync(src, join(dir, f));
-      }
-    }
-    const cfgFile = join(dir, "tokenizer_config.json");
-    const exists = existsSync(cfgFile);
-    const cfg = exists ? readJsonObject(cfgFile) : this.minimalConfig();
-    if (!exists || this.truncation !== truncationOf(cfg, cfgFile)) {
-      // Hugging Face reads truncation_side (right / left); head + tail has no key of its own there.
-      if (this.truncation !== "head" || cfg.truncation_side !== undefined)
-        cfg.truncation_side = this.truncation === "tail" ? "left" : "right";
-      if (this.truncation === "head+tail") cfg[HEAD_TAIL_KEY] = "head+tail";
-      else delete cfg[HEAD_TAIL_KEY];
-      writeFileAtomic(cfgFile, `${JSON.stringify(cfg, null, 2)}\n`);
-    }
+    // Hugging Face reads truncation_side (right / left); head + tail has no key of its own there.
+    if (this.truncation !== "head" || cfg.truncation_side !== undefined)
+      cfg.truncation_side = this.truncation === "tail" ? "left" : "right";
+    if (this.truncation === "head+tail") cfg[HEAD_TAIL_KEY] = "head+tail";
+    else delete cfg[HEAD_TAIL_KEY];
+    sink.write(TOKENIZER_CONFIG, `${JSON.stringify(cfg, null, 2)}\n`);
   }
 
   private minimalConfig(): JsonObj {
@@ -596,11 +543,7 @@ export class Tokenizer {
       out.eos_token = s.sep;
       out.add_prefix_space = typeof this.config.add_prefix_space === "boolean" ? this.config.add_prefix_space : false;
     }
-    if (this.kind === "wordpiece") {
-      const normalizer = this.native.getNormalizer();
-      // The lower-casing setting is what the saved normalizer does; "a" vs "A" reveals it.
-      out.do_lower_case = normalizer ? normalizer.normalizeString("A") === "a" : false;
-    }
+    if (this.kind === "wordpiece") out.do_lower_case = lowercases(this.json.normalizer);
     if (this.modelMaxLength !== null) out.model_max_length = this.modelMaxLength;
     return out;
   }

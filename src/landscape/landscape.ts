@@ -7,7 +7,7 @@ import type { Task } from "../data/tasks.ts";
 import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import type { EncodedExample } from "../train/batches.ts";
+import type { EncodedExample } from "../data/batches.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
 import { type Direction, modelDirections, NORMALISATION } from "./directions.ts";
 import { type Grid, sharpness, type Sharpness, SHARPNESS_DEFINITIONS } from "./sharpness.ts";

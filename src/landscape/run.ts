@@ -4,12 +4,14 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { customTask, type Task } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
-import { prepareOutputDir } from "../io/outputs.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { prepareOutputDir } from "../node/outputs.ts";
+import { dirFiles, writeFileAtomic } from "../node/files.ts";
 import { labelMismatchWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { encodeExamples, maxInputLength } from "../train/batches.ts";
-import { type DataOptions, type ModelRef, readData, resolveModelDir, taskByName } from "../app/resolve.ts";
+import { encodeExamples } from "../data/batches.ts";
+import { maxInputLength } from "../io/config.ts";
+import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
+import { type ModelRef, resolveModelDir } from "../node/model-ref.ts";
 import { computeLandscape, type GridOptions, type Landscape, validateGridOptions } from "./landscape.ts";
 import { landscapePlots, svgToPng } from "./plot.ts";
 
@@ -64,7 +66,7 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
     ...(await Promise.all((opts.compare ?? []).map((m) => resolveModelDir({ model: m, hub: opts.hub })))),
   ];
   const names = modelNames(dirs);
-  const models = await Promise.all(dirs.map(async (d, i) => ({ name: names[i]!, model: await PretrainedModel.load(d) })));
+  const models = await Promise.all(dirs.map(async (d, i) => ({ name: names[i]!, model: await PretrainedModel.load(dirFiles(d)) })));
   // A newly initialised head is allowed (the paper plots the model before fine-tuning too) but said loudly,
   // and recorded in landscape.json, so that a random head's surface is not read as a fine-tuned one's.
   const untrainedHead = models

@@ -149,7 +149,9 @@ export class BertModel {
   forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, tokenTypeIds?: Tensor, queries?: LastLayerQueries): Tensor {
     const addMask = extendedAttentionMask(attentionMask);
     let h = this.embeddings.forward(ctx, inputIds, tokenTypeIds);
-    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined)));
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined);
+    });
     return h;
   }
 }

@@ -2,7 +2,7 @@
 // not in the checkpoint (random predictions), a task whose labels are not the ones the model was trained
 // on, and inputs longer than the model's position embeddings.
 import type { EncoderConfig } from "../io/config.ts";
-import { maxInputLength } from "../train/batches.ts";
+import { maxInputLength } from "../io/config.ts";
 import { isHeadParam, type PretrainedModel } from "./pretrained.ts";
 
 /** The classifier-head weights that were newly initialised (missing or resized) when the model was loaded. */

@@ -78,7 +78,9 @@ export class DistilBertModel {
   forward(ctx: BuildContext, inputIds: Tensor, attentionMask: Tensor, queries?: LastLayerQueries): Tensor {
     const addMask = extendedAttentionMask(attentionMask);
     let h = this.embeddings.forward(ctx, inputIds);
-    this.layers.forEach((layer, i) => (h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined)));
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(ctx, h, addMask, i === this.layers.length - 1 ? queries : undefined);
+    });
     return h;
   }
 }

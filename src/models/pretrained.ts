@@ -1,12 +1,12 @@
 // A model as a user holds it: config, architecture, parameters (by Hugging Face name) and tokenizer.
 // Loading follows Hugging Face: weights the head needs but the checkpoint lacks are newly initialised
 // (normal with std initializer_range), and the new and unused names are reported.
-import { existsSync, mkdirSync } from "node:fs";
 import { Rng } from "../engine/index.ts";
 import { ConfigError, FormatError } from "../errors.ts";
-import { loadCheckpointTensors, saveCheckpoint, type Float32Tensor } from "../io/checkpoint.ts";
+import { checkpointTensors, type Float32Tensor, saveCheckpoint, WEIGHTS_FILE } from "../io/checkpoint.ts";
+import { fileLabel, type FileSink, type ModelFiles } from "../io/files.ts";
 import { type EncoderConfig, type Head, loadModelConfig, saveModelConfig, withLabels } from "../io/config.ts";
-import { Tokenizer } from "../io/tokenizer.ts";
+import { Tokenizer, TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
 import { Architecture, type HeadKind } from "./index.ts";
 
 export interface LoadOptions {
@@ -43,13 +43,13 @@ export class PretrainedModel {
     return new Architecture(this.cfg);
   }
 
-  static async load(dir: string, opts: LoadOptions = {}): Promise<PretrainedModel> {
-    if (!existsSync(dir)) throw new ConfigError(`model directory ${dir} does not exist`);
-    let cfg = loadModelConfig(dir);
+  /** Loads a Hugging Face model folder (in Node: `PretrainedModel.load(dirFiles(dir))`). */
+  static async load(files: ModelFiles, opts: LoadOptions = {}): Promise<PretrainedModel> {
+    let cfg = loadModelConfig(files);
     if (opts.labels) cfg = withLabels(cfg, opts.labels, opts.regression ? "regression" : "single_label_classification");
     const arch = new Architecture(cfg);
     const shapes = arch.paramShapes(opts.heads ?? ["classifier"]);
-    const stored = loadCheckpointTensors(dir);
+    const stored = checkpointTensors(files);
     const params = new Map<string, Float32Array>();
     const report: LoadReport = { newParams: [], unusedParams: [], resizedParams: [] };
     const rng = new Rng(opts.seed ?? 0, 0x1a17);
@@ -62,7 +62,10 @@ export class PretrainedModel {
       if (t) {
         // Only a head may change size (a new label set); anything else is a corrupt or foreign checkpoint.
         if (!isHeadParam(name)) {
-          throw new FormatError(`${dir}/model.safetensors`, `tensor ${name} has shape [${t.shape}] but the config implies [${shape}]`);
+          throw new FormatError(
+            fileLabel(files.origin, WEIGHTS_FILE),
+            `tensor ${name} has shape [${t.shape}] but the config implies [${shape}]`,
+          );
         }
         report.resizedParams.push(name);
       } else {
@@ -73,7 +76,7 @@ export class PretrainedModel {
     for (const name of stored.keys()) {
       if (!shapes.has(name) && !IGNORED.some((r) => r.test(name))) report.unusedParams.push(name);
     }
-    const tokenizer = opts.noTokenizer ? null : await Tokenizer.fromDir(dir);
+    const tokenizer = opts.noTokenizer ? null : await Tokenizer.load(files);
     return new PretrainedModel(cfg, params, shapes, tokenizer, report);
   }
 
@@ -105,12 +108,11 @@ export class PretrainedModel {
     return new Map([...this.shapes].map(([n, shape]) => [n, { shape, data: this.params.get(n)! }]));
   }
 
-  /** Writes a Hugging Face directory: config.json, model.safetensors, tokenizer files. */
-  save(dir: string, opts: { head?: Head; dtype?: "F32" | "F16" } = {}): void {
-    mkdirSync(dir, { recursive: true });
-    saveCheckpoint(dir, this.tensors(), { dtype: opts.dtype });
-    saveModelConfig(dir, this.cfg, { head: opts.head ?? "SequenceClassification" });
-    this.tokenizer?.save(dir);
+  /** Writes a Hugging Face folder (in Node: `model.save(dirSink(dir))`): config.json, model.safetensors, tokenizer files. */
+  save(sink: FileSink, opts: { head?: Head; dtype?: "F32" | "F16" } = {}): void {
+    saveCheckpoint(sink, this.tensors(), { dtype: opts.dtype });
+    saveModelConfig(sink, this.cfg, { head: opts.head ?? "SequenceClassification" });
+    this.tokenizer?.save(sink);
   }
 
   /** Deep copy of the parameters (best-model snapshots). */
@@ -136,4 +138,12 @@ export function initParam(name: string, shape: number[], cfg: EncoderConfig, rng
     out.fill(0, cfg.padTokenId * h, (cfg.padTokenId + 1) * h);
   }
   return out;
+}
+
+/** Makes the model's tokenizer keep `truncation`'s tokens of long texts (unchanged when not given). */
+export function applyTruncation(model: PretrainedModel, truncation: Truncation | undefined): void {
+  if (truncation === undefined) return;
+  if (!TRUNCATIONS.includes(truncation))
+    throw new ConfigError(`truncation must be one of ${TRUNCATIONS.join(", ")}, got ${JSON.stringify(truncation)}`, ["truncation"]);
+  if (model.tokenizer) model.tokenizer.truncation = truncation;
 }

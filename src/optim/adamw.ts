@@ -240,7 +240,9 @@ export class AdamW {
         }) ?? null);
     const maskIndex = new Map<string, number>();
     if (tensorSel) {
-      selected.forEach((n, i) => maskIndex.set(n, i));
+      selected.forEach((n, i) => {
+        maskIndex.set(n, i);
+      });
       if (tensorSel.firstMask) info.firstMask = new Map(selected.map((n, i) => [n, tensorSel.firstMask![i]!]));
       if (tensorSel.secondSaliency) info.secondSaliency = new Map(selected.map((n, i) => [n, tensorSel.secondSaliency![i]!]));
       info.mask = new Map(selected.map((n, i) => [n, tensorSel.mask[i]!]));

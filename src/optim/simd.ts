@@ -1,8 +1,8 @@
-// The AdamW update in WebAssembly SIMD (adamw.wat, assembled by scripts/build-wasm.ts). Four float32 lanes
-// with no float64 detour make it several times faster than the scalar JavaScript loop, and each operation
-// rounds as torch's float32 kernels do. WebAssembly sees only its own memory, so the arrays pass through it
-// in chunks small enough to stay in cache.
-import { readFileSync } from "node:fs";
+// The AdamW update in WebAssembly SIMD (adamw.wat, assembled into adamw-wasm.ts by scripts/build-wasm.ts).
+// Four float32 lanes with no float64 detour make it several times faster than the scalar JavaScript loop, and
+// each operation rounds as torch's float32 kernels do. WebAssembly sees only its own memory, so the arrays
+// pass through it in chunks small enough to stay in cache.
+import { ADAMW_WASM } from "./adamw-wasm.ts";
 
 /** Float32 constants of one tensor's update. */
 export interface AdamWConsts {
@@ -39,8 +39,7 @@ let kernel: { update: UpdateFn; p: Float32Array; g: Float32Array; m: Float32Arra
 
 function load(): NonNullable<typeof kernel> {
   if (kernel) return kernel;
-  const bytes = readFileSync(new URL("./adamw.wasm", import.meta.url));
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(ADAMW_WASM));
   const memory = inst.exports.memory as WebAssembly.Memory;
   const region = (i: number) => new Float32Array(memory.buffer, i * CHUNK * 4, CHUNK);
   kernel = { update: inst.exports.update as UpdateFn, p: region(0), g: region(1), m: region(2), v: region(3) };

@@ -8,6 +8,9 @@ import { dirname, join } from "node:path";
 import { hash32 } from "../engine/rng.ts";
 import { ConfigError, FormatError } from "../errors.ts";
 import { DEBIAN_READERS, DEBIAN_SOURCES, type DebianSource } from "./debian-text.ts";
+import type { CorpusDocument } from "./document.ts";
+
+export type { CorpusDocument } from "./document.ts";
 
 export type NpmSource = "sotu" | "moby-dick" | "wordnet";
 export type CorpusSource = NpmSource | DebianSource;
@@ -16,12 +19,6 @@ export type CorpusSource = NpmSource | DebianSource;
 export const NPM_SOURCES: readonly NpmSource[] = ["sotu", "moby-dick", "wordnet"];
 /** Every source, the Debian ones (installed with apt-get) after the npm ones. */
 export const CORPUS_SOURCES: readonly CorpusSource[] = [...NPM_SOURCES, ...(Object.keys(DEBIAN_SOURCES) as DebianSource[])];
-
-/** One document: held-out selection is per document, so no text of a held-out document is trained on. */
-export interface CorpusDocument {
-  id: string;
-  lines: string[];
-}
 
 export interface CorpusOptions {
   /** Sources to read, in this order (default: the three npm sources). */
@@ -84,9 +81,9 @@ export function defaultSourceDir(source: CorpusSource): string {
   return join(dirname(manifest), sub);
 }
 
-// Control and zero-width characters become spaces; BertNormalizer would drop them anyway, but they must not
-// survive as invisible line content.
-const INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200d\u2028\u2029\ufeff]/g;
+// Control (\p{Cc}: U+0000-U+001F, U+007F-U+009F) and zero-width characters become spaces; BertNormalizer would
+// drop them anyway, but they must not survive as invisible line content.
+const INVISIBLE = /[\p{Cc}\u200b-\u200d\u2028\u2029\ufeff]/gu;
 
 /** NFC, invisible characters to spaces, whitespace runs to one space, trimmed. */
 export function cleanText(s: string): string {

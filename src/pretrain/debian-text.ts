@@ -1,4 +1,4 @@
-// Corpus sources from Debian packages of free English text (installed with apt-get by scripts/build-corpus.ts):
+// Corpus sources from Debian packages of free English text (installed with apt-get by scripts/model/build-corpus.ts):
 // the GNU Collaborative International Dictionary of English (dict-gcide), the Free On-line Dictionary of
 // Computing (dict-foldoc), the Jargon File (dict-jargon), The Devil's Dictionary (dict-devil), the fortune
 // cookie collections (fortunes), the Debian Reference (debian-reference-en) and the Python documentation
@@ -9,7 +9,7 @@ import { join, relative } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse as parseHtml } from "node-html-parser";
 import { ConfigError, FormatError } from "../errors.ts";
-import type { CorpusDocument } from "./corpus.ts";
+import type { CorpusDocument } from "./document.ts";
 
 export type DebianSource = "bible" | "gcide" | "foldoc" | "jargon" | "devil" | "fortunes" | "debian-reference" | "python-docs";
 

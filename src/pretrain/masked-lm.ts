@@ -157,6 +157,8 @@ export async function maskedAccuracy(
   const result = { accuracy: total ? correct / total : NaN, tokens: total };
   if (bucket == null) return result;
   const byPosition: PositionBucket[] = [];
-  bucketN.forEach((n, k) => byPosition.push({ start: k * bucket, accuracy: bucketOk[k]! / n, tokens: n }));
+  bucketN.forEach((n, k) => {
+    byPosition.push({ start: k * bucket, accuracy: bucketOk[k]! / n, tokens: n });
+  });
   return { ...result, byPosition };
 }

@@ -3,6 +3,7 @@
 // (seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
 import { Rng } from "../engine/rng.ts";
 import { ConfigError } from "../errors.ts";
+import { padRows } from "../io/padding.ts";
 import type { Tokenizer } from "../io/tokenizer.ts";
 
 /** Label value of positions that are not predicted (PyTorch's cross-entropy ignore_index). */
@@ -123,30 +124,28 @@ export function maskTokens(seqs: readonly (readonly number[])[], opts: MaskOptio
   // As the collator does: the random share is taken from what [MASK] left.
   const pRandomOfRest = pMask < 1 ? pRandom / (1 - pMask) : 0;
   const special = new Set(opts.specialIds);
-  const batch = seqs.length;
-  let seq = 0;
-  for (const s of seqs) seq = Math.max(seq, s.length);
-  const inputIds = new BigInt64Array(batch * seq).fill(BigInt(padId));
-  const labels = new BigInt64Array(batch * seq).fill(BigInt(IGNORE_INDEX));
-  const attentionMask = new BigInt64Array(batch * seq);
-  const tokenTypeIds = new BigInt64Array(batch * seq);
   seqs.forEach((s, b) => {
-    const o = b * seq;
-    for (let t = 0; t < s.length; t++) {
-      const id = s[t]!;
+    s.forEach((id, t) => {
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
         throw new ConfigError(`token id ${id} at row ${b}, position ${t} is outside the vocabulary [0, ${vocabSize})`);
-      attentionMask[o + t] = 1n;
-      let out = id;
-      if (!special.has(id) && rng.next() < p) {
-        labels[o + t] = BigInt(id);
-        if (rng.next() < pMask) out = maskId;
-        else if (rng.next() < pRandomOfRest) out = rng.int(vocabSize);
-      }
-      inputIds[o + t] = BigInt(out);
-    }
+    });
   });
-  return { batch, seq, inputIds, labels, attentionMask, tokenTypeIds };
+  const padded = padRows(
+    seqs.map((ids) => ({ ids })),
+    padId,
+  );
+  const { seq, inputIds } = padded;
+  const labels = new BigInt64Array(inputIds.length).fill(BigInt(IGNORE_INDEX));
+  seqs.forEach((s, b) => {
+    const o = b * seq;
+    s.forEach((id, t) => {
+      if (special.has(id) || rng.next() >= p) return;
+      labels[o + t] = BigInt(id);
+      if (rng.next() < pMask) inputIds[o + t] = BigInt(maskId);
+      else if (rng.next() < pRandomOfRest) inputIds[o + t] = BigInt(rng.int(vocabSize));
+    });
+  });
+  return { ...padded, labels };
 }
 
 export interface MlmBatcherOptions {

@@ -21,7 +21,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { bertNormalizer } from "tokenizers";
 import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../node/files.ts";
 
 export const BERT_SPECIAL_TOKENS: readonly string[] = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"];
 
@@ -234,7 +234,10 @@ export async function trainWordPiece(
     const k = a * SHIFT + b;
     pairCount.set(k, (pairCount.get(k) ?? 0) + f);
     let ws = pairWords.get(k);
-    if (!ws) pairWords.set(k, (ws = new Set()));
+    if (!ws) {
+      ws = new Set();
+      pairWords.set(k, ws);
+    }
     ws.add(w);
     unitPairs[a]!.add(k);
     unitPairs[b]!.add(k);

@@ -1,7 +1,7 @@
 // `rose report RUN_DIR...` as a library call: read the run directories and write the HTML file.
 import { writeFileSync } from "node:fs";
 import { ConfigError } from "../errors.ts";
-import { prepareOutputFile } from "../io/outputs.ts";
+import { prepareOutputFile } from "../node/outputs.ts";
 import { buildReport } from "./html.ts";
 import { readRun } from "./read.ts";
 

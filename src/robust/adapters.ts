@@ -9,6 +9,7 @@ import { ParamScope } from "../models/index.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { frozenWeights, Predictor, type PredictOptions } from "../infer/predictor.ts";
 import type { AttackInput, MaskedWordFiller, SentenceEncoder, TextClassifier } from "./types.ts";
+import { dirFiles } from "../node/files.ts";
 
 /** Longest input the position embeddings allow (RoBERTa's positions start after the pad id). */
 export function maxModelLength(cfg: EncoderConfig): number {
@@ -63,7 +64,9 @@ export class ModelClassifier implements TextClassifier {
     for (const isPair of [false, true]) {
       const idx = inputs.flatMap((x, i) => ((x.pair !== undefined) === isPair ? [i] : []));
       const probs = await this.predictor.probabilities(idx.map((i) => inputs[i]!));
-      idx.forEach((i, k) => (out[i] = probs[k]!));
+      idx.forEach((i, k) => {
+        out[i] = probs[k]!;
+      });
     }
     return out;
   }
@@ -114,7 +117,7 @@ export class MlmFiller implements MaskedWordFiller {
 
   /** Loads a BERT/RoBERTa directory with its masked-LM head (newly initialised when the checkpoint lacks it). */
   static async load(dir: string, opts: MlmFillerOptions = {}): Promise<MlmFiller> {
-    const model = await PretrainedModel.load(dir, { heads: ["mlm"] });
+    const model = await PretrainedModel.load(dirFiles(dir), { heads: ["mlm"] });
     return new MlmFiller(model, opts);
   }
 
@@ -149,7 +152,8 @@ export class MlmFiller implements MaskedWordFiller {
 
   /** Logits at the mask of each text ([vocab] each), or null where truncation cut the mask off. */
   async maskLogits(texts: readonly string[]): Promise<(Float32Array | null)[]> {
-    const prog = (this.program ??= await this.compile());
+    this.program ??= await this.compile();
+    const prog = this.program;
     const out: (Float32Array | null)[] = new Array(texts.length).fill(null);
     const maskId = this.tokenizer.specialIds.mask;
     const bs = this.opts.batchSize ?? 32;

@@ -4,7 +4,7 @@
 // the MNLI score is the mean of matched and mismatched when both are given.
 
 import { accuracy as glueAccuracy, f1 as glueF1 } from "../data/metrics.ts";
-import { readJsonFileAsync } from "../io/json.ts";
+import { readJsonFileAsync } from "../node/files.ts";
 import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import type { AttackExample } from "./types.ts";
 

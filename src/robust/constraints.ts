@@ -167,7 +167,9 @@ export class SentenceSimilarity implements Constraint {
       const vecs = await ctx.clock.aux(() => this.encoder.embed(texts));
       if (vecs.length !== texts.length)
         throw new RoseError(`sentence encoder returned ${vecs.length} embeddings for ${texts.length} texts`);
-      texts.forEach((t, i) => this.cache.set(t, vecs[i]!));
+      texts.forEach((t, i) => {
+        this.cache.set(t, vecs[i]!);
+      });
     }
     const out: Candidate[] = [];
     candidates.forEach((c, i) => {

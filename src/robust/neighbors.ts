@@ -3,7 +3,7 @@
 //   { "good": [["nice", 0.83], ["decent", 0.79], ...], ... }  with cosine similarities,
 // which enables the recipes' cosine bound (TextFooler: 0.5). Keys are matched lower-cased.
 
-import { readJsonFileAsync } from "../io/json.ts";
+import { readJsonFileAsync } from "../node/files.ts";
 import { FormatError } from "../errors.ts";
 
 export interface Neighbor {

@@ -5,11 +5,12 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { customTask } from "../data/tasks.ts";
 import { FormatError } from "../errors.ts";
-import { readSafetensors } from "../io/safetensors.ts";
+import { readSafetensors } from "../node/safetensors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { attackModel } from "../app/attack.ts";
 import { predictLogits } from "../infer/predictor.ts";
-import { readData, taskByName } from "../app/resolve.ts";
+import { readData, taskByName } from "../data/task-data.ts";
+import { dirFiles } from "../node/files.ts";
 
 export interface ExtraEvals {
   /** Mean validation cross-entropy (squared error for regression), as `loss`. */
@@ -61,7 +62,7 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
       join(dir, "last_checkpoint.json"),
       `checkpoint at step ${pointer.step}, but the last evaluation was at step ${at.step}`,
     );
-  const model = await PretrainedModel.load(join(dir, "best"));
+  const model = await PretrainedModel.load(dirFiles(join(dir, "best")));
   for (const [n, t] of readSafetensors(join(dir, pointer.dir, "model.safetensors")).tensors) {
     if (model.params.has(n)) model.params.set(n, t.data as Float32Array);
   }

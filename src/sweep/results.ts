@@ -1,6 +1,6 @@
 // The end of a sweep: one row per trial, the best configuration as pasteable flags, CSV and JSON files.
 import { join } from "node:path";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../node/files.ts";
 import type { Config } from "./space.ts";
 
 export interface TrialRow {

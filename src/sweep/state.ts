@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError, FormatError } from "../errors.ts";
-import { writeFileAtomic } from "../io/safetensors.ts";
+import { writeFileAtomic } from "../node/files.ts";
 import type { ExtraEvals } from "./extra-evals.ts";
 import type { Config } from "./space.ts";
 import type { TrialOutcome } from "./trial.ts";

@@ -5,14 +5,14 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ConfigError } from "../errors.ts";
-import { taskByName } from "../app/resolve.ts";
+import { taskByName } from "../data/task-data.ts";
 import { isRecipeName, RECIPE_NAMES } from "../robust/recipes.ts";
 import type { ExtraEvals } from "./extra-evals.ts";
 import { objectiveMode, promote, rungPlan, scoreOf } from "./halving.ts";
 import { LocalRunner, type Runner } from "./local.ts";
 import { DEFAULT_QUEUE_NAME, QueueRunner } from "./queue.ts";
 import { type BestConfig, shellQuote, type SweepResult, type TrialRow, writeResults } from "./results.ts";
-import { type Config, configWords, grid, isFinite, parseSpace, readSpace, sample, type SpaceSpec } from "./space.ts";
+import { type Config, configWords, grid, isGridable, parseSpace, readSpace, sample, type SpaceSpec } from "./space.ts";
 import { loadState, openSweep, rungKey, saveState, type SweepSpec, type TrialSpec } from "./state.ts";
 import { parseTrainArgs, trainOption } from "./train-flags.ts";
 import { TrialError, type TrialOutcome } from "./trial.ts";
@@ -99,7 +99,7 @@ export function planSweep(o: SweepOptions): SweepSpec {
   }
   const mode = objectiveMode(objective);
 
-  const strategy = o.strategy ?? (isFinite(dims) ? "grid" : "random");
+  const strategy = o.strategy ?? (isGridable(dims) ? "grid" : "random");
   if (!["grid", "random", "halving"].includes(strategy))
     throw new ConfigError(`--strategy must be grid, random or halving, got ${strategy}`);
   if (o.trials !== undefined && !(Number.isInteger(o.trials) && o.trials > 0))
@@ -108,7 +108,7 @@ export function planSweep(o: SweepOptions): SweepSpec {
   if (strategy === "grid") {
     if (o.trials !== undefined) throw new ConfigError("--trials is for random and halving; a grid runs every combination");
     configs = grid(dims, where);
-  } else if (strategy === "halving" && isFinite(dims) && o.trials === undefined) {
+  } else if (strategy === "halving" && isGridable(dims) && o.trials === undefined) {
     configs = grid(dims, where);
   } else {
     configs = sample(dims, o.trials ?? 16, o.seed ?? 0);

@@ -1,5 +1,6 @@
 // The process runTrial starts: `rose train` with the given flags, then the rung's extra measurements;
 // it exits when its parent goes away.
+import "../node/runtime.ts";
 import { Command, CommanderError } from "commander";
 import { registerTrain } from "../cli/train.ts";
 import { RoseError } from "../errors.ts";

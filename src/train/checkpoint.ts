@@ -7,8 +7,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { FormatError } from "../errors.ts";
-import { readJsonFile } from "../io/json.ts";
-import { readSafetensors, type StTensor, writeFileAtomic, writeSafetensors } from "../io/safetensors.ts";
+import { readJsonFile, writeFileAtomic } from "../node/files.ts";
+import type { StTensor } from "../io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../node/safetensors.ts";
 import type { AdamW, OptimizerState } from "../optim/adamw.ts";
 import type { WeightEma } from "../optim/ema.ts";
 

@@ -3,6 +3,9 @@
 // reduced in the graph to one L2 norm per eligible tensor, and the CE gradients of every parameter.
 import { Graph, grad, ops, Program, type Tensor } from "../engine/index.ts";
 import type { HostTensor } from "../engine/index.ts";
+import type { Batch } from "../data/batches.ts";
+
+export type { Batch } from "../data/batches.ts";
 import { type Architecture, type BuildContext, type LastLayerQueries, ParamScope } from "../models/index.ts";
 import { crossEntropy, mse, symmetricKl } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
@@ -22,16 +25,6 @@ export interface StepOptions {
   threads?: number;
   /** onnxruntime profiling (benchmarks): file prefix; call `endProfiling()` to write it. */
   profilePrefix?: string;
-}
-
-export interface Batch {
-  batch: number;
-  seq: number;
-  inputIds: BigInt64Array;
-  attentionMask: BigInt64Array;
-  tokenTypeIds: BigInt64Array;
-  /** int64 class ids, or float32 targets for regression (absent for objectives with their own inputs). */
-  labels?: BigInt64Array | Float32Array;
 }
 
 export interface StepResult {
@@ -141,9 +134,11 @@ export class TrainStep {
         eligibleNames.map((n) => scope.tensors.get(n)!),
       );
       if (needs.klGradient === "elements") {
-        eligibleNames.forEach((n, i) => (outs[`klgrad/${n}`] = klGrads[i] ?? ops.scale(scope.tensors.get(n)!, 0)));
+        eligibleNames.forEach((n, i) => {
+          outs[`klgrad/${n}`] = klGrads[i] ?? ops.scale(scope.tensors.get(n)!, 0);
+        });
       } else {
-        const norms = eligibleNames.map((n, i) => ops.unsqueeze(klGrads[i] ? ops.l2norm(klGrads[i]!) : g.scalar(0), [0]));
+        const norms = eligibleNames.map((_n, i) => ops.unsqueeze(klGrads[i] ? ops.l2norm(klGrads[i]!) : g.scalar(0), [0]));
         outs.kl_norms = norms.length ? ops.concat(norms, 0) : ops.unsqueeze(g.scalar(0), [0]);
       }
     }

@@ -8,15 +8,17 @@ import type { Example } from "../data/readers.ts";
 import type { Task } from "../data/tasks.ts";
 import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { readSafetensors } from "../io/safetensors.ts";
+import { readSafetensors } from "../node/safetensors.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { WeightEma } from "../optim/ema.ts";
 import { type Granularity, type RoseMethod, stepNeeds, validateRoseOptions } from "../optim/rose.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
-import { chunks, collate, encodeExamples, type EncodedExample, maxInputLength } from "./batches.ts";
+import { chunks, collate, encodeExamples, type EncodedExample } from "../data/batches.ts";
+import { maxInputLength } from "../io/config.ts";
 import { buildTraining, type RunState, runLoop } from "./loop.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
 import { TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
+import { dirSink } from "../node/files.ts";
 
 /** The run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
 const TRAINER_STATE = "trainer_state.json";
@@ -247,7 +249,7 @@ export class Trainer {
             if (st.bestMetric === null || main > st.bestMetric) {
               st.bestMetric = main;
               st.bestStep = st.globalStep;
-              this.model.save(join(o.outputDir, "best"));
+              this.model.save(dirSink(join(o.outputDir, "best")));
             }
             return m;
           });
@@ -266,7 +268,7 @@ export class Trainer {
             const best = readSafetensors(join(o.outputDir, "best", "model.safetensors")).tensors;
             for (const [n, t] of best) if (this.model.params.has(n)) this.model.params.set(n, t.data as Float32Array);
           }
-          this.model.save(o.outputDir);
+          this.model.save(dirSink(o.outputDir));
           const result = resultOf(st);
           return { result, file: finalFile(st, result) };
         },

@@ -119,7 +119,9 @@ test("with no features, the fitted intercepts give the class frequencies (binary
   const tri = fitLogistic({ x: empty(8), y: y3, numClasses: 3, c: 1 }, { gradientTolerance: 1e-12 });
   const e = [...tri.model.bias].map(Math.exp),
     s = e.reduce((a, b) => a + b, 0);
-  [1 / 8, 2 / 8, 5 / 8].forEach((want, i) => assert.ok(Math.abs(e[i]! / s - want) < 1e-8));
+  [1 / 8, 2 / 8, 5 / 8].forEach((want, i) => {
+    assert.ok(Math.abs(e[i]! / s - want) < 1e-8);
+  });
   assert.throws(() => fitLogistic({ x: empty(2), y: Int32Array.from([0, 1]), numClasses: 2, c: 0 }), ConfigError);
 });
 

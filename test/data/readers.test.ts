@@ -8,7 +8,7 @@ import { fixtureDir } from "../helpers/fixtures.ts";
 import { needsSharedData, sharedData } from "../helpers/shared.ts";
 import { parquetBytes } from "./parquet-writer.ts";
 
-const { dir, fixture } = fixtureDir("rose-data-");
+const { fixture } = fixtureDir("rose-data-");
 const task = (name: string) => getGlueTask(name)!;
 
 function dataLines(file: string): number {

@@ -158,7 +158,9 @@ async function check(c: Case, dtype: DType): Promise<void> {
   const prog = await Program.compile(g, outputs, { threads: 1 });
   const fwd = await Program.compile(g, { loss }, { threads: 1 });
   const feeds: Record<string, { data: Float64Array | Float32Array | BigInt64Array; dims: number[] }> = {};
-  c.inputs.forEach((s, i) => (feeds[`x${i}`] = { data: values(s, rng, dtype), dims: s.shape }));
+  c.inputs.forEach((s, i) => {
+    feeds[`x${i}`] = { data: values(s, rng, dtype), dims: s.shape };
+  });
   const runOpts = { seed: 3, counter: 5 };
   const res = await prog.run(feeds, runOpts);
   const eps = dtype === "float64" ? 1e-6 : 1e-2;
@@ -223,7 +225,11 @@ test("gelu gradient: the exact derivative to float32 precision, also where exp(x
     }
     let s = 0,
       t = a;
-    for (let k = 0; k < 200 && Math.abs(t) > 1e-18; ) (s += t / (2 * k + 1)), k++, (t *= (-a * a) / k);
+    for (let k = 0; k < 200 && Math.abs(t) > 1e-18; ) {
+      s += t / (2 * k + 1);
+      k++;
+      t *= (-a * a) / k;
+    }
     return (Math.sign(z) * 2 * s) / Math.sqrt(Math.PI);
   };
   xs.forEach((v, i) => {

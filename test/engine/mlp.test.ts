@@ -33,7 +33,9 @@ test("two-layer MLP reaches >= 99% training accuracy with SGD, deterministically
     const params = [w1, b1, w2, b2];
     const grads = grad(loss, params);
     const outs: Record<string, typeof loss> = { loss, logits };
-    params.forEach((p, i) => (outs[`g${i}`] = grads[i]!));
+    params.forEach((_p, i) => {
+      outs[`g${i}`] = grads[i]!;
+    });
     const prog = await Program.compile(g, outs, { threads: 1 });
     const values = [D * H, H, H * C, C].map((n, i) => Float32Array.from({ length: n }, () => (i % 2 ? 0 : rng.normal() * 0.5)));
     let acc = 0;
@@ -42,7 +44,9 @@ test("two-layer MLP reaches >= 99% training accuracy with SGD, deterministically
         x: { data: xs, dims: [N, D] },
         y: { data: ys, dims: [N] },
       };
-      params.forEach((_, i) => (feeds[["w1", "b1", "w2", "b2"][i]!] = values[i]!));
+      params.forEach((_, i) => {
+        feeds[["w1", "b1", "w2", "b2"][i]!] = values[i]!;
+      });
       const r = await prog.run(feeds);
       for (let i = 0; i < params.length; i++) {
         const gr = r[`g${i}`]!.data as Float32Array;

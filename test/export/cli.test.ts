@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import * as ort from "onnxruntime-node";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
@@ -50,7 +51,7 @@ test("rose predict --json prints one JSON line that agrees with the exported ONN
     const e = await rose("export", "--model", BERT, "--out", out, "--json");
     assert.equal((JSON.parse(e.stdout) as { onnx: string }).onnx, join(out, "onnx", "model.onnx"));
     assert.ok(existsSync(join(out, "tokenizer.json")));
-    const ids = await (await Tokenizer.fromDir(out)).encode(TEXT);
+    const ids = await (await Tokenizer.load(dirFiles(out))).encode(TEXT);
     const t = (v: number[]) => new ort.Tensor("int64", BigInt64Array.from(v.map(BigInt)), [1, v.length]);
     const s = await ort.InferenceSession.create(join(out, "onnx", "model.onnx"));
     const logits = (await s.run({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)), token_type_ids: t(ids.map(() => 0)) })).logits!
@@ -59,7 +60,9 @@ test("rose predict --json prints one JSON line that agrees with the exported ONN
     const m = Math.max(...logits);
     const ex = [...logits].map((x) => Math.exp(x - m));
     const z = ex.reduce((a, b) => a + b, 0);
-    ex.forEach((x, i) => assert.ok(Math.abs(x / z - ps[i]!) < 1e-5, `p[${i}] ${x / z} vs ${ps[i]}`));
+    ex.forEach((x, i) => {
+      assert.ok(Math.abs(x / z - ps[i]!) < 1e-5, `p[${i}] ${x / z} vs ${ps[i]}`);
+    });
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

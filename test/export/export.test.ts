@@ -8,9 +8,10 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { exportModel, type ExportResult } from "../../src/app/export.ts";
 import { assertFitsProtobuf, ExportError, exportOnnx, PROTOBUF_LIMIT } from "../../src/export/onnx.ts";
-import { readSafetensors } from "../../src/io/safetensors.ts";
+import { readSafetensors } from "../../src/node/safetensors.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
@@ -114,8 +115,8 @@ for (const name of ["bert", "distilbert", "roberta"]) {
         assert.ok(bytesOf(b.data as Float32Array).equals(bytesOf(t.data as Float32Array)), `${n} differs`);
       }
       const noTokenizer = name === "roberta";
-      const a = await PretrainedModel.load(src, { noTokenizer });
-      const m = await PretrainedModel.load(out, { noTokenizer });
+      const a = await PretrainedModel.load(dirFiles(src), { noTokenizer });
+      const m = await PretrainedModel.load(dirFiles(out), { noTokenizer });
       assert.deepEqual(m.report, { newParams: [], unusedParams: [], resizedParams: [] });
       assert.deepEqual([...m.shapes], [...a.shapes]);
       for (const [n, d] of a.params) assert.ok(bytesOf(m.params.get(n)!).equals(bytesOf(d)), `${n} differs after reload`);
@@ -124,7 +125,7 @@ for (const name of ["bert", "distilbert", "roberta"]) {
       assert.deepEqual(cfgB, cfgA);
       assert.equal(rawB.model_type, rawA.model_type);
       if (!noTokenizer) {
-        const [ta, tb] = [await Tokenizer.fromDir(src), await Tokenizer.fromDir(out)];
+        const [ta, tb] = [await Tokenizer.load(dirFiles(src)), await Tokenizer.load(dirFiles(out))];
         const s = "the movie was good";
         assert.deepEqual(await tb.encode(s), await ta.encode(s));
       }
@@ -133,7 +134,7 @@ for (const name of ["bert", "distilbert", "roberta"]) {
 }
 
 test("exportOnnx works on a model loaded without a tokenizer, and writes no stray temporaries", async () => {
-  const model = await PretrainedModel.load(join(GOLDEN, "bert"), { noTokenizer: true });
+  const model = await PretrainedModel.load(dirFiles(join(GOLDEN, "bert")), { noTokenizer: true });
   const dir = join(root, "bare");
   const file = join(dir, "m.onnx");
   const r = exportOnnx(model, file);
@@ -150,7 +151,7 @@ test("models beyond the 2 GiB protobuf limit are refused with a clear error", as
     (e: Error) => e instanceof ExportError && /m\.onnx.*2 GiB/.test(e.message),
   );
   // A model whose parameters claim more than 2 GiB (without allocating it): refused before writing.
-  const model = await PretrainedModel.load(join(GOLDEN, "distilbert"), { noTokenizer: true });
+  const model = await PretrainedModel.load(dirFiles(join(GOLDEN, "distilbert")), { noTokenizer: true });
   const fake = new Float32Array(new ArrayBuffer(4), 0, 1);
   Object.defineProperty(fake, "byteLength", { value: PROTOBUF_LIMIT + 1 });
   model.params.set("distilbert.embeddings.word_embeddings.weight", fake);
@@ -160,7 +161,7 @@ test("models beyond the 2 GiB protobuf limit are refused with a clear error", as
 });
 
 test("a model lacking a parameter is refused, naming it", async () => {
-  const model = await PretrainedModel.load(join(GOLDEN, "distilbert"), { noTokenizer: true });
+  const model = await PretrainedModel.load(dirFiles(join(GOLDEN, "distilbert")), { noTokenizer: true });
   model.params.delete("classifier.bias");
   assert.throws(
     () => exportOnnx(model, join(root, "partial.onnx")),

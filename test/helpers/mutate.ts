@@ -78,8 +78,11 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 /** Paths to every value in a JSON document (object keys and array indices), the root excluded. */
 function jsonPaths(v: Json, prefix: (string | number)[] = []): (string | number)[][] {
   const out: (string | number)[][] = [];
-  if (Array.isArray(v)) v.forEach((x, i) => out.push([...prefix, i], ...jsonPaths(x, [...prefix, i])));
-  else if (v !== null && typeof v === "object")
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => {
+      out.push([...prefix, i], ...jsonPaths(x, [...prefix, i]));
+    });
+  } else if (v !== null && typeof v === "object")
     for (const [k, x] of Object.entries(v)) out.push([...prefix, k], ...jsonPaths(x, [...prefix, k]));
   return out;
 }

@@ -3,9 +3,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCheckpointTensors, saveCheckpoint, type Float32Tensor } from "../../src/io/checkpoint.ts";
-import { readSafetensors, writeSafetensors, f32ToF16 } from "../../src/io/safetensors.ts";
+import { checkpointTensors, saveCheckpoint, type Float32Tensor } from "../../src/io/checkpoint.ts";
+import { f32ToF16 } from "../../src/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/node/safetensors.ts";
 import { FormatError } from "../../src/errors.ts";
+import { dirSink, dirFiles } from "../../src/node/files.ts";
 
 const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 
@@ -52,7 +54,7 @@ function shard(tensors: Map<string, Float32Tensor>, dir: string, n: number): voi
 }
 
 test("golden checkpoint loads as float32 with HF names", () => {
-  const t = loadCheckpointTensors(BERT);
+  const t = checkpointTensors(dirFiles(BERT));
   const q = t.get("bert.encoder.layer.0.attention.self.query.weight")!;
   assert.deepEqual(q.shape, [32, 32]);
   assert.ok(q.data instanceof Float32Array);
@@ -62,28 +64,28 @@ test("golden checkpoint loads as float32 with HF names", () => {
 test("sharded checkpoint loads equal to the unsharded one", () => {
   const dir = tmp();
   try {
-    const whole = loadCheckpointTensors(BERT);
+    const whole = checkpointTensors(dirFiles(BERT));
     shard(whole, dir, 3);
     assert.equal(readdirSync(dir).filter((f) => f.endsWith(".safetensors")).length, 3);
-    assertSameTensors(loadCheckpointTensors(dir), whole);
+    assertSameTensors(checkpointTensors(dirFiles(dir)), whole);
     // A weight_map entry whose shard lacks the tensor, or a missing shard, is a FormatError naming the file.
     const idx = JSON.parse(readFileSync(join(dir, "model.safetensors.index.json"), "utf8"));
     idx.weight_map["ghost.weight"] = "model-00001-of-00003.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
     assert.throws(
-      () => loadCheckpointTensors(dir),
+      () => checkpointTensors(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && e.file.endsWith("model-00001-of-00003.safetensors") && /ghost\.weight/.test(e.message),
     );
     idx.weight_map["ghost.weight"] = "model-00009-of-00003.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
     assert.throws(
-      () => loadCheckpointTensors(dir),
+      () => checkpointTensors(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && /model-00009-of-00003/.test(e.message),
     );
     idx.weight_map["ghost.weight"] = "../elsewhere.safetensors";
     writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify(idx));
     assert.throws(
-      () => loadCheckpointTensors(dir),
+      () => checkpointTensors(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && /not a shard file name/.test(e.message),
     );
   } finally {
@@ -94,10 +96,10 @@ test("sharded checkpoint loads equal to the unsharded one", () => {
 test("save/load round trip is bit-identical; file is HF-compatible safetensors", () => {
   const dir = tmp();
   try {
-    const whole = loadCheckpointTensors(BERT);
-    saveCheckpoint(dir, whole);
+    const whole = checkpointTensors(dirFiles(BERT));
+    saveCheckpoint(dirSink(dir), whole);
     assert.deepEqual(readdirSync(dir), ["model.safetensors"], "written atomically, no temporary left");
-    assertSameTensors(loadCheckpointTensors(dir), whole);
+    assertSameTensors(checkpointTensors(dirFiles(dir)), whole);
     const st = readSafetensors(join(dir, "model.safetensors"));
     assert.deepEqual(st.metadata, { format: "pt" });
     assert.deepEqual([...st.tensors.keys()], [...whole.keys()], "map order kept");
@@ -107,8 +109,8 @@ test("save/load round trip is bit-identical; file is HF-compatible safetensors",
       assert.deepEqual(bits(st.tensors.get(name)!.data as Float32Array), bits(t.data as Float32Array), name);
     // Saving over an existing checkpoint replaces it.
     const one = new Map([["w", { shape: [2], data: Float32Array.from([1.5, -2]) }]]);
-    saveCheckpoint(dir, one);
-    assertSameTensors(loadCheckpointTensors(dir), one);
+    saveCheckpoint(dirSink(dir), one);
+    assertSameTensors(checkpointTensors(dirFiles(dir)), one);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -117,10 +119,10 @@ test("save/load round trip is bit-identical; file is HF-compatible safetensors",
 test("F16 storage halves the data and loads back rounded to half precision", () => {
   const dir = tmp();
   try {
-    const whole = loadCheckpointTensors(BERT);
-    saveCheckpoint(dir, whole, { dtype: "F16" });
+    const whole = checkpointTensors(dirFiles(BERT));
+    saveCheckpoint(dirSink(dir), whole, { dtype: "F16" });
     const st = readSafetensors(join(dir, "model.safetensors"));
-    const back = loadCheckpointTensors(dir);
+    const back = checkpointTensors(dirFiles(dir));
     for (const [name, t] of whole) {
       const b = back.get(name)!.data;
       for (let i = 0; i < t.data.length; i++) {
@@ -142,7 +144,7 @@ test("integer tensors are converted to float32", () => {
     writeSafetensors(join(dir, "model.safetensors"), [
       ["bert.embeddings.position_ids", { shape: [1, 4], data: BigInt64Array.from([0n, 1n, 2n, 3n]) }],
     ]);
-    const t = loadCheckpointTensors(dir).get("bert.embeddings.position_ids")!;
+    const t = checkpointTensors(dirFiles(dir)).get("bert.embeddings.position_ids")!;
     assert.deepEqual([...t.data], [0, 1, 2, 3]);
     assert.ok(t.data instanceof Float32Array);
   } finally {
@@ -155,13 +157,13 @@ test("no safetensors weights: clear error, pickle refused on purpose", () => {
   try {
     copyFileSync(join(BERT, "config.json"), join(dir, "config.json"));
     assert.throws(
-      () => loadCheckpointTensors(dir),
+      () => checkpointTensors(dirFiles(dir)),
       (e: unknown) =>
         e instanceof FormatError && e.file === dir && /no model\.safetensors/.test(e.message) && /pytorch_model\.bin/.test(e.message),
     );
     writeFileSync(join(dir, "pytorch_model.bin"), "not really");
     assert.throws(
-      () => loadCheckpointTensors(dir),
+      () => checkpointTensors(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && /found pytorch_model\.bin/.test(e.message) && /pickle/.test(e.message),
     );
   } finally {

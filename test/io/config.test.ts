@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelConfig, saveModelConfig, parseModelConfig, withLabels, architectureName } from "../../src/io/config.ts";
 import { ConfigError, FormatError } from "../../src/errors.ts";
+import { dirFiles, dirSink } from "../../src/node/files.ts";
 
 const MODELS = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
@@ -13,7 +14,7 @@ function tmp(): string {
 }
 
 test("golden BERT config", () => {
-  const c = loadModelConfig(join(MODELS, "bert"));
+  const c = loadModelConfig(dirFiles(join(MODELS, "bert")));
   assert.equal(c.modelType, "bert");
   assert.deepEqual(
     [c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize, c.maxPositionEmbeddings, c.typeVocabSize, c.padTokenId],
@@ -33,13 +34,13 @@ test("golden BERT config", () => {
 });
 
 test("golden RoBERTa config", () => {
-  const c = loadModelConfig(join(MODELS, "roberta"));
+  const c = loadModelConfig(dirFiles(join(MODELS, "roberta")));
   assert.equal(c.modelType, "roberta");
   assert.deepEqual([c.maxPositionEmbeddings, c.typeVocabSize, c.padTokenId, c.layerNormEps], [26, 1, 1, 1e-5]);
 });
 
 test("golden DistilBERT config maps its own field names", () => {
-  const c = loadModelConfig(join(MODELS, "distilbert"));
+  const c = loadModelConfig(dirFiles(join(MODELS, "distilbert")));
   assert.equal(c.modelType, "distilbert");
   assert.deepEqual(
     [c.vocabSize, c.hiddenSize, c.numLayers, c.numHeads, c.intermediateSize, c.maxPositionEmbeddings, c.typeVocabSize, c.padTokenId],
@@ -81,7 +82,7 @@ test("bad configs give errors naming the file", () => {
     const expectConfig = (obj: unknown, ...words: string[]) => {
       writeFileSync(file, JSON.stringify(obj));
       assert.throws(
-        () => loadModelConfig(dir),
+        () => loadModelConfig(dirFiles(dir)),
         (e: unknown) => {
           assert.ok(e instanceof ConfigError, String(e));
           assert.ok(e.message.startsWith(file), e.message);
@@ -100,12 +101,17 @@ test("bad configs give errors naming the file", () => {
     expectConfig({ model_type: "bert", vocab_size: 10, pad_token_id: 10 }, "pad_token_id");
     writeFileSync(file, "{ nope");
     assert.throws(
-      () => loadModelConfig(dir),
+      () => loadModelConfig(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && e.file === file && /not valid JSON/.test(e.message),
     );
+    rmSync(file);
     assert.throws(
-      () => loadModelConfig(join(dir, "missing")),
-      (e: unknown) => e instanceof FormatError && /cannot read/.test(e.message),
+      () => loadModelConfig(dirFiles(dir)),
+      (e: unknown) => e instanceof FormatError && e.file === file && /cannot read/.test(e.message),
+    );
+    assert.throws(
+      () => dirFiles(join(dir, "missing")),
+      (e: unknown) => e instanceof ConfigError && /model directory .*missing does not exist/.test(e.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -116,19 +122,19 @@ test("save keeps every raw field, writes labels HF-style and the architecture", 
   const dir = tmp();
   try {
     for (const m of ["bert", "roberta", "distilbert"] as const) {
-      const src = loadModelConfig(join(MODELS, m));
+      const src = loadModelConfig(dirFiles(join(MODELS, m)));
       const out = join(dir, m);
-      saveModelConfig(out, src);
+      saveModelConfig(dirSink(out), src);
       const orig = JSON.parse(readFileSync(join(MODELS, m, "config.json"), "utf8"));
       const saved = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
       // Unchanged labels -> the file says the same thing as the original (num_labels added if missing).
       assert.deepEqual(saved, { ...orig, num_labels: 3 });
-      assert.deepEqual(loadModelConfig(out), { ...src, raw: saved });
+      assert.deepEqual(loadModelConfig(dirFiles(out)), { ...src, raw: saved });
       assert.deepEqual(readdirSync(out), ["config.json"]);
     }
     // New labels and a masked-LM head.
-    const relabelled = withLabels(loadModelConfig(join(MODELS, "distilbert")), ["ham", "spam"]);
-    saveModelConfig(join(dir, "x"), relabelled, { head: "MaskedLM" });
+    const relabelled = withLabels(loadModelConfig(dirFiles(join(MODELS, "distilbert"))), ["ham", "spam"]);
+    saveModelConfig(dirSink(join(dir, "x")), relabelled, { head: "MaskedLM" });
     const saved = JSON.parse(readFileSync(join(dir, "x", "config.json"), "utf8"));
     assert.deepEqual(saved.architectures, ["DistilBertForMaskedLM"]);
     assert.equal(saved.num_labels, 2);
@@ -136,11 +142,11 @@ test("save keeps every raw field, writes labels HF-style and the architecture", 
     assert.deepEqual(saved.label2id, { ham: 0, spam: 1 });
     assert.equal(saved.seq_classif_dropout, 0.2);
     assert.equal(saved.dim, 32);
-    const back = loadModelConfig(join(dir, "x"));
+    const back = loadModelConfig(dirFiles(join(dir, "x")));
     assert.deepEqual(back.id2label, ["ham", "spam"]);
     assert.equal(back.numLabels, 2);
     // Regression problem type is written.
-    saveModelConfig(join(dir, "r"), withLabels(back, ["score"], "regression"));
+    saveModelConfig(dirSink(join(dir, "r")), withLabels(back, ["score"], "regression"));
     assert.equal(JSON.parse(readFileSync(join(dir, "r", "config.json"), "utf8")).problem_type, "regression");
     assert.throws(() => withLabels(back, ["a", "a"]), ConfigError);
   } finally {

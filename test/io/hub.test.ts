@@ -21,10 +21,11 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveModel, HubError, isRepoId, findCachedSnapshot } from "../../src/io/hub.ts";
-import { loadCheckpointTensors } from "../../src/io/checkpoint.ts";
-import { writeSafetensors } from "../../src/io/safetensors.ts";
+import { resolveModel, HubError, isRepoId, findCachedSnapshot } from "../../src/node/hub.ts";
+import { checkpointTensors } from "../../src/io/checkpoint.ts";
+import { writeSafetensors } from "../../src/node/safetensors.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 
@@ -58,8 +59,8 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       res.end(JSON.stringify(body));
     };
     const notFound = (code: string) => json(404, { error: `${code}` }, { "X-Error-Code": code });
-    let m: RegExpMatchArray | null;
-    if (req.method === "GET" && (m = path.match(/^\/api\/models\/(.+)\/revision\/([^/]+)$/))) {
+    let m = req.method === "GET" ? path.match(/^\/api\/models\/(.+)\/revision\/([^/]+)$/) : null;
+    if (m) {
       const repo = repos.get(m[1]!);
       if (!repo || (m[2] !== "main" && m[2] !== repo.sha)) return notFound("RepoNotFound");
       return json(200, {
@@ -74,7 +75,8 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
         siblings: repo.files.map((rfilename) => ({ rfilename })),
       });
     }
-    if (req.method === "POST" && (m = path.match(/^\/api\/models\/(.+)\/paths-info\/([^/]+)$/))) {
+    m = req.method === "POST" ? path.match(/^\/api\/models\/(.+)\/paths-info\/([^/]+)$/) : null;
+    if (m) {
       const repo = repos.get(m[1]!);
       if (!repo || m[2] !== repo.sha) return notFound("RepoNotFound");
       let body = "";
@@ -100,7 +102,8 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
       });
       return;
     }
-    if ((req.method === "GET" || req.method === "HEAD") && (m = path.match(/^\/(.+?)\/resolve\/([^/]+)\/(.+)$/))) {
+    m = req.method === "GET" || req.method === "HEAD" ? path.match(/^\/(.+?)\/resolve\/([^/]+)\/(.+)$/) : null;
+    if (m) {
       const repo = repos.get(m[1]!);
       if (!repo || (m[2] !== "main" && m[2] !== repo.sha)) return notFound("RevisionNotFound");
       if (!repo.files.includes(m[3]!)) return notFound("EntryNotFound");
@@ -143,14 +146,22 @@ function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
 const work = mkdtempSync(join(tmpdir(), "rose-hub-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
+/** Sets environment variables (undefined removes one). */
+function setEnv(vars: Record<string, string | undefined>): void {
+  for (const [k, v] of Object.entries(vars)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+}
+
 /** Runs `fn` with environment variables set (undefined removes one), restoring them afterwards. */
 async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  for (const [k, v] of Object.entries(vars)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+  setEnv(vars);
   try {
     return await fn();
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? delete process.env[k] : (process.env[k] = v);
+    setEnv(saved);
   }
 }
 
@@ -171,7 +182,7 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
   const cacheDir = join(work, "cache");
   // A sharded repo, built from the golden checkpoint.
   const shardedDir = join(work, "sharded-src");
-  const tensors = loadCheckpointTensors(BERT);
+  const tensors = checkpointTensors(dirFiles(BERT));
   const names = [...tensors.keys()];
   mkdirSync(shardedDir);
   const half = Math.ceil(names.length / 2);
@@ -247,7 +258,7 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
       const s = await resolveModel("tiny-sharded", { cacheDir });
       assert.equal(s, join(cacheDir, "models--tiny-sharded", "snapshots", shardSha));
       assert.deepEqual(readdirSync(s).sort(), ["config.json", "model.safetensors.index.json", ...shardFiles, "vocab.txt"].sort());
-      const loaded = loadCheckpointTensors(s);
+      const loaded = checkpointTensors(dirFiles(s));
       assert.equal(loaded.size, tensors.size);
       for (const [n, t] of tensors) assert.deepEqual(loaded.get(n)!.data, t.data, n);
     });

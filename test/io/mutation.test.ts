@@ -14,6 +14,7 @@ import { Tokenizer } from "../../src/io/tokenizer.ts";
 import { RoseAdamW } from "../../src/optim/adamw.ts";
 import { loadRunCheckpoint, saveRunCheckpoint, type Checkpointable } from "../../src/train/checkpoint.ts";
 import { cutsAround, flip, jsonByteClasses, jsonEdits, outcome, positions, Rng } from "../helpers/mutate.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), "rose-mutate-"));
@@ -22,7 +23,12 @@ after(() => rmSync(work, { recursive: true, force: true }));
 /** Tally of outcomes, so a test also shows that its mutations were caught, not only survived. */
 function tally(): { add(kind: string): void; counts: Record<string, number> } {
   const counts: Record<string, number> = {};
-  return { counts, add: (k) => void (counts[k] = (counts[k] ?? 0) + 1) };
+  return {
+    counts,
+    add: (k) => {
+      counts[k] = (counts[k] ?? 0) + 1;
+    },
+  };
 }
 
 // ------------------------------------------------------------------ safetensors
@@ -91,15 +97,15 @@ test("config.json: truncations, byte flips and JSON edits are refused or give a 
   const file = join(dir, "config.json");
   const text = new Uint8Array(readFileSync(join(BERT, "config.json")));
   writeFileSync(file, text);
-  const original = cfgView(loadModelConfig(dir));
+  const original = cfgView(loadModelConfig(dirFiles(dir)));
   const t = tally();
   const read = (bytes: Uint8Array | string) => () => {
     writeFileSync(file, bytes);
-    return cfgView(loadModelConfig(dir));
+    return cfgView(loadModelConfig(dirFiles(dir)));
   };
   /** An accepted config must survive its own save/load round trip unchanged. */
   const consistent = (what: string) => {
-    const cfg = loadModelConfig(dir);
+    const cfg = loadModelConfig(dirFiles(dir));
     assert.deepEqual(cfgView(parseModelConfig(modelConfigJson(cfg), file)), cfgView(cfg), `${what}: accepted config does not round-trip`);
   };
   for (let cut = 0; cut < text.length; cut++) {
@@ -132,7 +138,7 @@ test("config.json: truncations, byte flips and JSON edits are refused or give a 
 const SAMPLES = ["the movie was good", "A bad, BAD film!", "unknown zebra xylophone"];
 
 async function tokView(dir: string): Promise<unknown> {
-  const tok = await Tokenizer.fromDir(dir);
+  const tok = await Tokenizer.load(dirFiles(dir));
   const enc = [];
   for (const s of SAMPLES) enc.push(await tok.encode(s, "a pair"));
   return { vocab: tok.vocabSize, special: tok.specialIds, tokens: tok.specialTokens, enc };

@@ -3,14 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  parseSafetensors,
-  readSafetensors,
-  serializeSafetensors,
-  writeSafetensors,
-  f32ToF16,
-  type WriteTensor,
-} from "../../src/io/safetensors.ts";
+import { parseSafetensors, serializeSafetensors, f32ToF16, type WriteTensor } from "../../src/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/node/safetensors.ts";
 import { FormatError } from "../../src/errors.ts";
 import { Rng } from "../../src/engine/rng.ts";
 

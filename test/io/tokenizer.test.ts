@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { byteLevelAlphabet } from "tokenizers";
 import { Tokenizer, type EncodedBatch } from "../../src/io/tokenizer.ts";
 import { ConfigError, FormatError } from "../../src/errors.ts";
+import { dirFiles, dirSink } from "../../src/node/files.ts";
 
 const MODELS = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 const BERT = join(MODELS, "bert");
@@ -32,7 +33,7 @@ function row(b: EncodedBatch, r: number, what: "inputIds" | "attentionMask" | "t
 
 test("golden case ids are in the vocabulary of the golden tokenizer", async () => {
   for (const dir of [BERT, DISTILBERT]) {
-    const tok = await Tokenizer.fromDir(dir);
+    const tok = await Tokenizer.load(dirFiles(dir));
     const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
     assert.equal(tok.vocabSize, cfg.vocab_size);
     const ids: number[][] = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")).input_ids;
@@ -52,7 +53,7 @@ test("golden case ids are in the vocabulary of the golden tokenizer", async () =
 });
 
 test("single sentences: [CLS] first, [SEP] last, lower-cased WordPiece, decode", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   assert.deepEqual(await tok.tokenize("The FILMs, boringly!"), ["the", "film", "##s", ",", "boring", "##ly", "!"]);
   assert.deepEqual(await tok.tokenize("zebra"), ["[UNK]"]);
   const ids = await tok.encode("the movie");
@@ -63,7 +64,7 @@ test("single sentences: [CLS] first, [SEP] last, lower-cased WordPiece, decode",
 });
 
 test("pairs: [CLS] A [SEP] B [SEP] with type ids 0 then 1", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   const a = sentence(3);
   const b = sentence(2, 5);
   const enc = await tok.encodeBatch([a, "good"], [b, "bad film"], { maxLength: 20, padding: "longest" });
@@ -80,7 +81,7 @@ test("pairs: [CLS] A [SEP] B [SEP] with type ids 0 then 1", async () => {
 });
 
 test("padding modes: longest vs max_length, pad id and zero mask", async () => {
-  const tok = await Tokenizer.fromDir(DISTILBERT);
+  const tok = await Tokenizer.load(dirFiles(DISTILBERT));
   const texts = [sentence(2), sentence(5, 3), ""];
   const longest = await tok.encodeBatch(texts, null, { maxLength: 16, padding: "longest" });
   assert.equal(longest.seq, 7);
@@ -99,7 +100,7 @@ test("padding modes: longest vs max_length, pad id and zero mask", async () => {
 });
 
 test("truncation: single sequences keep [CLS] ... [SEP] within maxLength", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   const long = sentence(30);
   const enc = await tok.encodeBatch([long, sentence(3)], null, { maxLength: 8, padding: "longest" });
   assert.equal(enc.seq, 8);
@@ -110,7 +111,7 @@ test("truncation: single sequences keep [CLS] ... [SEP] within maxLength", async
 
 test("truncation tail and head+tail keep the text's last tokens; the choice is saved with the tokenizer", async () => {
   for (const dir of [BERT, DISTILBERT]) {
-    const tok = await Tokenizer.fromDir(dir);
+    const tok = await Tokenizer.load(dirFiles(dir));
     assert.equal(tok.truncation, "head");
     const long = sentence(30),
       short = sentence(3);
@@ -137,19 +138,19 @@ test("truncation tail and head+tail keep the text's last tokens; the choice is s
 
     const out = tmp();
     try {
-      tok.save(out);
+      tok.save(dirSink(out));
       const cfg = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8"));
       assert.equal(cfg.truncation_side, "right"); // what Hugging Face understands: it keeps the head
-      assert.equal((await Tokenizer.fromDir(out)).truncation, "head+tail");
+      assert.equal((await Tokenizer.load(dirFiles(out))).truncation, "head+tail");
       tok.truncation = "tail";
-      tok.save(out);
+      tok.save(dirSink(out));
       const tailCfg = JSON.parse(readFileSync(join(out, "tokenizer_config.json"), "utf8"));
       assert.equal(tailCfg.truncation_side, "left");
       assert.equal(tailCfg.rose_truncation, undefined);
-      assert.equal((await Tokenizer.fromDir(out)).truncation, "tail");
+      assert.equal((await Tokenizer.load(dirFiles(out))).truncation, "tail");
       writeFileSync(join(out, "tokenizer_config.json"), JSON.stringify({ ...tailCfg, truncation_side: "middle" }));
       await assert.rejects(
-        Tokenizer.fromDir(out),
+        Tokenizer.load(dirFiles(out)),
         (e: unknown) =>
           e instanceof FormatError && /tokenizer_config\.json: truncation_side must be "right" or "left"/.test((e as Error).message),
       );
@@ -168,7 +169,7 @@ function segmentLengths(ids: number[]): [number, number] {
 }
 
 test("truncation longest_first on pairs", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   const cases: { a: number; b: number; max: number; want?: [number, number] }[] = [
     { a: 10, b: 3, max: 10, want: [4, 3] }, // the short side fits in its half: only the long side is cut
     { a: 3, b: 10, max: 10, want: [3, 4] },
@@ -199,7 +200,7 @@ test("truncation longest_first on pairs", async () => {
 });
 
 test("maxLength too small for the special tokens is a ConfigError, as are bad arguments", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   await assert.rejects(tok.encodeBatch(["good"], ["bad"], { maxLength: 2, padding: "longest" }), ConfigError);
   await assert.rejects(tok.encodeBatch(["good"], null, { maxLength: 1, padding: "longest" }), ConfigError);
   assert.throws(() => tok.encodeBatch(["a", "b"], ["c"], { maxLength: 8, padding: "longest" }), ConfigError);
@@ -209,7 +210,7 @@ test("maxLength too small for the special tokens is a ConfigError, as are bad ar
 });
 
 test("concurrent batches with different maxLength do not see each other's truncation", async () => {
-  const tok = await Tokenizer.fromDir(BERT);
+  const tok = await Tokenizer.load(dirFiles(BERT));
   const texts = [sentence(12), sentence(9, 4)];
   const [x, y, z] = await Promise.all([
     tok.encodeBatch(texts, null, { maxLength: 5, padding: "longest" }),
@@ -227,8 +228,8 @@ test("vocab.txt alone builds the same tokenizer as tokenizer.json", async () => 
   try {
     copyFileSync(join(BERT, "vocab.txt"), join(dir, "vocab.txt"));
     copyFileSync(join(BERT, "tokenizer_config.json"), join(dir, "tokenizer_config.json"));
-    const fromVocab = await Tokenizer.fromDir(dir);
-    const fromJson = await Tokenizer.fromDir(BERT);
+    const fromVocab = await Tokenizer.load(dirFiles(dir));
+    const fromJson = await Tokenizer.load(dirFiles(BERT));
     assert.equal(fromVocab.kind, "wordpiece");
     assert.equal(fromVocab.vocabSize, fromJson.vocabSize);
     assert.deepEqual(fromVocab.specialIds, fromJson.specialIds);
@@ -251,8 +252,8 @@ test("vocab.txt alone builds the same tokenizer as tokenizer.json", async () => 
     );
     // Without tokenizer_config.json lower-casing defaults to on; doLowerCase: false turns it off.
     rmSync(join(dir, "tokenizer_config.json"));
-    assert.deepEqual(await (await Tokenizer.fromDir(dir)).tokenize("Movie"), ["movie"]);
-    assert.deepEqual(await (await Tokenizer.fromDir(dir, { doLowerCase: false })).tokenize("Movie"), ["[UNK]"]);
+    assert.deepEqual(await (await Tokenizer.load(dirFiles(dir))).tokenize("Movie"), ["movie"]);
+    assert.deepEqual(await (await Tokenizer.load(dirFiles(dir), { doLowerCase: false })).tokenize("Movie"), ["[UNK]"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -282,7 +283,7 @@ test("RoBERTa byte-level BPE from vocab.json + merges.txt: <s> A </s></s> B </s>
   try {
     writeTinyBpe(dir);
     const vocab = JSON.parse(readFileSync(join(dir, "vocab.json"), "utf8")) as Record<string, number>;
-    const tok = await Tokenizer.fromDir(dir);
+    const tok = await Tokenizer.load(dirFiles(dir));
     assert.equal(tok.kind, "bpe");
     assert.deepEqual(tok.specialIds, { pad: 1, cls: 0, sep: 2, mask: vocab["<mask>"], unk: 3 });
     assert.equal(tok.maskToken, "<mask>");
@@ -305,8 +306,8 @@ test("RoBERTa byte-level BPE from vocab.json + merges.txt: <s> A </s></s> B </s>
     assert.deepEqual((await tok.encode("the <mask>")).slice(1, -1), [vocab.the, vocab["<mask>"]]);
     // Saved and reloaded from tokenizer.json it behaves the same; a minimal tokenizer_config.json is written.
     const out = join(dir, "saved");
-    tok.save(out);
-    const again = await Tokenizer.fromDir(out);
+    tok.save(dirSink(out));
+    const again = await Tokenizer.load(dirFiles(out));
     assert.deepEqual(
       await again.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }),
       await tok.encodeBatch(["the cat"], ["a cat"], { maxLength: 12, padding: "longest" }),
@@ -323,20 +324,20 @@ test("RoBERTa byte-level BPE from vocab.json + merges.txt: <s> A </s></s> B </s>
 test("save writes a loadable tokenizer.json plus the companion files", async () => {
   const dir = tmp();
   try {
-    const tok = await Tokenizer.fromDir(BERT);
+    const tok = await Tokenizer.load(dirFiles(BERT));
     await tok.encodeBatch([sentence(20)], null, { maxLength: 6, padding: "longest" });
-    tok.save(dir);
+    tok.save(dirSink(dir));
     for (const f of ["tokenizer.json", "vocab.txt", "tokenizer_config.json"]) assert.ok(existsSync(join(dir, f)), f);
     assert.deepEqual(readFileSync(join(dir, "vocab.txt")), readFileSync(join(BERT, "vocab.txt")));
     const saved = JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8"));
     assert.equal(saved.truncation, null);
     assert.equal(saved.padding, null);
     assert.deepEqual(saved.model.vocab, JSON.parse(readFileSync(join(BERT, "tokenizer.json"), "utf8")).model.vocab);
-    const again = await Tokenizer.fromDir(dir);
+    const again = await Tokenizer.load(dirFiles(dir));
     for (const s of [sentence(7), "Boring films!"]) assert.deepEqual(await again.encode(s, "the plot"), await tok.encode(s, "the plot"));
     // Saving onto its own directory is harmless.
-    again.save(dir);
-    assert.deepEqual(await (await Tokenizer.fromDir(dir)).encode("good"), await tok.encode("good"));
+    again.save(dirSink(dir));
+    assert.deepEqual(await (await Tokenizer.load(dirFiles(dir))).encode("good"), await tok.encode("good"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -346,22 +347,22 @@ test("missing or broken tokenizer files give a FormatError naming the file", asy
   const dir = tmp();
   try {
     await assert.rejects(
-      Tokenizer.fromDir(dir),
+      Tokenizer.load(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && e.file === dir && /no tokenizer\.json, vocab\.txt/.test(e.message),
     );
     writeFileSync(join(dir, "vocab.json"), "{}");
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "merges.txt"));
+    await assert.rejects(Tokenizer.load(dirFiles(dir)), (e: unknown) => e instanceof FormatError && e.file === join(dir, "merges.txt"));
     writeFileSync(join(dir, "merges.txt"), "#version: 0.2\na b c\n");
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && /line 2/.test(e.message));
+    await assert.rejects(Tokenizer.load(dirFiles(dir)), (e: unknown) => e instanceof FormatError && /line 2/.test(e.message));
     writeFileSync(join(dir, "vocab.txt"), "hello\nworld\n");
     await assert.rejects(
-      Tokenizer.fromDir(dir),
+      Tokenizer.load(dirFiles(dir)),
       (e: unknown) => e instanceof FormatError && e.file === join(dir, "vocab.txt") && /no pad token/.test(e.message),
     );
     writeFileSync(join(dir, "tokenizer.json"), "{not json");
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "tokenizer.json"));
+    await assert.rejects(Tokenizer.load(dirFiles(dir)), (e: unknown) => e instanceof FormatError && e.file === join(dir, "tokenizer.json"));
     writeFileSync(join(dir, "tokenizer.json"), JSON.stringify({ model: { type: "Nope" } }));
-    await assert.rejects(Tokenizer.fromDir(dir), (e: unknown) => e instanceof FormatError && e.file === join(dir, "tokenizer.json"));
+    await assert.rejects(Tokenizer.load(dirFiles(dir)), (e: unknown) => e instanceof FormatError && e.file === join(dir, "tokenizer.json"));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,9 +11,10 @@ import { type LandscapeOptions, runLandscape } from "../../src/landscape/run.ts"
 import { ConfigError } from "../../src/errors.ts";
 import { circleMean, type Grid, sharpness } from "../../src/landscape/sharpness.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
-import { encodeExamples } from "../../src/train/batches.ts";
+import { encodeExamples } from "../../src/data/batches.ts";
 import { predictLogits } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const norm = (a: Float32Array, from: number, to: number) => Math.sqrt(a.subarray(from, to).reduce((s, v) => s + v * v, 0));
 
@@ -132,7 +133,7 @@ test("loss and accuracy: mean cross-entropy (natural log) and argmax accuracy", 
 const data = writeSentimentData(16, 24);
 
 async function tinySetup() {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const task = customTask({ labels: model.cfg.id2label });
   const { examples } = await readExamples(data.dev, { task });
   const encoded = await encodeExamples(model.tokenizer!, examples, 32);
@@ -170,7 +171,7 @@ test("landscape on a tiny model: each grid point is the loss of the model moved 
   assert.notEqual(m.losses[1]![4], m.center.loss, "the perturbation changes the loss");
   assert.deepEqual(
     model.params.get("bert.encoder.layer.0.attention.self.query.weight"),
-    (await PretrainedModel.load(GOLDEN_BERT)).params.get("bert.encoder.layer.0.attention.self.query.weight"),
+    (await PretrainedModel.load(dirFiles(GOLDEN_BERT))).params.get("bert.encoder.layer.0.attention.self.query.weight"),
     "the model's weights are left as they were",
   );
 });
@@ -206,7 +207,7 @@ test("--compare: every model on the same directions, whatever its position in th
   assert.deepEqual(ab.models[0]!.losses, ba.models[1]!.losses);
   assert.deepEqual(ab.models[1]!.losses, ba.models[0]!.losses);
   assert.notDeepEqual(ab.models[0]!.losses, ab.models[1]!.losses);
-  const bad = await PretrainedModel.load(GOLDEN_BERT, { labels: ["x", "y"] });
+  const bad = await PretrainedModel.load(dirFiles(GOLDEN_BERT), { labels: ["x", "y"] });
   await assert.rejects(
     computeLandscape(
       [

@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { Graph } from "../../src/engine/index.ts";
 import { loadModelConfig } from "../../src/io/config.ts";
 import { Architecture, ParamScope } from "../../src/models/index.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
 function sites(name: string, build: (arch: Architecture, g: Graph) => void): { count: number; layers: number } {
-  const cfg = loadModelConfig(GOLDEN + name);
+  const cfg = loadModelConfig(dirFiles(GOLDEN + name));
   const arch = new Architecture(cfg);
   const g = new Graph();
   build(arch, g);
@@ -66,7 +67,7 @@ test("layerDepth: embeddings 0, encoder layer i at i + 1, the heads on top, for 
     ],
   };
   for (const [model, cases] of Object.entries(names)) {
-    const cfg = loadModelConfig(GOLDEN + model);
+    const cfg = loadModelConfig(dirFiles(GOLDEN + model));
     assert.equal(cfg.numLayers, 2, `${model}: the golden models have two layers`);
     const arch = new Architecture(cfg);
     for (const [n, depth] of cases) assert.equal(arch.layerDepth(n), depth, `${model}: ${n}`);

@@ -5,10 +5,11 @@ import { readFileSync } from "node:fs";
 import { Graph, grad, Program } from "../../src/engine/index.ts";
 import type { Tensor } from "../../src/engine/index.ts";
 import { loadModelConfig } from "../../src/io/config.ts";
-import { loadCheckpointTensors } from "../../src/io/checkpoint.ts";
-import { readSafetensors } from "../../src/io/safetensors.ts";
+import { checkpointTensors } from "../../src/io/checkpoint.ts";
+import { readSafetensors } from "../../src/node/safetensors.ts";
 import { Architecture, ParamScope } from "../../src/models/index.ts";
 import { crossEntropy } from "../../src/models/losses.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const GOLDEN = new URL("../fixtures/golden/models/", import.meta.url).pathname;
 
@@ -21,8 +22,8 @@ function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
 for (const name of ["bert", "roberta", "distilbert"]) {
   test(`golden ${name}: logits, loss, hidden state and gradients match PyTorch`, async () => {
     const dir = GOLDEN + name;
-    const cfg = loadModelConfig(dir);
-    const weights = loadCheckpointTensors(dir);
+    const cfg = loadModelConfig(dirFiles(dir));
+    const weights = checkpointTensors(dirFiles(dir));
     const expected = readSafetensors(`${dir}/expected.safetensors`).tensors;
     const c = JSON.parse(readFileSync(`${dir}/case.json`, "utf8")) as Record<string, number[][] | number[]>;
     const ids = c.input_ids as number[][];
@@ -47,7 +48,9 @@ for (const name of ["bert", "roberta", "distilbert"]) {
       names.map((n) => scope.tensors.get(n)!),
     );
     const outs: Record<string, Tensor> = { logits, loss, hidden };
-    names.forEach((n, i) => (outs[`grad/${n}`] = grads[i]!));
+    names.forEach((n, i) => {
+      outs[`grad/${n}`] = grads[i]!;
+    });
     const prog = await Program.compile(g, outs, { threads: 1 });
 
     const feeds: Record<string, Float32Array | { data: BigInt64Array; dims: number[] }> = {

@@ -1,4 +1,4 @@
-// scripts/grow-width.ts: a widened checkpoint computes (nearly) what the old one did.
+// scripts/model/grow-width.ts: a widened checkpoint computes (nearly) what the old one did.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { predictLogits } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const TEXTS = ["the movie was good", "a dull and tired plot", "fun", "not what I expected at all, but fine"].map((text) => ({ text }));
 
 async function logits(dir: string): Promise<number[]> {
-  const model = await PretrainedModel.load(dir, { labels: ["neg", "neu", "pos"], seed: 1 });
+  const model = await PretrainedModel.load(dirFiles(dir), { labels: ["neg", "neu", "pos"], seed: 1 });
   return (await predictLogits(model, TEXTS, { threads: 1 })).flatMap((l) => [...l]);
 }
 
@@ -20,7 +21,17 @@ function widen(hidden: number, intermediate: number): string {
   const out = join(mkdtempSync(join(tmpdir(), "rose-wide-")), "m");
   execFileSync(
     process.execPath,
-    ["--import", "tsx", "scripts/grow-width.ts", GOLDEN_BERT, out, "--hidden", String(hidden), "--intermediate", String(intermediate)],
+    [
+      "--import",
+      "tsx",
+      "scripts/model/grow-width.ts",
+      GOLDEN_BERT,
+      out,
+      "--hidden",
+      String(hidden),
+      "--intermediate",
+      String(intermediate),
+    ],
     { stdio: "pipe" },
   );
   return out;

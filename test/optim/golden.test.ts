@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { readSafetensors } from "../../src/io/safetensors.ts";
+import { readSafetensors } from "../../src/node/safetensors.ts";
 import { RoseAdamW, paramOrder, type RoseMethod } from "../../src/optim/adamw.ts";
 import { linearSchedule } from "../../src/optim/schedule.ts";
 

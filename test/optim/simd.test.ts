@@ -5,14 +5,17 @@ import { Rng } from "../../src/engine/rng.ts";
 import { RoseAdamW, type RoseMethod } from "../../src/optim/adamw.ts";
 import { clipCoefficient, clipGradNorm, gradNorm } from "../../src/optim/clip.ts";
 import { adamwUpdate } from "../../src/optim/simd.ts";
-import { assembleWat } from "../../scripts/wasm.ts";
+import { ADAMW_WASM } from "../../src/optim/adamw-wasm.ts";
+import { assembleWat, wasmModuleSource } from "../../scripts/wasm.ts";
 
 const f32 = Math.fround;
 
-test("the committed adamw.wasm is the assembly of adamw.wat (run scripts/build-wasm.ts after editing it)", async () => {
+test("the kernel bytes embedded in adamw-wasm.ts are the assembly of adamw.wat (run scripts/build-wasm.ts after editing it)", async () => {
   const wat = readFileSync(new URL("../../src/optim/adamw.wat", import.meta.url), "utf8");
-  const wasm = readFileSync(new URL("../../src/optim/adamw.wasm", import.meta.url));
-  assert.deepEqual(Buffer.from(await assembleWat(wat)), wasm);
+  const assembled = await assembleWat(wat);
+  assert.deepEqual(Buffer.from(ADAMW_WASM), Buffer.from(assembled));
+  const generated = readFileSync(new URL("../../src/optim/adamw-wasm.ts", import.meta.url), "utf8");
+  assert.equal(generated, wasmModuleSource(assembled), "adamw-wasm.ts is exactly what scripts/build-wasm.ts writes");
 });
 
 function randomArrays(n: number, seed: number): Float32Array[] {

@@ -35,7 +35,8 @@ test('npm pack + npm install -g: `rose --version` and `import { fineTune, DEFAUL
       "dist/index.js",
       "dist/index.d.ts",
       "dist/cli/main.js",
-      "dist/optim/adamw.wasm",
+      "dist/optim/adamw-wasm.js",
+      "dist/node/runtime.js",
       "models/rose-mini/model.safetensors",
       "LICENSE",
       "README.md",
@@ -65,9 +66,9 @@ test('npm pack + npm install -g: `rose --version` and `import { fineTune, DEFAUL
     symlinkSync(join(prefix, "lib", "node_modules"), join(project, "node_modules"), "dir");
     writeFileSync(
       join(project, "main.js"),
-      `import { fineTune, DEFAULT_MODEL, PretrainedModel, RoseAdamW } from "rose";\n` +
-        `const m = await PretrainedModel.load(DEFAULT_MODEL);\n` +
-        // The optimizer's update runs in a WebAssembly kernel, a non-TypeScript file beside the compiled code.
+      `import { fineTune, DEFAULT_MODEL, PretrainedModel, RoseAdamW, dirFiles } from "rose";\n` +
+        `const m = await PretrainedModel.load(dirFiles(DEFAULT_MODEL));\n` +
+        // The optimizer's update runs in a WebAssembly kernel, embedded in the compiled code.
         `const w = new Float32Array([1, 2, 3, 4]);\n` +
         `new RoseAdamW({ lr: 0.5, weightDecay: 0 }).step({ params: new Map([["w", w]]), grads: new Map([["w", new Float32Array([1, 1, 1, 1])]]) });\n` +
         `console.log(JSON.stringify({ fineTune: typeof fineTune, model: DEFAULT_MODEL, labels: m.cfg.numLabels, w: [...w] }));\n`,

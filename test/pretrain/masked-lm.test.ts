@@ -8,6 +8,7 @@ import { loadModelConfig } from "../../src/io/config.ts";
 import { Architecture, ParamScope } from "../../src/models/index.ts";
 import { crossEntropy } from "../../src/models/losses.ts";
 import { maskedLm, mlmFeeds } from "../../src/pretrain/masked-lm.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const GOLDEN_BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
 
@@ -26,7 +27,7 @@ test("mlmFeeds: each sequence's predictions in its own row of mlm_rows, padded; 
 });
 
 test("maskedLm: loss and every gradient equal the full last layer's", async () => {
-  const cfg = loadModelConfig(GOLDEN_BERT);
+  const cfg = loadModelConfig(dirFiles(GOLDEN_BERT));
   const arch = new Architecture(cfg);
   const B = 3,
     T = 12;

@@ -8,6 +8,7 @@ import { IGNORE_INDEX, MlmBatcher, maskTokens, packSequences, tokenizeLines } fr
 import { trainWordPiece } from "../../src/pretrain/wordpiece.ts";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const PAD = 0;
 const CLS = 2;
@@ -155,7 +156,7 @@ test("tokenizeLines gives the tokenizer's ids without [CLS]/[SEP]", async () => 
   const dir = mkdtempSync(join(tmpdir(), "rose-mlm-"));
   try {
     await trainWordPiece(lines, { vocabSize: 120, outDir: dir });
-    const tok = await Tokenizer.fromDir(dir);
+    const tok = await Tokenizer.load(dirFiles(dir));
     const ids = await tokenizeLines(tok, [...lines.slice(0, 3), "unseen words: zebra quartz"], 2);
     for (let i = 0; i < 3; i++) assert.deepEqual(ids[i], (await tok.encode(lines[i]!)).slice(1, -1));
     assert.equal(ids.length, 4);

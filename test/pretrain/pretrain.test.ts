@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
 import { heldoutAccuracy, pretrain } from "../../src/app/pretrain.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
 const docs = readMobyDick(defaultSourceDir("moby-dick")).slice(0, 6);
@@ -62,7 +63,7 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
     .map((l) => JSON.parse(l) as { type: string; loss?: number })
     .filter((x) => x.type === "train");
   assert.ok(losses.at(-1)!.loss! < losses[0]!.loss!, "the masked-LM loss goes down");
-  const m = await PretrainedModel.load(a, { labels: ["neg", "pos"] });
+  const m = await PretrainedModel.load(dirFiles(a), { labels: ["neg", "pos"] });
   assert.deepEqual(m.report.newParams.sort(), [
     "bert.pooler.dense.bias",
     "bert.pooler.dense.weight",
@@ -77,7 +78,7 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
   assert.deepEqual(readFileSync(join(a, "model.safetensors")), readFileSync(join(b, "model.safetensors")));
 
   // heldoutAccuracy scores the saved model exactly as pretrain did; its position buckets add up to the whole.
-  const mlm = await PretrainedModel.load(a, { heads: ["mlm"] });
+  const mlm = await PretrainedModel.load(dirFiles(a), { heads: ["mlm"] });
   const h = await heldoutAccuracy(mlm, [heldout], { maxSeqLength: 32, batchSize: 8, positionBucket: 8 });
   assert.equal(h.accuracy, r.heldoutAccuracy);
   assert.equal(h.tokens, r.heldoutTokens);
@@ -147,7 +148,10 @@ test("pretrain's recipe options: masking rate, dropout off and the cosine schedu
 test("pretrain says which positions it trains when its sequences are shorter than the position table", async (t) => {
   const runLog = async (name: string, maxSeqLength: number): Promise<string> => {
     let err = "";
-    const write = t.mock.method(process.stderr, "write", (chunk: string | Uint8Array) => ((err += String(chunk)), true));
+    const write = t.mock.method(process.stderr, "write", (chunk: string | Uint8Array) => {
+      err += String(chunk);
+      return true;
+    });
     try {
       await pretrain({ ...opts, outputDir: join(dir, name), maxSteps: 1, maxSeqLength, quiet: false });
     } finally {

@@ -8,6 +8,7 @@ import { bertWords, trainWordPiece, writeVocabDir, BERT_SPECIAL_TOKENS } from ".
 import { readMobyDick, defaultSourceDir } from "../../src/pretrain/corpus.ts";
 import { Tokenizer } from "../../src/io/tokenizer.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 /** A few hundred sentences of Moby-Dick's first chapters. */
 const LINES = readMobyDick(defaultSourceDir("moby-dick"))
@@ -52,7 +53,7 @@ test("trained vocabulary: specials first, bounded size, deterministic, loads wit
     const again = await trainWordPiece(LINES, { vocabSize: 600 });
     assert.deepEqual(again.vocab, r.vocab);
 
-    const tok = await Tokenizer.fromDir(dir);
+    const tok = await Tokenizer.load(dirFiles(dir));
     assert.deepEqual(tok.specialIds, { pad: 0, unk: 1, cls: 2, sep: 3, mask: 4 });
     assert.equal(tok.vocabSize, r.vocab.length);
     assert.equal(tok.modelMaxLength, 512);

@@ -9,6 +9,7 @@ import { MlmFiller, ModelClassifier, ModelSentenceEncoder, topIds } from "../../
 import { SegmentedText } from "../../src/robust/words.ts";
 import { Predictor } from "../../src/infer/predictor.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const GOLDEN_DISTILBERT = new URL("../fixtures/golden/models/distilbert", import.meta.url).pathname;
 
@@ -31,7 +32,7 @@ const PAIRS = [
 ];
 
 test("ModelClassifier: probabilities sum to 1 and equal the Predictor's, in input order", async () => {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const predictor = new Predictor(model, { batchSize: 3 });
   const clf = new ModelClassifier(predictor);
   assert.equal(clf.numLabels, 3);
@@ -49,7 +50,9 @@ test("ModelClassifier: probabilities sum to 1 and equal the Predictor's, in inpu
   assert.deepEqual(await clf.predictProba([]), []);
   const pairProbs = await clf.predictProba(PAIRS);
   const pairRef = await predictor.probabilities(PAIRS);
-  pairProbs.forEach((p, i) => close(p, pairRef[i]!));
+  pairProbs.forEach((p, i) => {
+    close(p, pairRef[i]!);
+  });
   // Single texts and pairs in one call: each as if alone.
   const mixed = await clf.predictProba([INPUTS[0]!, PAIRS[0]!, INPUTS[1]!]);
   close(mixed[0]!, probs[0]!);
@@ -61,7 +64,7 @@ test("ModelClassifier: probabilities sum to 1 and equal the Predictor's, in inpu
 });
 
 test("ModelSentenceEncoder: the Predictor's mean-pooled embeddings", async () => {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const predictor = new Predictor(model);
   const texts = INPUTS.map((x) => x.text);
   const emb = await new ModelSentenceEncoder(predictor).embed(texts);
@@ -152,7 +155,7 @@ test("MlmFiller: bad input", async () => {
   // A mask beyond the model's 24 positions is truncated away: no candidates rather than an error.
   const long = `${"the movie ".repeat(15)}[MASK]`;
   assert.deepEqual(await filler.fill([long, "a [MASK]"], 3).then((r) => r[0]), []);
-  const distil = await PretrainedModel.load(GOLDEN_DISTILBERT, { heads: ["mlm"] });
+  const distil = await PretrainedModel.load(dirFiles(GOLDEN_DISTILBERT), { heads: ["mlm"] });
   assert.throws(
     () => new MlmFiller(distil),
     (e: unknown) => e instanceof ConfigError && /masked-LM head not supported/.test(e.message),
@@ -160,7 +163,7 @@ test("MlmFiller: bad input", async () => {
 });
 
 test("ModelClassifier.wordsRead: the words past it are truncated away, the last one read is not", async () => {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const text = "the movie was very good , but the plot is boring and the acting is dull !";
   const { words, seps } = new SegmentedText(text);
   for (const maxLength of [4, 7, 9, 12, 64]) {

@@ -30,7 +30,9 @@ function assertExactRebuild(r: AttackResult): void {
     words[c.index] = c.perturbed;
   }
   let text = seg.seps[0]!;
-  words.forEach((w, i) => (text += w + seg.seps[i + 1]!));
+  words.forEach((w, i) => {
+    text += w + seg.seps[i + 1]!;
+  });
   assert.equal(r.perturbed[field], text);
   const other = field === "text" ? "pair" : "text";
   assert.equal(r.perturbed[other], r.original[other]);

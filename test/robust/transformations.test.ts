@@ -41,7 +41,9 @@ test("keyboard substitution uses QWERTY neighbours", () => {
   assert.ok(KEYBOARD_NEIGHBORS.get("g")!.includes("h") && KEYBOARD_NEIGHBORS.get("g")!.includes("t"));
   const all = new CharSubstitute({ mode: "keyboard", randomOne: false }).candidates(t, 2, ctx());
   assert.equal(all.length, 4);
-  all.forEach((c, i) => assert.ok(KEYBOARD_NEIGHBORS.get("film"[i]!)!.includes(c[i]!)));
+  all.forEach((c, i) => {
+    assert.ok(KEYBOARD_NEIGHBORS.get("film"[i]!)!.includes(c[i]!));
+  });
 });
 
 test("TextBugger edits keep the first and last characters and swap look-alikes", () => {

@@ -15,7 +15,9 @@ test("split keeps every character: seps and words rebuild the text", () => {
     const s = new SegmentedText(text);
     assert.equal(s.seps.length, s.words.length + 1);
     let back = s.seps[0]!;
-    s.words.forEach((w, i) => (back += w + s.seps[i + 1]!));
+    s.words.forEach((w, i) => {
+      back += w + s.seps[i + 1]!;
+    });
     assert.equal(back, text);
   }
   assert.deepEqual(new SegmentedText("  Hello,world!!  don't  well-made 42").words, ["Hello", "world", "don't", "well-made", "42"]);

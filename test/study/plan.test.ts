@@ -4,8 +4,8 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { METHODS, parseConfig, searchSpace, type StudyConfig } from "../../scripts/study/config.ts";
-import { planSteps, taskPaths, tunedFlags } from "../../scripts/study/steps.ts";
+import { METHODS, parseConfig, searchSpace, type StudyConfig } from "../../scripts/experiments/study/config.ts";
+import { planSteps, taskPaths, tunedFlags } from "../../scripts/experiments/study/steps.ts";
 
 function config(argv: string[] = [], env: NodeJS.ProcessEnv = {}): StudyConfig {
   const c = parseConfig(argv, env);

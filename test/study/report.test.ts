@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { StudyMethod } from "../../scripts/study/config.ts";
-import type { RunResult, StudyResults, TaskResults } from "../../scripts/study/collect.ts";
-import { analyseTask, BEGIN, compare, END, renderReport, updateDoc } from "../../scripts/study/report.ts";
+import type { StudyMethod } from "../../scripts/experiments/study/config.ts";
+import type { RunResult, StudyResults, TaskResults } from "../../scripts/experiments/study/collect.ts";
+import { analyseTask, BEGIN, compare, END, renderReport, updateDoc } from "../../scripts/experiments/study/report.ts";
 
 /** n per-example scores, the first `ones` right. */
 const vec = (n: number, ones: number) => Array.from({ length: n }, (_, i) => (i < ones ? 1 : 0));

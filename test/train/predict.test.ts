@@ -6,19 +6,24 @@ import { frozenWeights, predictLogits, Predictor, rowsPerRun } from "../../src/i
 import { lengthBuckets } from "../../src/infer/buckets.ts";
 import { Graph, Program, Rng } from "../../src/engine/index.ts";
 import { ParamScope } from "../../src/models/index.ts";
-import { collate, type EncodedExample } from "../../src/train/batches.ts";
+import { collate, type EncodedExample } from "../../src/data/batches.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { dirFiles } from "../../src/node/files.ts";
 
 const INPUTS = [{ text: "a fine film" }, { text: "dull and far too long, with nothing to say" }, { text: "yes", pair: "no" }];
 
 function maxDiff(a: Float32Array[], b: Float32Array[]): number {
   let m = 0;
-  a.forEach((row, i) => row.forEach((v, j) => (m = Math.max(m, Math.abs(v - b[i]![j]!)))));
+  a.forEach((row, i) => {
+    row.forEach((v, j) => {
+      m = Math.max(m, Math.abs(v - b[i]![j]!));
+    });
+  });
   return m;
 }
 
 test("Predictor: embedded (frozen) and fed weights give the same logits; frozen ones are read once", async () => {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const frozen = new Predictor(model);
   const fed = new Predictor(model, { frozenWeights: false });
   const a = await frozen.logits(INPUTS);
@@ -52,7 +57,7 @@ test("Predictor: batches run in parts sized to the model give the same logits", 
   assert.equal(rowsPerRun(base, 512), 4);
   assert.equal(rowsPerRun({ ...base, intermediateSize: 1024 }, 128), 48);
   assert.equal(rowsPerRun(base, 100000), 1);
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   const whole = new Predictor(model, { batchSize: 64 });
   const parts = new Predictor(model, { batchSize: 64, maxRowsPerRun: 2 });
   const a = await whole.logits(INPUTS);
@@ -74,7 +79,9 @@ test("length buckets: consecutive runs under the row cap, of the least cost of e
     const overhead = rng.int(80);
     const cap = (len: number) => 1 + (len % 4);
     const runs = lengthBuckets(sorted, cap, overhead);
-    runs.forEach(([s], i) => assert.equal(s, i === 0 ? 0 : runs[i - 1]![1], "each run starts where the last ended"));
+    runs.forEach(([s], i) => {
+      assert.equal(s, i === 0 ? 0 : runs[i - 1]![1], "each run starts where the last ended");
+    });
     assert.equal(runs.at(-1)![1], n);
     for (const [s, e] of runs) assert.ok(e > s && e - s <= cap(sorted[e - 1]!), `run [${s}, ${e}) over its cap`);
     // Every split into runs under the caps (2^(n-1) of them, from the gaps cut).
@@ -82,7 +89,12 @@ test("length buckets: consecutive runs under the row cap, of the least cost of e
     for (let cuts = 0; cuts < 1 << (n - 1); cuts++) {
       const split: [number, number][] = [];
       let start = 0;
-      for (let i = 1; i <= n; i++) if (i === n || cuts & (1 << (i - 1))) split.push([start, i]), (start = i);
+      for (let i = 1; i <= n; i++) {
+        if (i === n || cuts & (1 << (i - 1))) {
+          split.push([start, i]);
+          start = i;
+        }
+      }
       if (split.every(([s, e]) => e - s <= cap(sorted[e - 1]!))) best = Math.min(best, splitCost(sorted, split, overhead));
     }
     assert.equal(splitCost(sorted, runs, overhead), best, `lengths ${sorted}, overhead ${overhead}`);
@@ -100,7 +112,7 @@ test("length buckets: consecutive runs under the row cap, of the least cost of e
 });
 
 test("Predictor: rows run in length buckets give the logits of one batch padded to the longest row", async () => {
-  const model = await PretrainedModel.load(GOLDEN_BERT);
+  const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
   // Lengths 2..24 (the model's positions), token types of a pair for some rows.
   const rng = new Rng(9);
   const encoded: EncodedExample[] = Array.from({ length: 40 }, () => {

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readSafetensors, writeSafetensors } from "../../src/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../../src/node/safetensors.ts";
 import { DivergenceError } from "../../src/errors.ts";
 import { fineTune } from "../../src/app/train.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";

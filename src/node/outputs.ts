@@ -4,7 +4,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { ConfigError } from "../errors.ts";
-import { writeFileAtomic } from "./safetensors.ts";
+import { writeFileAtomic } from "./files.ts";
 
 function problem(e: unknown): string {
   const err = e as NodeJS.ErrnoException;

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { downloadFileToCacheDir, getHFHubCachePath, modelInfo, HubApiError } from "@huggingface/hub";
 import { ConfigError, RoseError } from "../errors.ts";
-import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from "./checkpoint.ts";
-import { jsonProblem } from "./json.ts";
-import { writeFileAtomic } from "./safetensors.ts";
+import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from "../io/checkpoint.ts";
+import { jsonProblem } from "../io/json.ts";
+import { writeFileAtomic } from "./files.ts";
 
 /** The Hub could not be reached or refused a request, or (offline) the cache lacks the model. */
 export class HubError extends RoseError {}

@@ -1,8 +1,14 @@
 // Examples -> token ids once (tokenised in chunks), then batches padded to the longest row of each
 // batch (or to max_seq_length), so epochs after the first cost no tokeniser time.
-import type { Example } from "../data/readers.ts";
+import { padRows, type PaddedBatch } from "../io/padding.ts";
 import type { Tokenizer } from "../io/tokenizer.ts";
-import type { Batch } from "./step.ts";
+import type { Example } from "./readers.ts";
+
+/** A padded batch of token ids with its labels: what a training or evaluation step reads. */
+export interface Batch extends PaddedBatch {
+  /** int64 class ids, or float32 targets for regression (absent for objectives with their own inputs). */
+  labels?: BigInt64Array | Float32Array;
+}
 
 export interface EncodedExample {
   ids: Int32Array;
@@ -26,7 +32,9 @@ export async function encodeExamples(
     for (let s = 0; s < idx.length; s += CHUNK) {
       const chunk = idx.slice(s, s + CHUNK).map((i) => examples[i]!);
       const rows = await encodeChunk(tokenizer, chunk, pairs, maxLength);
-      idx.slice(s, s + CHUNK).forEach((i, k) => (out[i] = rows[k]!));
+      idx.slice(s, s + CHUNK).forEach((i, k) => {
+        out[i] = rows[k]!;
+      });
       done += chunk.length;
       onProgress?.(done);
     }
@@ -58,33 +66,22 @@ async function encodeChunk(tokenizer: Tokenizer, chunk: readonly Example[], pair
   return out;
 }
 
-/** The longest input a model's position table allows (RoBERTa's positions start after the pad id). */
-export function maxInputLength(cfg: { modelType: string; maxPositionEmbeddings: number; padTokenId: number }, requested: number): number {
-  const limit = cfg.modelType === "roberta" ? cfg.maxPositionEmbeddings - cfg.padTokenId - 1 : cfg.maxPositionEmbeddings;
-  return Math.min(requested, limit);
-}
-
 /** Pads a list of encoded examples into one batch (right padding with `padId`). */
 export function collate(rows: readonly EncodedExample[], padId: number, opts: { padTo?: number; regression?: boolean } = {}): Batch {
   let seq = opts.padTo ?? 0;
   for (const r of rows) seq = Math.max(seq, r.ids.length);
-  const batch = rows.length;
-  const inputIds = new BigInt64Array(batch * seq).fill(BigInt(padId));
-  const attentionMask = new BigInt64Array(batch * seq);
-  const tokenTypeIds = new BigInt64Array(batch * seq);
-  const labels = opts.regression ? new Float32Array(batch) : new BigInt64Array(batch);
+  const padded = padRows(
+    rows.map((r) => ({ ids: r.ids, types: r.typeIds })),
+    padId,
+    seq,
+  );
+  const labels = opts.regression ? new Float32Array(rows.length) : new BigInt64Array(rows.length);
   rows.forEach((r, b) => {
-    const o = b * seq;
-    for (let t = 0; t < r.ids.length; t++) {
-      inputIds[o + t] = BigInt(r.ids[t]!);
-      attentionMask[o + t] = 1n;
-      tokenTypeIds[o + t] = BigInt(r.typeIds[t]!);
-    }
     const l = r.label ?? 0;
     if (labels instanceof Float32Array) labels[b] = l;
     else labels[b] = BigInt(l);
   });
-  return { batch, seq, inputIds, attentionMask, tokenTypeIds, labels };
+  return { ...padded, labels };
 }
 
 /** Splits indices into consecutive batches of `size` (the last one may be smaller). */
