@@ -1,7 +1,7 @@
 // `npm run build` (and `npm pack` through prepack): compiles src/ to dist/ (JavaScript + .d.ts; tsc's
 // rewriteRelativeImportExtensions turns the source's `.ts` imports into `.js`), then copies the files
-// the code reads at run time beside the compiled modules (e.g. optim/adamw.wasm), so that
-// `new URL("./adamw.wasm", import.meta.url)` finds them in dist/ exactly as in src/.
+// the code reads at run time beside the compiled modules (e.g. report/client.js), so that
+// `new URL("./client.js", import.meta.url)` finds them in dist/ exactly as in src/.
 import { execFileSync } from "node:child_process";
 import { cpSync, readdirSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
