@@ -9,8 +9,9 @@ import { readRun } from "../../src/report/read.ts";
 import { writeReport } from "../../src/report/run.ts";
 import { robustness } from "../../src/app/robustness.ts";
 import { fineTune } from "../../src/app/train.ts";
-import { checkPage } from "../helpers/browser.ts";
+import { CHROMIUM, checkPage } from "../helpers/browser.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
+import { needsProgram } from "../helpers/services.ts";
 
 const ARTIFACTS = new URL("../../test-artifacts/", import.meta.url).pathname;
 
@@ -39,7 +40,9 @@ test("readRun names what is missing", () => {
   assert.throws(() => readRun(empty), /trainer_state\.json: not valid JSON/);
 });
 
-test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors, offline, every chart drawn", async () => {
+test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors, offline, every chart drawn", {
+  skip: needsProgram(CHROMIUM, "chromium"),
+}, async () => {
   const data = writeSentimentData(48, 24);
   const root = mkdtempSync(join(tmpdir(), "rose-report-"));
   const base = {

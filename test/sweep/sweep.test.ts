@@ -14,6 +14,7 @@ import { type SweepEvent, type SweepOptions, sweep } from "../../src/sweep/sweep
 import { spawnRose, type Watched } from "../helpers/child.ts";
 import { freePort, type RedisServer, startRedis } from "../helpers/redis.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
+import { needsProgram } from "../helpers/services.ts";
 
 const data = writeSentimentData(96, 32);
 const tmp = () => mkdtempSync(join(tmpdir(), "rose-sweep-"));
@@ -232,7 +233,9 @@ after(async () => {
   await redis?.stop();
 });
 
-test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every trial finishes once, results equal the local sweep", async () => {
+test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every trial finishes once, results equal the local sweep", {
+  skip: needsProgram("redis-server", "redis-server"),
+}, async () => {
   redis = await startRedis();
   const dir = tmp();
   const startWorker = () => {
@@ -304,7 +307,9 @@ test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every 
   assert.deepEqual(await b.exitWithin(30_000), { code: 0, signal: null }, b.stderr);
 });
 
-test("bad queues: unreachable Redis and a queue left by another sweep fail with one line, losing nothing", async () => {
+test("bad queues: unreachable Redis and a queue left by another sweep fail with one line, losing nothing", {
+  skip: needsProgram("redis-server", "redis-server"),
+}, async () => {
   const dir = tmp();
   cpSync(localDir, dir, { recursive: true });
   const before = readFileSync(join(dir, "state.json"), "utf8");

@@ -10,6 +10,9 @@ import type { TrialJob } from "../../src/sweep/trial.ts";
 import { spawnRose, type Watched } from "../helpers/child.ts";
 import { type RedisServer, startRedis } from "../helpers/redis.ts";
 import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { needsProgram } from "../helpers/services.ts";
+
+const REDIS = needsProgram("redis-server", "redis-server");
 
 const tmp = mkdtempSync(join(tmpdir(), "rose-worker-"));
 const servers: RedisServer[] = [];
@@ -33,7 +36,9 @@ function worker(url: string, ...flags: string[]): Watched {
 
 const READY = /waiting for trials on redis:\/\/\S+ \(queue rose-sweep\)/;
 
-test("with its Redis gone, SIGTERM and SIGINT still stop a worker (exit 0), and past --queue-timeout it exits 1 with one line", async () => {
+test("with its Redis gone, SIGTERM and SIGINT still stop a worker (exit 0), and past --queue-timeout it exits 1 with one line", {
+  skip: REDIS,
+}, async () => {
   const redis = await redisServer();
   const onTerm = worker(redis.url);
   const onInt = worker(redis.url);
@@ -79,7 +84,9 @@ const step = (dir: string): number | null =>
     ? (JSON.parse(readFileSync(join(dir, "last_checkpoint.json"), "utf8")) as { step: number }).step
     : null;
 
-test("Redis gone past --queue-timeout with a trial in hand: exit 1 naming the trial, its process ends, and the next worker continues it from its checkpoint", async () => {
+test("Redis gone past --queue-timeout with a trial in hand: exit 1 naming the trial, its process ends, and the next worker continues it from its checkpoint", {
+  skip: REDIS,
+}, async () => {
   const redis = await redisServer();
   const data = join(tmp, "train.tsv");
   writeFileSync(data, "sentence\tlabel\nthe movie was very good .\t1\nthe film is very bad .\t0\n");
