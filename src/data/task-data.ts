@@ -1,7 +1,7 @@
 // A task by name, and a data file read as that task's examples: what every command that reads data shares.
 import { ConfigError } from "../errors.ts";
 import { type Example, readExamples, type ReadOptions } from "./readers.ts";
-import { customTask, getGlueTask, type Task } from "./tasks.ts";
+import { customTask, GLUE_TASK_NAMES, getGlueTask, type Task } from "./tasks.ts";
 
 export interface DataOptions {
   textColumn?: string;
@@ -16,7 +16,7 @@ export interface DataOptions {
 export function taskByName(name: string | undefined, regression = false): Task {
   if (!name || name === "custom") return customTask({ regression });
   const t = getGlueTask(name);
-  if (!t) throw new ConfigError(`unknown task ${name} (GLUE: cola, sst2, mrpc, qqp, stsb, mnli, mnli-mm, qnli, rte, wnli; or custom)`);
+  if (!t) throw new ConfigError(`unknown task ${name} (GLUE: ${GLUE_TASK_NAMES.join(", ")}; or custom)`);
   return t;
 }
 

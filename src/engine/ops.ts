@@ -61,17 +61,11 @@ const DivOp = binary("Div", "Div", (n, [g]) => {
   const y = n.outputs[0]!;
   return [g && unbroadcast(div(g, b), a), g && unbroadcast(neg(div(mul(g, y), b)), b)];
 });
-const PowOp = binary("Pow", "Pow", (n, [g]) => {
-  const [a, b] = n.inputs as [Tensor, Tensor];
-  const y = n.outputs[0]!;
-  return [g && unbroadcast(mul(g, mul(b, pow(a, sub(b, scalarLike(b, 1))))), a), g && unbroadcast(mul(g, mul(y, log(a))), b)];
-});
 
 export const add = (a: Tensor, b: Tensor): Tensor => apply(AddOp, [a, b], {});
 export const sub = (a: Tensor, b: Tensor): Tensor => apply(SubOp, [a, b], {});
 export const mul = (a: Tensor, b: Tensor): Tensor => apply(MulOp, [a, b], {});
 export const div = (a: Tensor, b: Tensor): Tensor => apply(DivOp, [a, b], {});
-export const pow = (a: Tensor, b: Tensor): Tensor => apply(PowOp, [a, b], {});
 export const scale = (a: Tensor, s: number): Tensor => mul(a, scalarLike(a, s));
 export const addScalar = (a: Tensor, s: number): Tensor => add(a, scalarLike(a, s));
 
@@ -125,10 +119,6 @@ const TanhOp = unary("Tanh", "Tanh", (n, [g]) => {
   return [g && mul(g, sub(scalarLike(y, 1), mul(y, y)))];
 });
 const ReluOp = unary("Relu", "Relu", (n, [g]) => [g && where(greater(n.outputs[0]!, scalarLike(g, 0)), g, scalarLike(g, 0))]);
-const SigmoidOp = unary("Sigmoid", "Sigmoid", (n, [g]) => {
-  const y = n.outputs[0]!;
-  return [g && mul(g, mul(y, sub(scalarLike(y, 1), y)))];
-});
 // Exact (erf) GELU. onnxruntime's contrib kernel is vectorised; its gradient is built from primitives
 // because GeluGrad is a training-only kernel that onnxruntime-node does not ship:
 // g * gelu'(x) = g/2 * (1 + erf(a) + sqrt(2/pi) * x / exp(a^2)), a = x/sqrt(2). Written with the fewest
@@ -154,7 +144,6 @@ export const log = (x: Tensor): Tensor => apply(LogOp, [x], {});
 export const erf = (x: Tensor): Tensor => apply(ErfOp, [x], {});
 export const tanh = (x: Tensor): Tensor => apply(TanhOp, [x], {});
 export const relu = (x: Tensor): Tensor => apply(ReluOp, [x], {});
-export const sigmoid = (x: Tensor): Tensor => apply(SigmoidOp, [x], {});
 export const gelu = (x: Tensor): Tensor => apply(GeluOp, [x], {});
 
 // ------------------------------------------------------------------------------------------------
@@ -189,14 +178,10 @@ function compare(name: string): OpDef {
     },
   });
 }
-const LessOp = compare("Less");
 const GreaterOp = compare("Greater");
 const EqualOp = compare("Equal");
-const GreaterOrEqualOp = compare("GreaterOrEqual");
-export const less = (a: Tensor, b: Tensor): Tensor => apply(LessOp, [a, b], {});
 export const greater = (a: Tensor, b: Tensor): Tensor => apply(GreaterOp, [a, b], {});
 export const equal = (a: Tensor, b: Tensor): Tensor => apply(EqualOp, [a, b], {});
-export const greaterOrEqual = (a: Tensor, b: Tensor): Tensor => apply(GreaterOrEqualOp, [a, b], {});
 
 const WhereOp = def({
   name: "Where",
@@ -730,14 +715,6 @@ const ReduceMeanOp = reduceOp("ReduceMean", (n, [g]) => {
   const x = n.inputs[0]!;
   return [mul(expandReduced(g, x, n.attrs), countRatio(n.outputs[0]!, x))];
 });
-const ReduceMaxOp = reduceOp("ReduceMax", (n, [g]) => {
-  if (!g) return [null];
-  const x = n.inputs[0]!,
-    y = n.outputs[0]!;
-  const attrs = n.attrs;
-  const hit = cast(equal(x, expandReduced(y, x, attrs)), x.dtype);
-  return [mul(hit, expandReduced(g, x, attrs))];
-});
 const ReduceSumSquareOp = reduceOp("ReduceSumSquare", (n, [g]) => {
   const x = n.inputs[0]!;
   return [g && mul(scale(x, 2), expandReduced(g, x, n.attrs))];
@@ -810,7 +787,6 @@ export const sumRows = (x: Tensor): Tensor => apply(SumRowsOp, [x], {});
 export const reduceSum = (x: Tensor, axes: number[] | null = null, keepdims = false): Tensor => apply(ReduceSumOp, [x], { axes, keepdims });
 export const reduceMean = (x: Tensor, axes: number[] | null = null, keepdims = false): Tensor =>
   apply(ReduceMeanOp, [x], { axes, keepdims });
-export const reduceMax = (x: Tensor, axes: number[] | null = null, keepdims = false): Tensor => apply(ReduceMaxOp, [x], { axes, keepdims });
 export const reduceSumSquare = (x: Tensor, axes: number[] | null = null, keepdims = false): Tensor =>
   apply(ReduceSumSquareOp, [x], { axes, keepdims });
 /** L2 norm of a whole tensor. */

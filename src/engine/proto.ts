@@ -1,6 +1,7 @@
 // A minimal protobuf writer for the subset of onnx.proto the engine emits. The schema is tiny and
 // stable (field numbers below are from onnx.proto3), so a hand-written encoder beats pulling in a
 // generated code base for it.
+import { EngineError } from "../errors.ts";
 
 class Writer {
   private chunks: Uint8Array[] = [];
@@ -143,7 +144,7 @@ const ATTR_FLOAT = 1,
 function writeAttr(w: Writer, name: string, v: AttrValue): void {
   w.string(1, name);
   if (typeof v === "number") {
-    if (!Number.isInteger(v)) throw new Error(`attribute ${name}: use {float: x} for float attributes`);
+    if (!Number.isInteger(v)) throw new EngineError(`attribute ${name}: use {float: x} for float attributes`);
     w.int(3, v);
     w.int(20, ATTR_INT);
   } else if (typeof v === "string") {

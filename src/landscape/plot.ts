@@ -7,13 +7,10 @@ import { scaleLinear, scaleLog, scaleSequential } from "d3-scale";
 import { interpolateViridis, schemeTableau10 } from "d3-scale-chromatic";
 import { line } from "d3-shape";
 import { Resvg } from "@resvg/resvg-js";
+import { escapeXml } from "../io/xml.ts";
 import type { Landscape, ModelSurface } from "./landscape.ts";
 
 const FONT = "DejaVu Sans, Helvetica, Arial, sans-serif";
-
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 const fmt = (v: number) => (Math.abs(v) >= 100 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(1) : String(+v.toPrecision(3)));
 

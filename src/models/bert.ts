@@ -15,6 +15,7 @@ import {
   Linear,
   queryRows,
 } from "./modules.ts";
+import { ConfigError } from "../errors.ts";
 
 export class BertEmbeddings {
   readonly wordEmbeddings: Embedding;
@@ -64,7 +65,7 @@ export class SelfAttention {
     readonly attnDropout: number,
     names: [string, string, string],
   ) {
-    if (hidden % heads !== 0) throw new Error(`hidden size ${hidden} is not a multiple of the number of attention heads ${heads}`);
+    if (hidden % heads !== 0) throw new ConfigError(`hidden size ${hidden} is not a multiple of the number of attention heads ${heads}`);
     this.q = new Linear(`${prefix}.${names[0]}`, hidden, hidden);
     this.k = new Linear(`${prefix}.${names[1]}`, hidden, hidden);
     this.v = new Linear(`${prefix}.${names[2]}`, hidden, hidden);

@@ -4,6 +4,7 @@ import type { EncoderConfig } from "../io/config.ts";
 import { BertClassificationHead, BertModel, bertMlmHead, type MaskedLMHead, RobertaClassificationHead } from "./bert.ts";
 import { DistilBertClassificationHead, DistilBertModel } from "./distilbert.ts";
 import { type BuildContext, type LastLayerQueries, ParamScope } from "./modules.ts";
+import { ConfigError } from "../errors.ts";
 
 export { ParamScope } from "./modules.ts";
 export type { BuildContext, LastLayerQueries } from "./modules.ts";
@@ -83,7 +84,7 @@ export class Architecture {
 
   /** Masked-LM logits [batch, seq, vocab] (decoder tied to the word embeddings). */
   mlmLogits(ctx: BuildContext, hidden: Tensor): Tensor {
-    if (!this.mlm) throw new Error(`${this.cfg.modelType}: masked-LM head not supported`);
+    if (!this.mlm) throw new ConfigError(`${this.cfg.modelType}: masked-LM head not supported`);
     return this.mlm.forward(ctx, hidden, ctx.scope.get(this.wordEmbeddingName, [this.cfg.vocabSize, this.cfg.hiddenSize]));
   }
 

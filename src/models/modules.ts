@@ -2,6 +2,7 @@
 // per graph, so several forward passes built in one graph (ROSE's two dropout passes) share them.
 import type { Graph, Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
+import { ConfigError, ShapeError } from "../errors.ts";
 
 /** Declares each named parameter once per graph and records its shape. */
 export class ParamScope {
@@ -14,7 +15,7 @@ export class ParamScope {
       t = this.graph.param(name, shape);
       this.tensors.set(name, t);
     } else if (t.shape.join(",") !== shape.join(",")) {
-      throw new Error(`parameter ${name} declared with shapes [${t.shape}] and [${shape}]`);
+      throw new ShapeError(`parameter ${name} declared with shapes [${t.shape}] and [${shape}]`);
     }
     return t;
   }
@@ -94,7 +95,7 @@ export function activation(name: string, x: Tensor): Tensor {
     case "tanh":
       return ops.tanh(x);
     default:
-      throw new Error(`unsupported activation ${name} (supported: gelu, relu, tanh)`);
+      throw new ConfigError(`unsupported activation ${name} (supported: gelu, relu, tanh)`);
   }
 }
 

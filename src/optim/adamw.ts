@@ -41,8 +41,6 @@ export interface StepInput {
   klGradNorms?: Map<string, number>;
   /** Per eligible tensor, the KL-loss gradient itself (first-order / ensemble, element granularity). */
   klGrads?: Map<string, Float32Array>;
-  /** Tensor masks chosen elsewhere, applied as given (tensors without an entry get 1); replaces the selector's. */
-  masks?: Map<string, number>;
 }
 
 export interface StepInfo {
@@ -159,11 +157,6 @@ export class AdamW {
     return this.selector?.applies(this.stepCount + 1) ?? false;
   }
 
-  /** Whether the next step() needs klGradNorms / klGrads (first-order or ensemble, masks applied). */
-  needsKl(): boolean {
-    return (this.selector?.firstOrder ?? false) && this.willApplyMask();
-  }
-
   private scaleOf(name: string): number {
     if (!this.lrScale) return 1;
     let s = this.lrScales.get(name);
@@ -204,6 +197,33 @@ export class AdamW {
     if (!(Number.isFinite(scale) && scale > 0))
       throw new ConfigError(`gradScale (the gradient scale) must be a finite number > 0, got ${scale}`);
     const { order, selected } = this.orderFor(params, grads);
+    this.checkShapes(order, params, grads);
+    const scaledInPlace = this.scaleForSelection(selected, grads, scale);
+    const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
+    const tensorMask = this.tensorMasks(input, selected, info);
+
+    const [b1, b2] = this.betas;
+    const k: AdamWConsts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
+    let total = 0;
+    let live = 0;
+    let maxStep = 0;
+    for (const n of order) {
+      const t = (this.steps.get(n) ?? 0) + 1;
+      this.steps.set(n, t);
+      maxStep = Math.max(maxStep, t);
+      const s = this.scaleOf(n);
+      k.negStep = f32(-((lr * s * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t)));
+      k.negDecay = this.noDecay(n) ? 0 : f32(-lr * s * this.weightDecay);
+      total += params.get(n)!.length;
+      live += this.updateTensor(n, t, params.get(n)!, grads.get(n)!, scaledInPlace.has(n) ? 1 : scale, tensorMask, input, info, k);
+    }
+    this.stepCount = Math.max(this.stepCount + 1, maxStep);
+    info.step = this.stepCount;
+    info.fractionUpdated = total === 0 ? 1 : live / total;
+    return info;
+  }
+
+  private checkShapes(order: readonly string[], params: Map<string, Float32Array>, grads: Map<string, Float32Array>): void {
     for (const n of order) {
       const p = params.get(n)!;
       const g = grads.get(n)!;
@@ -214,93 +234,79 @@ export class AdamW {
         throw new ShapeError(`optimizer: state for ${n} has ${m.length} elements, the parameter has ${p.length}`);
       }
     }
-    const sel = this.selector;
-    const [b1, b2] = this.betas;
+  }
 
-    // Selection that reads the gradients themselves (second-order norms, element masks) sees them scaled, as
-    // after torch's in-place clipping; everything else gets the scale inside the update.
+  /**
+   * Selection that reads the gradients themselves (second-order norms, element masks) sees them scaled, as
+   * after torch's in-place clipping; everything else gets the scale inside the update. Returns the tensors
+   * scaled here.
+   */
+  private scaleForSelection(selected: readonly string[], grads: Map<string, Float32Array>, scale: number): Set<string> {
     const scaledInPlace = new Set<string>();
-    if (scale !== 1 && sel?.readsGradients) {
-      for (const n of selected) {
-        const g = grads.get(n)!;
-        for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
-        scaledInPlace.add(n);
-      }
+    if (scale === 1 || !this.selector?.readsGradients) return scaledInPlace;
+    for (const n of selected) {
+      const g = grads.get(n)!;
+      for (let i = 0; i < g.length; i++) g[i] = g[i]! * scale;
+      scaledInPlace.add(n);
     }
-    const info: StepInfo = { step: this.stepCount + 1, lr, mask: new Map(), maskApplied: false, fractionUpdated: 1 };
-    const tensorSel = input.masks
-      ? null
-      : (sel?.tensors(selected, {
-          klGradNorms: input.klGradNorms,
-          grads,
-          expAvg: this.expAvg,
-          beta1: b1,
-          applying: this.willApplyMask(),
-          step: info.step,
-        }) ?? null);
-    const maskIndex = new Map<string, number>();
-    if (tensorSel) {
-      selected.forEach((n, i) => {
-        maskIndex.set(n, i);
-      });
-      if (tensorSel.firstMask) info.firstMask = new Map(selected.map((n, i) => [n, tensorSel.firstMask![i]!]));
-      if (tensorSel.secondSaliency) info.secondSaliency = new Map(selected.map((n, i) => [n, tensorSel.secondSaliency![i]!]));
-      info.mask = new Map(selected.map((n, i) => [n, tensorSel.mask[i]!]));
-    }
+    return scaledInPlace;
+  }
 
-    const k: AdamWConsts = { b1: f32(b1), c1: f32(1 - b1), b2: f32(b2), c2: f32(1 - b2), eps: f32(this.eps), negStep: 0, negDecay: 0 };
-    const negDecay = f32(-lr * this.weightDecay);
-    let total = 0;
-    let live = 0;
-    let maxStep = 0;
-    for (const n of order) {
-      const p = params.get(n)!;
-      const grad = grads.get(n)!;
-      let ea = this.expAvg.get(n);
-      let eas = this.expAvgSq.get(n);
-      const hadState = ea !== undefined;
-      if (!ea || !eas) {
-        ea = new Float32Array(p.length);
-        eas = new Float32Array(p.length);
-        this.expAvg.set(n, ea);
-        this.expAvgSq.set(n, eas);
-      }
-      const t = (this.steps.get(n) ?? 0) + 1;
-      this.steps.set(n, t);
-      maxStep = Math.max(maxStep, t);
-      const s = this.scaleOf(n);
-      k.negStep = f32(-((lr * s * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t)));
-      k.negDecay = this.noDecay(n) ? 0 : s === 1 ? negDecay : f32(-lr * s * this.weightDecay);
-      total += p.length;
+  /** Tensor granularity: each selected tensor's mask this step (recorded in `info`), else null. */
+  private tensorMasks(input: StepInput, selected: readonly string[], info: StepInfo): Map<string, number> | null {
+    const sel = this.selector;
+    const chosen = sel?.tensors(selected, {
+      klGradNorms: input.klGradNorms,
+      grads: input.grads,
+      expAvg: this.expAvg,
+      beta1: this.betas[0],
+      applying: this.willApplyMask(),
+      step: info.step,
+    });
+    if (!chosen) return null;
+    if (chosen.firstMask) info.firstMask = new Map(selected.map((n, i) => [n, chosen.firstMask![i]!]));
+    if (chosen.secondSaliency) info.secondSaliency = new Map(selected.map((n, i) => [n, chosen.secondSaliency![i]!]));
+    info.mask = new Map(selected.map((n, i) => [n, chosen.mask[i]!]));
+    return info.mask;
+  }
 
-      const gs = scaledInPlace.has(n) ? 1 : scale;
-      const given = input.masks?.get(n);
-      if (given !== undefined) {
-        adamwUpdate(p, grad, ea, eas, given, gs, k);
-        if (given > 0) live += p.length;
-        info.mask.set(n, given);
-        info.maskApplied = true;
-      } else if (input.masks || !sel || !sel.applies(t) || !sel.eligible(n)) {
-        adamwUpdate(p, grad, ea, eas, 1, gs, k);
-        live += p.length;
-      } else if (tensorSel) {
-        const m = tensorSel.mask[maskIndex.get(n)!]!;
-        adamwUpdate(p, grad, ea, eas, m, gs, k);
-        if (m > 0) live += p.length;
-        info.maskApplied = true;
-      } else {
-        if (gs !== 1) for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! * gs;
-        const e = sel.elements(n, { grad, expAvg: hadState ? ea : null, klGrad: input.klGrads?.get(n), beta1: b1 });
-        updateElementMask(p, grad, ea, eas, e.first, e.second, sel.table, k);
-        live += e.live;
-        info.mask.set(n, e.mean);
-        info.maskApplied = true;
-      }
+  /** Updates one tensor (its `t`-th step) and returns how many of its elements got a non-zero mask. */
+  private updateTensor(
+    n: string,
+    t: number,
+    p: Float32Array,
+    grad: Float32Array,
+    gradScale: number,
+    tensorMask: Map<string, number> | null,
+    input: StepInput,
+    info: StepInfo,
+    k: AdamWConsts,
+  ): number {
+    let ea = this.expAvg.get(n);
+    let eas = this.expAvgSq.get(n);
+    const hadState = ea !== undefined;
+    if (!ea || !eas) {
+      ea = new Float32Array(p.length);
+      eas = new Float32Array(p.length);
+      this.expAvg.set(n, ea);
+      this.expAvgSq.set(n, eas);
     }
-    this.stepCount = Math.max(this.stepCount + 1, maxStep);
-    info.step = this.stepCount;
-    info.fractionUpdated = total === 0 ? 1 : live / total;
-    return info;
+    const sel = this.selector;
+    if (!sel || !sel.applies(t) || !sel.eligible(n)) {
+      adamwUpdate(p, grad, ea, eas, 1, gradScale, k);
+      return p.length;
+    }
+    info.maskApplied = true;
+    if (tensorMask) {
+      const m = tensorMask.get(n)!;
+      adamwUpdate(p, grad, ea, eas, m, gradScale, k);
+      return m > 0 ? p.length : 0;
+    }
+    if (gradScale !== 1) for (let i = 0; i < grad.length; i++) grad[i] = grad[i]! * gradScale;
+    const e = sel.elements(n, { grad, expAvg: hadState ? ea : null, klGrad: input.klGrads?.get(n), beta1: this.betas[0] });
+    updateElementMask(p, grad, ea, eas, e.first, e.second, sel.table, k);
+    info.mask.set(n, e.mean);
+    return e.live;
   }
 
   /** The live state arrays (not copies): save them before the next step() changes them. */

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { schemeTableau10 } from "d3-scale-chromatic";
-import { escapeXml as esc } from "../landscape/plot.ts";
+import { escapeXml as esc } from "../io/xml.ts";
 import type { JsonRecord, LandscapeFiles, MaskRecord, RunRecords } from "./read.ts";
 
 const require = createRequire(import.meta.url);

@@ -122,7 +122,7 @@ test("element granularity, first order: per-element band of |KL gradient|", () =
   const W = "encoder.layer.0.weight";
   const before = params.get(W)!.slice();
   const opt = new RoseAdamW({ lr: 0.01, weightDecay: 0.01, method: "rose-first", granularity: "element", upper: 50, lower: 0 });
-  assert.equal(opt.needsKl(), true);
+  assert.equal(opt.selector!.firstOrder && opt.willApplyMask(), true);
   const klGrad = new Float32Array([5, -1, 9, 2, -10, 3, 7, -4, 8, 6]); // |.| <= q(0.5) = 5.5 kept
   assert.throws(() => opt.step({ params: clone(params), grads }), RoseError);
   const info = opt.step({ params, grads, klGrads: new Map([[W, klGrad]]) });
@@ -143,7 +143,7 @@ test("element granularity, second order and ensemble", () => {
     const opt = new RoseAdamW({ lr: 0.01, method, granularity: "element", upper: 60, numWarmupSteps: 1, gamma: 0.5 });
     const klGrad = new Float32Array([5, -1, 9, 2, -10, 3, 7, -4, 8, 6]);
     // warm-up: no masks, no KL needed
-    assert.equal(opt.needsKl(), false);
+    assert.equal(opt.selector!.firstOrder && opt.willApplyMask(), false);
     const i1 = opt.step({ params, grads });
     assert.equal(i1.maskApplied, false);
     assert.equal(i1.mask.size, 0);
@@ -198,20 +198,6 @@ test("custom eligibility selects other tensors", () => {
   const info = opt.step({ params, grads, klGradNorms: new Map([["classifier.bias", 1]]) });
   assert.deepEqual([...info.mask.keys()], ["classifier.bias"]);
   assert.equal(info.mask.get("classifier.bias"), 1); // a single tensor is its own quantile
-});
-
-test("plain AdamW applies the tensor masks it is given", () => {
-  const { params, grads } = tiny();
-  const W = "encoder.layer.0.weight";
-  const before = params.get(W)!.slice();
-  const opt = new AdamW({ lr: 0.01 });
-  assert.equal(opt.selector, null);
-  const info = opt.step({ params, grads, masks: new Map([[W, 0]]) });
-  assert.deepEqual(params.get(W), before, "a zero mask leaves the tensor as it was");
-  assert.notDeepEqual(params.get("classifier.bias"), new Float32Array([0.5, -0.5]), "tensors without a mask update");
-  assert.deepEqual(info.mask, new Map([[W, 0]]));
-  assert.equal(info.maskApplied, true);
-  assert.equal(info.fractionUpdated, 2 / 12);
 });
 
 test("lrScale: a tensor scaled by s steps (and decays) as one trained at s times the rate", () => {
