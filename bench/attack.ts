@@ -5,7 +5,7 @@ import { getGlueTask } from "../src/data/tasks.ts";
 import { loadModelConfig } from "../src/io/config.ts";
 import { PretrainedModel } from "../src/models/pretrained.ts";
 import { DEFAULT_MODEL } from "../src/node/model-ref.ts";
-import { attackModel } from "../src/app/attack.ts";
+import { attackModel } from "../src/robust/run.ts";
 import { parseFlags } from "./util.ts";
 import { dirFiles } from "../src/node/files.ts";
 

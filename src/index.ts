@@ -52,29 +52,69 @@ export { loadSpamAssassin, loadSpamAssassinBalanced } from "./data/spam-assassin
 // ROSE optimizer.
 export { AdamW, RoseAdamW, type RoseMethod, type RoseAdamWOptions, type AdamWOptions, type StepInfo } from "./optim/adamw.ts";
 // ROSE's rule (method table, saliencies, masks, eligibility, warm-up): src/optim/rose.ts.
-export { METHODS, RoseSelector, eligibleFrom, selectTensors, stepNeeds, validateRoseOptions, type RoseOptions } from "./optim/rose.ts";
+export {
+  METHODS,
+  ROSE_DEFAULTS,
+  RoseSelector,
+  eligibleFrom,
+  selectTensors,
+  stepNeeds,
+  validateRoseOptions,
+  validateRoseTrainOptions,
+  withRoseDefaults,
+  type RoseOptions,
+  type RoseTrainOptions,
+} from "./optim/rose.ts";
 export { bandMask, quantile } from "./optim/select.ts";
 export { linearSchedule } from "./optim/schedule.ts";
 export { clipCoefficient, clipGradNorm, gradNorm } from "./optim/clip.ts";
 
 // Training: one loop (train/loop.ts) for fine-tuning and pre-training.
-export { Trainer, TRAIN_DEFAULTS, type TrainOptions, type TrainResult } from "./train/trainer.ts";
+export {
+  Trainer,
+  TRAIN_DEFAULTS,
+  withTrainDefaults,
+  type TrainOptions,
+  type PartialTrainOptions,
+  type TrainResult,
+} from "./train/trainer.ts";
+// `rose train`'s flags as data: what the CLI registers and a sweep checks.
+export { TRAIN_FLAGS, ROSE_FLAGS, MODEL_FLAGS, DATA_FLAGS, fineTuneOptionsFrom } from "./train/flags.ts";
+export { parseFlagArgs, type FlagSpec, type FlagValue } from "./train/flag-spec.ts";
 export { TrainStep, classification, type Objective, type StepOptions } from "./train/step.ts";
 export { runLoop, buildTraining, type LoopOptions, type LoopHooks, type LoopData, type RunState } from "./train/loop.ts";
+// A run's output folder: its files' names and typed records (metrics.jsonl, checkpoints, trainer_state.json, ...).
+export {
+  RunDir,
+  SweepDir,
+  RUN_FILES,
+  CHECKPOINT_FILES,
+  SWEEP_FILES,
+  loadModelWeights,
+  type MetricsRecord,
+  type TrainRecord,
+  type EvalRecord,
+  type MaskRecord,
+  type CheckpointPointer,
+  type ExtraEvalRecord,
+  type TrainerStateRecord,
+  type RobustnessRecord,
+  type AttackResultRecord,
+} from "./node/run-dir.ts";
 
 // Inference: compiled forward passes, big batches run in parts.
-export { Predictor, predictLogits, frozenWeights, softmax, argmax } from "./infer/predictor.ts";
+export { Predictor, predictLogits, frozenWeights, softmax, argmax, crossEntropyOfLogits } from "./infer/predictor.ts";
 export type { PredictOptions } from "./infer/predictor.ts";
 
 // Application layer (src/app/): one module per command, over the library; the CLI (src/cli/) maps flags to these.
 export { DEFAULT_MODEL, resolveModelDir, type ModelRef } from "./node/model-ref.ts";
 export { taskByName, readData, type DataOptions } from "./data/task-data.ts";
-export { fineTune, type FineTuneOptions } from "./app/train.ts";
+export { fineTune, type FineTuneOptions, type FineTuneResult } from "./app/train.ts";
 export { evaluate, evalAdvGlue, type EvaluateOptions } from "./app/eval.ts";
 export { predictText } from "./app/predict.ts";
 
 // Pre-training.
-export { heldoutAccuracy, pretrain, type PretrainOptions } from "./app/pretrain.ts";
+export { heldoutAccuracy, pretrain, PRETRAIN_DEFAULTS, type PretrainOptions } from "./app/pretrain.ts";
 export { PRESETS, maskedLm, maskedAccuracy, type PositionBucket } from "./pretrain/masked-lm.ts";
 export { buildCorpus } from "./pretrain/corpus.ts";
 export { trainWordPiece, writeVocabDir } from "./pretrain/wordpiece.ts";
@@ -85,7 +125,7 @@ export { exportOnnx } from "./export/onnx.ts";
 
 // Robustness.
 export * from "./robust/index.ts";
-export { attackModel } from "./app/attack.ts";
+export { attackModel } from "./robust/run.ts";
 export { robustness } from "./app/robustness.ts";
 export { ModelClassifier, ModelSentenceEncoder, MlmFiller } from "./robust/adapters.ts";
 
@@ -101,7 +141,7 @@ export type { SweepResult, TrialRow, BestConfig } from "./sweep/results.ts";
 export type { SpaceSpec, DimensionSpec } from "./sweep/space.ts";
 
 // Demo.
-export { runDemo } from "./app/demo.ts";
+export { runDemo, DEMO_DEFAULTS, type DemoOptions } from "./app/demo.ts";
 // Loss landscapes and HTML reports.
 export {
   computeLandscape,

@@ -7,18 +7,19 @@ import { performance } from "node:perf_hooks";
 import type { BaselineModelType } from "../baseline/model.ts";
 import { fitBaseline } from "../baseline/run.ts";
 import { computeMetrics } from "../data/metrics.ts";
+import { withDefaults } from "../defaults.ts";
 import type { Example } from "../data/readers.ts";
 import { loadSpamAssassinBalanced, SPAM_ASSASSIN_LABELS } from "../data/spam-assassin.ts";
 import { splitExamples } from "../data/split.ts";
 import { customTask } from "../data/tasks.ts";
 import { prepareOutputDir, writeOutputFile } from "../node/outputs.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import type { RoseMethod } from "../optim/rose.ts";
+import { ROSE_DEFAULTS, type RoseMethod, type RoseTrainOptions } from "../optim/rose.ts";
 import { robustness } from "./robustness.ts";
 import { argmax, predictLogits } from "../infer/predictor.ts";
 import { DEFAULT_MODEL } from "../node/model-ref.ts";
-import { createProgress, type Progress } from "../train/progress.ts";
-import { Trainer, type TrainOptions } from "../train/trainer.ts";
+import { createProgress, type Progress } from "../node/progress.ts";
+import { type PartialTrainOptions, Trainer } from "../train/trainer.ts";
 import { dirFiles } from "../node/files.ts";
 
 export interface DemoOptions {
@@ -37,13 +38,17 @@ export interface DemoOptions {
   methods: RoseMethod[];
   /** Bag-of-words baselines fitted and scored on the same split (clean accuracy only). */
   baselines: BaselineModelType[];
-  /** ROSE's band (percentile) and ensemble weight, for every ROSE method in `methods`. */
-  upper: number;
-  gamma: number;
+  /** ROSE's options for every ROSE method in `methods` (the band, the ensemble weight, ...). */
+  rose: DemoRoseOptions;
   seed: number;
   threads?: number;
   quiet: boolean;
 }
+
+/** ROSE's options in the demo: all but the method, which `methods` lists. */
+export type DemoRoseOptions = Omit<RoseTrainOptions, "method">;
+
+const { method: _, ...roseDefaults } = ROSE_DEFAULTS;
 
 export const DEMO_DEFAULTS: DemoOptions = {
   outputDir: "demo-output",
@@ -64,10 +69,10 @@ export const DEMO_DEFAULTS: DemoOptions = {
   recipes: ["deepwordbug", "pwws"],
   methods: ["vanilla", "rose-second"],
   baselines: ["logreg", "nb"],
-  // Chosen on the same validation carve (scripts/experiments/finetune-grid.ts --data demo, upper 30 / 50 / 75 all at 93.57%,
-  // 50 the highest F1); gamma only matters for rose-ensemble.
-  upper: 50,
-  gamma: 0.5,
+  // The demo's own upper (the library's is ROSE_DEFAULTS'): chosen on the same validation carve
+  // (scripts/experiments/finetune-grid.ts --data demo, upper 30 / 50 / 75 all at 93.57%, 50 the highest F1);
+  // gamma only matters for rose-ensemble.
+  rose: { ...roseDefaults, upper: 50 },
   seed: 42,
   quiet: false,
 };
@@ -101,8 +106,10 @@ export function writeDemoTsv(file: string, rows: readonly Example[]): void {
   writeOutputFile(file, `text\tlabel\n${rows.map((e) => `${clean(e.text)}\t${SPAM_ASSASSIN_LABELS[e.label!]}`).join("\n")}\n`);
 }
 
-export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: DemoRow[]; table: string }> {
-  const o: DemoOptions = { ...DEMO_DEFAULTS, ...opts };
+export async function runDemo(
+  opts: Partial<Omit<DemoOptions, "rose">> & { rose?: Partial<DemoRoseOptions> } = {},
+): Promise<{ rows: DemoRow[]; table: string }> {
+  const o: DemoOptions = { ...DEMO_DEFAULTS, ...opts, rose: withDefaults(DEMO_DEFAULTS.rose, opts.rose ?? {}) };
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
@@ -122,9 +129,9 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
     log(`\n== fine-tuning ${o.model} with ${method} ==`);
     const model = await PretrainedModel.load(dirFiles(o.model), { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
     const dir = join(o.outputDir, method);
-    const trainOpts: Partial<TrainOptions> = {
+    const trainOpts: PartialTrainOptions = {
       outputDir: dir,
-      method,
+      rose: { ...o.rose, method },
       numTrainEpochs: o.epochs,
       batchSize: o.batchSize,
       learningRate: o.learningRate,
@@ -133,8 +140,6 @@ export async function runDemo(opts: Partial<DemoOptions> = {}): Promise<{ rows: 
       weightDecay: 0.01,
       adamBeta2: 0.98,
       seed: o.seed,
-      upper: o.upper,
-      gamma: o.gamma,
       loggingSteps: 10,
       saveSteps: 0,
       threads: o.threads,

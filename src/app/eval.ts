@@ -7,7 +7,7 @@ import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "..
 import { PretrainedModel, applyTruncation } from "../models/pretrained.ts";
 import { maxModelLength } from "../robust/adapters.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "../robust/advglue.ts";
-import type { ModelSource } from "./attack.ts";
+import type { ModelSource } from "../robust/run.ts";
 import type { Truncation } from "../io/tokenizer.ts";
 import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
 import { type ModelRef, resolveModelDir } from "../node/model-ref.ts";

@@ -10,14 +10,16 @@ import { ConfigError, DataError } from "../errors.ts";
 import { type EncoderConfig, type JsonObject, parseModelConfig } from "../io/config.ts";
 import { dirFiles, dirSink, readJsonFile, readTextFileStrict } from "../node/files.ts";
 import { prepareRunDir } from "../node/outputs.ts";
+import { RUN_FILES, RunDir } from "../node/run-dir.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { ROSE_DEFAULTS, type RoseMethod, validateRoseOptions } from "../optim/rose.ts";
+import { ROSE_DEFAULTS, type RoseTrainOptions, validateRoseTrainOptions, type WithPartialRose, withRoseDefaults } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES, scheduleByName, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { maskedAccuracy, maskedLm, mlmFeeds, type PositionBucket, predictedPositions, PRESETS } from "../pretrain/masked-lm.ts";
 import { MlmBatcher, packSequences, tokenizeLines } from "../pretrain/mlm-data.ts";
 import { BERT_SPECIAL_TOKENS, trainWordPiece, writeVocabDir } from "../pretrain/wordpiece.ts";
 import { buildTraining, runLoop } from "../train/loop.ts";
+import { roseRecord } from "../train/trainer.ts";
 
 export interface PretrainOptions {
   corpus: string[];
@@ -40,11 +42,8 @@ export interface PretrainOptions {
   weightDecay: number;
   adamBeta2: number;
   maxGradNorm: number;
-  method: RoseMethod;
-  upper: number;
-  lower: number;
-  gamma: number;
-  klDropout: number;
+  /** ROSE's options (optim/rose.ts); given in part, the rest come from ROSE_DEFAULTS. */
+  rose: RoseTrainOptions;
   seed: number;
   loggingSteps: number;
   saveSteps: number;
@@ -74,11 +73,7 @@ export const PRETRAIN_DEFAULTS: PretrainOptions = {
   weightDecay: 0.01,
   adamBeta2: 0.98,
   maxGradNorm: 1,
-  method: "vanilla",
-  upper: 70,
-  lower: 0,
-  gamma: 0.5,
-  klDropout: 0.1,
+  rose: ROSE_DEFAULTS,
   seed: 42,
   loggingSteps: 50,
   saveSteps: 200,
@@ -98,9 +93,6 @@ export interface PretrainResult {
   seconds: number;
   tokensPerSecond: number;
 }
-
-/** Written once the run is complete (its presence makes --resume a no-op). */
-const RESULT_FILE = "pretrain_result.json";
 
 /** Corpus lines -> token ids -> packed [CLS] ... [SEP] sequences of up to maxLength. */
 async function packLines(tok: Tokenizer, lines: readonly string[], maxLength: number): Promise<number[][]> {
@@ -183,8 +175,9 @@ function modelConfig(o: PretrainOptions, vocabSize: number): EncoderConfig {
   return parseModelConfig(raw, o.configFile ?? `preset ${o.config}`);
 }
 
-export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string[]; outputDir: string }): Promise<PretrainResult> {
-  const o: PretrainOptions = withDefaults<PretrainOptions>(PRETRAIN_DEFAULTS, opts);
+export async function pretrain(opts: WithPartialRose<PretrainOptions> & { corpus: string[]; outputDir: string }): Promise<PretrainResult> {
+  const { rose, ...rest } = opts;
+  const o: PretrainOptions = { ...withDefaults<Omit<PretrainOptions, "rose">>(PRETRAIN_DEFAULTS, rest), rose: withRoseDefaults(rose) };
   if (!(o.mlmProbability > 0 && o.mlmProbability < 1))
     throw new ConfigError(`mlmProbability must be in (0, 1), got ${o.mlmProbability}`, ["mlmProbability"]);
   if (!SCHEDULES.includes(o.lrSchedule))
@@ -194,7 +187,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     );
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1))
     throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
-  validateRoseOptions({ ...ROSE_DEFAULTS, method: o.method, upper: o.upper, lower: o.lower, gamma: o.gamma });
+  validateRoseTrainOptions(o.rose);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
@@ -213,7 +206,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
     if (!model.arch.supportsMlm) throw new ConfigError(`${o.init}: ${model.cfg.modelType} has no masked-LM head in rose`);
     tok = model.tokenizer!;
   } else {
-    const vocabDir = join(o.outputDir, "vocab");
+    const vocabDir = new RunDir(o.outputDir).path("vocab");
     if (!(o.resume && existsSync(join(vocabDir, "vocab.txt")))) {
       const t0 = performance.now();
       const v = await trainWordPiece(lines, { vocabSize: o.vocabSize, specialTokens: BERT_SPECIAL_TOKENS });
@@ -248,13 +241,21 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
       betas: [0.9, o.adamBeta2],
       eps: 1e-6,
       weightDecay: o.weightDecay,
-      method: o.method,
-      upper: o.upper,
-      lower: o.lower,
-      gamma: o.gamma,
+      method: o.rose.method,
+      upper: o.rose.upper,
+      lower: o.rose.lower,
+      gamma: o.rose.gamma,
+      granularity: o.rose.granularity,
+      eligible: o.rose.eligible,
       numWarmupSteps: warmup,
     },
-    { klDropout: o.klDropout, rdropAlpha: 0, regression: false, threads: o.threads, ...(o.dropout != null ? { dropout: o.dropout } : {}) },
+    {
+      klDropout: o.rose.klDropout,
+      rdropAlpha: 0,
+      regression: false,
+      threads: o.threads,
+      ...(o.dropout != null ? { dropout: o.dropout } : {}),
+    },
     maskedLm,
   );
 
@@ -290,7 +291,8 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
       resume: o.resume,
       quiet: o.quiet,
       saveMasks: false,
-      resultFile: RESULT_FILE,
+      // Written once the run is complete (its presence makes --resume a no-op).
+      resultFile: RUN_FILES.pretrainResult,
       lrAt: scheduleByName(o.lrSchedule, { baseLr: o.learningRate, warmupSteps: warmup, totalSteps: o.maxSteps }),
     },
     {
@@ -301,7 +303,7 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
           learning_rate: s.lr,
           grad_norm: s.gradNorm,
           tokens_per_s: +s.tokensPerSecond.toFixed(1),
-          ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+          ...(o.rose.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
         };
       },
       progressFields: (s) => {
@@ -330,7 +332,8 @@ export async function pretrain(opts: Partial<PretrainOptions> & { corpus: string
           seconds: st.trainSeconds,
           tokensPerSecond: (st.tokensSeen ?? 0) / Math.max(st.trainSeconds, 1e-9),
         };
-        return { result, file: { ...result, args: o } };
+        const { rose: r, ...args } = o;
+        return { result, file: { ...result, args: { ...args, ...roseRecord(r) } } };
       },
       completed: ({ args: _, ...r }) => (r.steps === o.maxSteps ? (r as unknown as PretrainResult) : null),
     },

@@ -1,8 +1,10 @@
-// `rose robustness`: the same examples under several recipes (model, data and resources loaded once).
+// `rose robustness`: the same examples under several recipes (model, data and resources loaded once), the
+// table written as robustness.json when asked.
+import { type RobustnessRecord, writeRobustnessFile } from "../node/run-dir.ts";
 import type { RecipeName } from "../robust/recipes.ts";
 import type { AttackSummary } from "../robust/report.ts";
+import { type AttackSetupOptions, type AttackStart, attackWith, checkRecipes, setup } from "../robust/run.ts";
 import type { AttackResult } from "../robust/types.ts";
-import { type AttackSetupOptions, type AttackStart, attackWith, checkRecipes, setup } from "./attack.ts";
 
 export interface RobustnessOptions extends AttackSetupOptions {
   recipes: readonly string[];
@@ -10,6 +12,8 @@ export interface RobustnessOptions extends AttackSetupOptions {
   onStart?: (info: AttackStart) => void;
   /** Called after each example of each recipe. */
   onProgress?: (recipe: RecipeName, done: number, total: number, result: AttackResult) => void;
+  /** Write the table here as JSON (robustnessRecord) when all recipes have run; rose report reads it as RUN_DIR/robustness.json. */
+  output?: string;
 }
 
 export interface RobustnessRow extends AttackSummary {
@@ -31,7 +35,31 @@ export async function robustness(o: RobustnessOptions): Promise<{ task: string; 
   } finally {
     await s.release();
   }
-  return { task: s.task.name, rows };
+  const result = { task: s.task.name, rows };
+  if (o.output) writeRobustnessFile(o.output, robustnessRecord(result));
+  return result;
+}
+
+const round = (x: number, d = 2) => Number(x.toFixed(d));
+
+/** The table as robustness.json holds it: the summary columns, rounded to 2 decimals (seconds to 3). */
+export function robustnessRecord(r: { task: string; rows: readonly RobustnessRow[] }): RobustnessRecord {
+  return {
+    task: r.task,
+    rows: r.rows.map((x) => ({
+      recipe: x.recipe,
+      n: x.n,
+      succeeded: x.succeeded,
+      failed: x.failed,
+      skipped: x.skipped,
+      original_accuracy: round(x.original_accuracy),
+      accuracy_under_attack: round(x.accuracy_under_attack),
+      attack_success_rate: round(x.attack_success_rate),
+      avg_perturbed_word_pct: round(x.avg_perturbed_word_pct),
+      avg_queries: round(x.avg_queries),
+      seconds: round(x.seconds, 3),
+    })),
+  };
 }
 
 /** The robustness rows as one plain-text table. */

@@ -1,10 +1,12 @@
 // `rose attack` (one recipe, per-example output) and `rose robustness` (several recipes, one table).
 import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
-import { attackModel, DEFAULT_NUM_EXAMPLES, resultRecord, type AttackSetupOptions } from "../app/attack.ts";
-import { formatRobustnessTable, robustness } from "../app/robustness.ts";
-import { prepareOutputFile, writeJsonLines, writeOutputFile } from "../node/outputs.ts";
-import { createProgress } from "../train/progress.ts";
+import { DEFAULT_NUM_EXAMPLES, type AttackSetupOptions } from "../robust/run.ts";
+import { attack as attackCommand } from "../app/attack.ts";
+import { formatRobustnessTable, robustness, robustnessRecord } from "../app/robustness.ts";
+import { prepareOutputFile } from "../node/outputs.ts";
+import { robustnessText } from "../node/run-dir.ts";
+import { createProgress } from "../node/progress.ts";
 import { onInterrupt } from "./interrupt.ts";
 import {
   type DataFlags,
@@ -105,9 +107,10 @@ export function registerAttack(program: Command): void {
         const counts = { succeeded: 0, failed: 0, skipped: 0 };
         let labels: readonly string[] = [];
         let progress: Progress | null = null;
-        const r = await attackModel({
+        const r = await attackCommand({
           ...setupOptions(f),
           recipe: f.recipe,
+          output: f.output,
           onStart: (info) => {
             labels = info.labelNames;
             if (!f.json) process.stdout.write(`${info.description}\n`);
@@ -125,12 +128,6 @@ export function registerAttack(program: Command): void {
           },
         });
         (progress as Progress | null)?.stop();
-        if (f.output) {
-          writeJsonLines(
-            f.output,
-            r.results.map((x, i) => resultRecord(x, i, r.labelNames)),
-          );
-        }
         const s = r.summary;
         if (f.json) {
           process.stdout.write(
@@ -174,6 +171,7 @@ export function registerAttack(program: Command): void {
         const r = await robustness({
           ...setupOptions(f),
           recipes,
+          output: f.output,
           onStart: (info) => {
             progress?.stop();
             progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
@@ -181,27 +179,8 @@ export function registerAttack(program: Command): void {
           onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
         });
         (progress as Progress | null)?.stop();
-        if (f.json || f.output) {
-          const rows = r.rows.map((x) => ({
-            recipe: x.recipe,
-            n: x.n,
-            succeeded: x.succeeded,
-            failed: x.failed,
-            skipped: x.skipped,
-            original_accuracy: round(x.original_accuracy),
-            accuracy_under_attack: round(x.accuracy_under_attack),
-            attack_success_rate: round(x.attack_success_rate),
-            avg_perturbed_word_pct: round(x.avg_perturbed_word_pct),
-            avg_queries: round(x.avg_queries),
-            seconds: round(x.seconds, 3),
-          }));
-          const record = `${JSON.stringify({ task: r.task, rows })}\n`;
-          if (f.output) writeOutputFile(f.output, record);
-          if (f.json) process.stdout.write(record);
-        }
-        if (!f.json) {
-          process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
-        }
+        if (f.json) process.stdout.write(robustnessText(robustnessRecord(r)));
+        else process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
       }),
     );
 }

@@ -3,8 +3,10 @@ import type { Command } from "commander";
 import { DEMO_DEFAULTS as D, runDemo } from "../app/demo.ts";
 import { BASELINE_MODEL_TYPES, type BaselineModelType } from "../baseline/model.ts";
 import { ConfigError } from "../errors.ts";
-import { METHOD_NAMES, type RoseMethod } from "../optim/rose.ts";
-import { int, num, withFlags } from "./flags.ts";
+import { METHOD_NAMES, ROSE_DEFAULTS, type RoseMethod } from "../optim/rose.ts";
+import { flagNames } from "../train/flag-spec.ts";
+import { roseFlags } from "../train/flags.ts";
+import { addFlags, int, num, withFlags } from "./flags.ts";
 import { onInterrupt } from "./interrupt.ts";
 
 interface DemoFlags {
@@ -28,6 +30,8 @@ interface DemoFlags {
 
 export function registerDemo(program: Command): void {
   const cmd = program.command("demo");
+  // ROSE's --upper and --gamma, with the demo's own defaults.
+  const rose = roseFlags({ ...D.rose, method: ROSE_DEFAULTS.method }).filter((s) => s.key === "rose.upper" || s.key === "rose.gamma");
   cmd
     .description(
       "fine-tune the shipped model on SpamAssassin spam/ham with vanilla AdamW and ROSE (--methods); compare clean and under attack",
@@ -46,14 +50,13 @@ export function registerDemo(program: Command): void {
       "--baselines <list>",
       `bag-of-words baselines fitted on the same split (${BASELINE_MODEL_TYPES.join(", ")}; none: skip)`,
       D.baselines.join(","),
-    )
-    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, D.upper)
-    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, D.gamma)
+    );
+  addFlags(cmd, rose)
     .option("--seed <n>", "seed", int, D.seed)
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
     .action(
-      withFlags(cmd, {}, async (f: DemoFlags) => {
+      withFlags(cmd, flagNames(rose), async (f: DemoFlags) => {
         onInterrupt(() => `Data splits and finished models are in ${f.outputDir}; the demo starts over when run again.`);
         const { table } = await runDemo({
           outputDir: f.outputDir,
@@ -68,8 +71,7 @@ export function registerDemo(program: Command): void {
           seed: f.seed,
           methods: methodList(f.methods),
           baselines: baselineList(f.baselines),
-          upper: f.upper,
-          gamma: f.gamma,
+          rose: { upper: f.upper, gamma: f.gamma },
           threads: f.threads,
           quiet: Boolean(f.quiet),
         });

@@ -1,28 +1,59 @@
 // Shared flag parsers and option groups, so every command spells the same flag the same way.
 import { type Command, InvalidArgumentError } from "commander";
-import { ConfigError } from "../errors.ts";
-import { METHOD_NAMES, type RoseOptions } from "../optim/rose.ts";
 import { TRUNCATIONS } from "../io/tokenizer.ts";
+import {
+  type FlagSpec,
+  type FlagValues,
+  flagsText,
+  inFlagTerms,
+  parseChoice,
+  parseFlagValue,
+  parseInteger,
+  parseNumber,
+} from "../train/flag-spec.ts";
+import { DATA_FLAGS, MODEL_FLAGS } from "../train/flags.ts";
 
-export function num(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new InvalidArgumentError(`not a number: ${v}`);
-  return n;
+/** A value parser as commander wants it: a bad value throws InvalidArgumentError. */
+function commanderParser<T>(parse: (v: string) => T): (v: string) => T {
+  return (v) => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
 }
 
-export function int(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`not an integer: ${v}`);
-  return n;
+export const num = commanderParser(parseNumber);
+export const int = commanderParser(parseInteger);
+
+/** Registers described flags (train/flag-spec.ts): spelling, parser, default, help and required as described. */
+export function addFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
+  for (const s of specs) {
+    const o = cmd.createOption(flagsText(s), s.help);
+    if (s.type !== "boolean") {
+      o.default(s.default).argParser(commanderParser((v) => parseFlagValue(s, v)));
+      o.makeOptionMandatory(Boolean(s.required));
+    }
+    cmd.addOption(o);
+  }
+  return cmd;
+}
+
+/** The values commander parsed for described flags, by option key (absent flags without a default: none). */
+export function flagValues(cmd: Command, specs: readonly FlagSpec[]): FlagValues {
+  const out: FlagValues = {};
+  for (const s of specs) {
+    const o = cmd.options.find((x) => x.flags === flagsText(s));
+    const v = o && (cmd.getOptionValue(o.attributeName()) as FlagValues[string] | undefined);
+    if (v !== undefined) out[s.key] = v;
+  }
+  return out;
 }
 
 /** --model, --offline, --cache-dir, --revision: a local directory or a Hub id. */
 export function modelOptions(cmd: Command): Command {
-  return cmd
-    .option("--model <dir-or-id>", "model directory or Hugging Face Hub id (default: the shipped rose-mini)")
-    .option("--offline", "use only the local Hugging Face cache for Hub ids")
-    .option("--cache-dir <dir>", "Hugging Face hub cache directory")
-    .option("--revision <rev>", "Hub branch, tag or commit", "main");
+  return addFlags(cmd, MODEL_FLAGS);
 }
 
 /** --truncation for commands that read a trained model: the model's own choice unless given. */
@@ -34,23 +65,8 @@ export function truncationOption(cmd: Command): Command {
   );
 }
 
-/** ROSE's flags, spelled alike by every command that trains. */
-export function roseOptions(cmd: Command, d: Pick<RoseOptions, "method" | "upper" | "lower" | "gamma"> & { klDropout: number }): Command {
-  return cmd
-    .option("--method <m>", METHOD_NAMES.join(" | "), choice(METHOD_NAMES), d.method)
-    .option("--upper <pct>", "ROSE: upper percentile of the kept band", num, d.upper)
-    .option("--lower <pct>", "ROSE: lower percentile of the kept band", num, d.lower)
-    .option("--gamma <g>", "ROSE ensemble: weight of the first-order mask", num, d.gamma)
-    .option("--kl-dropout <p>", "dropout of the two passes (first order, ensemble, R-Drop)", num, d.klDropout);
-}
-
 export function dataOptions(cmd: Command): Command {
-  return cmd
-    .option("--text-column <name>", "text column (name or 0-based index)")
-    .option("--text-pair-column <name>", "second text column for pair tasks")
-    .option("--label-column <name>", "label column (name or 0-based index)")
-    .option("--skip-bad-rows", "skip unusable rows (counted) instead of stopping at the first")
-    .option("--encoding <name>", "text encoding of the data files: utf8, latin1, windows-1252, utf16le", "utf8");
+  return addFlags(cmd, DATA_FLAGS);
 }
 
 export interface ModelFlags {
@@ -73,10 +89,7 @@ export function pick<T, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K>
 
 /** A flag parser that accepts one of `values` and types the result. */
 export function choice<T extends string>(values: readonly T[]): (v: string) => T {
-  return (v) => {
-    if (!(values as readonly string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(", ")}, got ${v}`);
-    return v as T;
-  };
+  return commanderParser((v) => parseChoice(values, v));
 }
 
 export interface DataFlags {
@@ -111,16 +124,9 @@ export function withFlags<A extends unknown[]>(
     try {
       await action(...args);
     } catch (e) {
-      if (!(e instanceof ConfigError) || e.options.length === 0) throw e;
-      const flags = new Map<string, string>();
-      for (const o of cmd.options) if (o.long) flags.set(o.attributeName(), o.long);
-      for (const [k, v] of Object.entries(renamed)) flags.set(k, v);
-      let message = e.message;
-      for (const name of e.options) {
-        const flag = flags.get(name);
-        if (flag) message = message.replace(new RegExp(`(?<![-\\w])${name}(?![\\w])`, "g"), flag);
-      }
-      throw new ConfigError(message, e.options);
+      const flags: Record<string, string> = {};
+      for (const o of cmd.options) if (o.long) flags[o.attributeName()] = o.long;
+      throw inFlagTerms(e, { ...flags, ...renamed });
     }
   };
 }

@@ -1,8 +1,7 @@
 // Ctrl-C / SIGTERM during a long command: stop the progress bar (cursor and line wrapping back), say what
 // was saved and how to continue, and exit with the signal's conventional status (130, 143).
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { stopAllProgress } from "../train/progress.ts";
+import { RUN_FILES, RunDir } from "../node/run-dir.ts";
+import { stopAllProgress } from "../node/progress.ts";
 
 /** Installs the handler; `saved()` says, at the moment of the interrupt, what is on disk. */
 export function onInterrupt(saved: () => string): void {
@@ -25,19 +24,14 @@ export function commandLine(args: readonly string[]): string {
  * it: the same arguments with --resume (and without --overwrite-output-dir, which would clear the folder).
  */
 export function runSavedMessage(outputDir: string, args: readonly string[] = process.argv.slice(2)): string {
-  const pointer = join(outputDir, "last_checkpoint.json");
-  let checkpoint: { dir: string; step: number } | null = null;
-  try {
-    if (existsSync(pointer)) checkpoint = JSON.parse(readFileSync(pointer, "utf8")) as { dir: string; step: number };
-  } catch {
-    checkpoint = null;
-  }
+  const run = new RunDir(outputDir);
+  const checkpoint = run.lastCheckpointIfReadable();
   if (!checkpoint) {
     return `No checkpoint was saved yet in ${outputDir} (one is written every --save-steps steps and at each epoch end): nothing to resume.`;
   }
   const again = args.filter((a) => a !== "--overwrite-output-dir" && a !== "--resume");
   return (
-    `Saved: the checkpoint of step ${checkpoint.step} in ${join(outputDir, checkpoint.dir)} (metrics.jsonl up to it).\n` +
+    `Saved: the checkpoint of step ${checkpoint.step} in ${run.checkpointPath(checkpoint.dir)} (${RUN_FILES.metrics} up to it).\n` +
     `Continue the run with:\n  ${commandLine([...again, "--resume"])}`
   );
 }

@@ -3,7 +3,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { GRID_DEFAULTS as D } from "../landscape/landscape.ts";
 import { type LandscapeOptions, runLandscape } from "../landscape/run.ts";
-import { createProgress, type Progress } from "../train/progress.ts";
+import { createProgress, type Progress } from "../node/progress.ts";
 import { type DataFlags, dataFlags, dataOptions, hubOptions, int, type ModelFlags, modelOptions, pick, withFlags } from "./flags.ts";
 
 /** "lo,hi" with lo < hi. */

@@ -1,8 +1,11 @@
 // `rose pretrain`: flags -> pretrain (app/pretrain.ts).
 import type { Command } from "commander";
 import { pretrain, PRETRAIN_DEFAULTS as D, type PretrainOptions } from "../app/pretrain.ts";
+import type { RoseTrainOptions } from "../optim/rose.ts";
 import { type ScheduleName, SCHEDULES } from "../optim/schedule.ts";
-import { choice, int, num, pick, roseOptions, withFlags } from "./flags.ts";
+import { flagNames } from "../train/flag-spec.ts";
+import { roseFlags } from "../train/flags.ts";
+import { addFlags, choice, int, num, pick, withFlags } from "./flags.ts";
 import { onInterrupt, runSavedMessage } from "./interrupt.ts";
 
 export function registerPretrain(program: Command): void {
@@ -26,7 +29,8 @@ export function registerPretrain(program: Command): void {
     .option("--weight-decay <w>", "decoupled weight decay", num, D.weightDecay)
     .option("--adam-beta2 <b>", "AdamW beta2", num, D.adamBeta2)
     .option("--max-grad-norm <n>", "gradient clipping norm", num, D.maxGradNorm);
-  roseOptions(cmd, D)
+  const rose = roseFlags(D.rose);
+  addFlags(cmd, rose)
     .option("--heldout <files...>", "held-out text for masked-token accuracy")
     .option("--eval-steps <n>", "evaluate on --heldout every N steps (0: at the end only)", int, D.evalSteps)
     .option("--seed <n>", "seed", int, D.seed)
@@ -37,7 +41,7 @@ export function registerPretrain(program: Command): void {
     .option("--threads <n>", "compute threads", int)
     .option("--quiet", "no progress output")
     .action(
-      withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus" }, async (f: PretrainFlags) => {
+      withFlags(cmd, { lrSchedule: "--lr-scheduler-type", corpus: "--corpus", ...flagNames(rose) }, async (f: PretrainFlags) => {
         onInterrupt(() => runSavedMessage(f.outputDir));
         const r = await pretrain(pretrainOptions(f));
         process.stdout.write(
@@ -66,11 +70,6 @@ const SAME_NAMED = [
   "weightDecay",
   "adamBeta2",
   "maxGradNorm",
-  "method",
-  "upper",
-  "lower",
-  "gamma",
-  "klDropout",
   "evalSteps",
   "seed",
   "loggingSteps",
@@ -79,19 +78,21 @@ const SAME_NAMED = [
 ] as const satisfies readonly (keyof PretrainOptions)[];
 
 /** The flags as commander parses them. */
-export type PretrainFlags = Pick<PretrainOptions, (typeof SAME_NAMED)[number]> & {
-  lrSchedulerType: ScheduleName;
-  dropout?: number;
-  heldout?: string[];
-  resume?: boolean;
-  overwriteOutputDir?: boolean;
-  quiet?: boolean;
-};
+export type PretrainFlags = Pick<PretrainOptions, (typeof SAME_NAMED)[number]> &
+  Pick<RoseTrainOptions, "method" | "upper" | "lower" | "gamma" | "klDropout"> & {
+    lrSchedulerType: ScheduleName;
+    dropout?: number;
+    heldout?: string[];
+    resume?: boolean;
+    overwriteOutputDir?: boolean;
+    quiet?: boolean;
+  };
 
 /** Flags -> library options: the same-named ones, then those the CLI spells its own way. */
 export function pretrainOptions(f: PretrainFlags): PretrainOptions {
   return {
     ...pick(f, SAME_NAMED),
+    rose: { ...D.rose, method: f.method, upper: f.upper, lower: f.lower, gamma: f.gamma, klDropout: f.klDropout },
     lrSchedule: f.lrSchedulerType,
     dropout: f.dropout ?? null,
     heldout: f.heldout ?? [],

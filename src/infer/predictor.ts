@@ -174,6 +174,18 @@ export function softmax<T extends Float32Array | number[]>(logits: T): T {
   return out;
 }
 
+/**
+ * The host-side cross-entropy of one example (the training graph's is models/losses.ts): log-sum-exp of
+ * its logits in float64, the maximum subtracted first, minus the label's logit.
+ */
+export function crossEntropyOfLogits(logits: ArrayLike<number>, label: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < logits.length; i++) m = Math.max(m, logits[i]!);
+  let s = 0;
+  for (let i = 0; i < logits.length; i++) s += Math.exp(logits[i]! - m);
+  return m + Math.log(s) - logits[label]!;
+}
+
 export function argmax(xs: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;

@@ -8,7 +8,7 @@ import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import type { EncodedExample } from "../data/batches.ts";
-import { argmax, Predictor } from "../infer/predictor.ts";
+import { argmax, crossEntropyOfLogits, Predictor } from "../infer/predictor.ts";
 import { type Direction, modelDirections, NORMALISATION } from "./directions.ts";
 import { type Grid, sharpness, type Sharpness, SHARPNESS_DEFINITIONS } from "./sharpness.ts";
 
@@ -83,11 +83,7 @@ export function lossAndAccuracy(
       loss += (l[0]! - y) ** 2;
       continue;
     }
-    let m = -Infinity;
-    for (const v of l) m = Math.max(m, v);
-    let s = 0;
-    for (const v of l) s += Math.exp(v - m);
-    loss += m + Math.log(s) - l[y]!;
+    loss += crossEntropyOfLogits(l, y);
     if (argmax(l) === y) correct++;
   }
   return { loss: loss / logits.length, accuracy: regression ? null : correct / logits.length };

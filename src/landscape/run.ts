@@ -6,6 +6,7 @@ import { customTask, type Task } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { prepareOutputDir } from "../node/outputs.ts";
 import { dirFiles, writeFileAtomic } from "../node/files.ts";
+import { RUN_FILES } from "../node/run-dir.ts";
 import { labelMismatchWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { encodeExamples } from "../data/batches.ts";
@@ -101,7 +102,7 @@ export async function runLandscape(opts: LandscapeOptions): Promise<LandscapeRun
 /** Writes landscape.json and the plots; returns the written paths. */
 export function writeLandscape(l: Landscape, dir: string, opts: { png?: boolean; extra?: Record<string, unknown> } = {}): string[] {
   mkdirSync(dir, { recursive: true });
-  const json = join(dir, "landscape.json");
+  const json = join(dir, RUN_FILES.landscape);
   writeFileAtomic(json, `${JSON.stringify({ ...l, ...opts.extra }, null, 1)}\n`);
   const files = [json];
   for (const p of landscapePlots(l)) {

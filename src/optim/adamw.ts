@@ -292,7 +292,7 @@ export class AdamW {
       this.expAvgSq.set(n, eas);
     }
     const sel = this.selector;
-    if (!sel || !sel.applies(t) || !sel.eligible(n)) {
+    if (!sel?.applies(t) || !sel.eligible(n)) {
       adamwUpdate(p, grad, ea, eas, 1, gradScale, k);
       return p.length;
     }

@@ -11,8 +11,9 @@
 // tensor's step count exceeds the warm-up. The optimizer (adamw.ts) applies the masks this module selects;
 // the training step (train/step.ts) computes the signals `stepNeeds` asks for.
 // Everything that decides a mask follows torch's float32 arithmetic, so masks agree with the reference.
+import { withDefaults } from "../defaults.ts";
 import { ConfigError, RoseError, ShapeError } from "../errors.ts";
-import { bandMask, checkPercents, elementBandMask, torchNorm32 } from "./select.ts";
+import { bandMask, elementBandMask, torchNorm32 } from "./select.ts";
 
 export type RoseMethod = "vanilla" | "rose-first" | "rose-second" | "rose-ensemble";
 export type Granularity = "tensor" | "element";
@@ -26,39 +27,88 @@ export const METHODS: Readonly<Record<RoseMethod, { firstOrder: boolean; secondO
   "rose-ensemble": { firstOrder: true, secondOrder: true },
 };
 export const METHOD_NAMES = Object.keys(METHODS) as RoseMethod[];
+export const GRANULARITIES: readonly Granularity[] = ["tensor", "element"];
 
-export interface RoseOptions {
+/**
+ * ROSE's options in a training run (fine-tuning, pre-training, the demo, a sweep's trials): the selection
+ * rule, the tensors it may mask and the dropout of the two passes the first order takes. The rule's warm-up
+ * is the run's learning-rate warm-up.
+ */
+export interface RoseTrainOptions {
   method: RoseMethod;
-  /** Band percentiles in [0, 100]; defaults 100 and 0 (keep everything), as in the reference. */
+  /** Band percentiles in [0, 100]: an update touches the tensors (or elements) whose saliency lies between them. */
   upper: number;
   lower: number;
   /** Weight of the first-order mask in the ensemble. */
   gamma: number;
-  /** Masks apply only once a tensor's step count exceeds this. */
-  numWarmupSteps: number;
   granularity: Granularity;
   /** Tensors eligible for selection; default: name contains "layer" and "weight". */
   eligible?: RegExp | string | NamePredicate;
+  /** Dropout of the two forward passes (first order, ensemble; R-Drop's too). */
+  klDropout: number;
 }
 
-export const ROSE_DEFAULTS: RoseOptions = { method: "vanilla", upper: 100, lower: 0, gamma: 0.5, numWarmupSteps: 0, granularity: "tensor" };
+/** The optimizer's ROSE options: the rule, and the step count after which its masks apply. */
+export interface RoseOptions extends Omit<RoseTrainOptions, "klDropout"> {
+  /** Masks apply only once a tensor's step count exceeds this. */
+  numWarmupSteps: number;
+}
 
-/** The one validation of ROSE's options; errors name the library's options. */
-export function validateRoseOptions(o: RoseOptions): void {
+/**
+ * ROSE's defaults, the one table: the library (optimizer, fine-tuning, pre-training), every command and
+ * their flags read it. A command that wants another value passes it as its own setting (the demo's upper).
+ */
+export const ROSE_DEFAULTS: Readonly<Omit<RoseTrainOptions, "eligible">> = {
+  method: "vanilla",
+  upper: 70,
+  lower: 0,
+  gamma: 0.5,
+  granularity: "tensor",
+  klDropout: 0.1,
+};
+
+/** An options type given in part: any of its own fields, and any of its ROSE group's. */
+export type WithPartialRose<T extends { rose: RoseTrainOptions }> = Partial<Omit<T, "rose">> & { rose?: Partial<RoseTrainOptions> };
+
+/** ROSE's options given in part (undefined fields too), completed from ROSE_DEFAULTS. */
+export function withRoseDefaults(given: Partial<RoseTrainOptions> = {}): RoseTrainOptions {
+  return withDefaults<RoseTrainOptions>(ROSE_DEFAULTS, given);
+}
+
+/**
+ * The one validation of ROSE's rule. `at` prefixes the option names in errors, so that they read as the
+ * caller's user spells them: "" for the optimizer's flat options, "rose." for a training run's group.
+ */
+export function validateRoseOptions(o: RoseOptions, at = ""): void {
+  const n = (k: keyof RoseOptions) => `${at}${k}`;
   if (!METHOD_NAMES.includes(o.method))
-    throw new ConfigError(`method must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(o.method)}`, ["method"]);
-  if (o.granularity !== "tensor" && o.granularity !== "element") {
-    throw new ConfigError(`granularity must be tensor or element, got ${JSON.stringify(o.granularity)}`, ["granularity"]);
+    throw new ConfigError(`${n("method")} must be one of ${METHOD_NAMES.join(", ")}, got ${JSON.stringify(o.method)}`, [n("method")]);
+  if (!GRANULARITIES.includes(o.granularity)) {
+    throw new ConfigError(`${n("granularity")} must be ${GRANULARITIES.join(" or ")}, got ${JSON.stringify(o.granularity)}`, [
+      n("granularity"),
+    ]);
   }
-  try {
-    checkPercents(o.lower, o.upper);
-  } catch (e) {
-    throw new ConfigError(`ROSE band: ${(e as Error).message} (lower and upper)`, ["lower", "upper"]);
+  for (const k of ["lower", "upper"] as const) {
+    if (!(o[k] >= 0 && o[k] <= 100)) throw new ConfigError(`ROSE band: ${n(k)} percentile must be in [0, 100], got ${o[k]}`, [n(k)]);
   }
-  if (!(o.gamma >= 0 && o.gamma <= 1)) throw new ConfigError(`gamma must be in [0, 1], got ${o.gamma}`, ["gamma"]);
+  if (o.lower > o.upper) {
+    throw new ConfigError(`ROSE band: ${n("lower")} percentile ${o.lower} is above ${n("upper")} percentile ${o.upper}`, [
+      n("lower"),
+      n("upper"),
+    ]);
+  }
+  if (!(o.gamma >= 0 && o.gamma <= 1)) throw new ConfigError(`${n("gamma")} must be in [0, 1], got ${o.gamma}`, [n("gamma")]);
   if (!(Number.isInteger(o.numWarmupSteps) && o.numWarmupSteps >= 0)) {
-    throw new ConfigError(`numWarmupSteps (ROSE warm-up) must be an integer >= 0, got ${o.numWarmupSteps}`, ["numWarmupSteps"]);
+    throw new ConfigError(`${n("numWarmupSteps")} (ROSE warm-up) must be an integer >= 0, got ${o.numWarmupSteps}`, [n("numWarmupSteps")]);
   }
+  eligibleFrom(o.eligible, n("eligible"));
+}
+
+/** Validates a training run's ROSE group; errors name its options as `at` + name ("rose.upper"). */
+export function validateRoseTrainOptions(o: RoseTrainOptions, at = "rose."): void {
+  validateRoseOptions({ ...o, numWarmupSteps: 0 }, at);
+  if (!(o.klDropout >= 0 && o.klDropout < 1))
+    throw new ConfigError(`${at}klDropout must be in [0, 1), got ${o.klDropout}`, [`${at}klDropout`]);
 }
 
 /** What the training step must compute for a method: two dropout passes, and which KL-gradient signal. */
@@ -80,8 +130,8 @@ export function defaultEligible(name: string): boolean {
   return name.includes("layer") && name.includes("weight");
 }
 
-/** Turns a RegExp, a regex source string or a predicate into a predicate. */
-export function eligibleFrom(spec?: RegExp | string | NamePredicate): NamePredicate {
+/** Turns a RegExp, a regex source string or a predicate into a predicate; errors call the option `name`. */
+export function eligibleFrom(spec?: RegExp | string | NamePredicate, name = "eligible"): NamePredicate {
   if (spec === undefined) return defaultEligible;
   if (typeof spec === "function") return spec;
   let re: RegExp;
@@ -89,7 +139,7 @@ export function eligibleFrom(spec?: RegExp | string | NamePredicate): NamePredic
     try {
       re = new RegExp(spec);
     } catch (e) {
-      throw new ConfigError(`eligible: invalid regular expression ${JSON.stringify(spec)} (${(e as Error).message})`, ["eligible"]);
+      throw new ConfigError(`${name}: invalid regular expression ${JSON.stringify(spec)} (${(e as Error).message})`, [name]);
     }
   } else {
     // Drop g/y flags: a stateful lastIndex would make test() alternate between calls.
@@ -289,7 +339,9 @@ export class RoseSelector {
   private second = new Uint8Array(0);
 
   constructor(opts: Partial<RoseOptions>) {
-    this.options = { ...ROSE_DEFAULTS, ...opts };
+    const { klDropout: _, ...rule } = ROSE_DEFAULTS;
+    // The warm-up is the optimizer's own: a training run sets it from its learning-rate warm-up.
+    this.options = withDefaults<RoseOptions>({ ...rule, numWarmupSteps: 0 }, opts);
     validateRoseOptions(this.options);
     this.eligible = eligibleFrom(this.options.eligible);
     ({ firstOrder: this.firstOrder, secondOrder: this.secondOrder } = METHODS[this.options.method]);

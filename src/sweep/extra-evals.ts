@@ -1,16 +1,14 @@
 // Objectives the trainer does not log, measured by the trial process at each rung on the weights the rung
 // ended with: validation loss, and accuracy under an attack recipe on the first N validation examples
 // (ROSE is tuned for robustness). Written to sweep_evals.jsonl, keyed by step, merged into the rung's eval.
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { customTask } from "../data/tasks.ts";
 import { FormatError } from "../errors.ts";
-import { readSafetensors } from "../node/safetensors.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
-import { attackModel } from "../app/attack.ts";
-import { predictLogits } from "../infer/predictor.ts";
+import { crossEntropyOfLogits, predictLogits } from "../infer/predictor.ts";
 import { readData, taskByName } from "../data/task-data.ts";
 import { dirFiles } from "../node/files.ts";
+import { type ExtraEvalRecord, loadModelWeights, RUN_FILES, RunDir } from "../node/run-dir.ts";
+import { attackModel } from "../robust/run.ts";
 
 export interface ExtraEvals {
   /** Mean validation cross-entropy (squared error for regression), as `loss`. */
@@ -18,8 +16,6 @@ export interface ExtraEvals {
   /** Accuracy (0-1) under this recipe on the first `examples` validation examples, as `robust:RECIPE`. */
   robust?: { recipe: string; examples: number };
 }
-
-export const EXTRA_FILE = "sweep_evals.jsonl";
 
 /** Parsed `rose train` flags the measurement needs. */
 export interface TrainFlags {
@@ -34,41 +30,25 @@ export interface TrainFlags {
   skipBadRows?: boolean;
 }
 
-function lastEval(dir: string): { step: number; epoch: number } | null {
-  const file = join(dir, "metrics.jsonl");
-  if (!existsSync(file)) return null;
-  const evals = readFileSync(file, "utf8")
-    .split("\n")
-    .filter((l) => l.includes('"type":"eval"'))
-    .map((l) => JSON.parse(l) as { step: number; epoch: number });
-  return evals.at(-1) ?? null;
-}
-
 export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEvals, threads?: number): Promise<void> {
-  const at = lastEval(dir);
+  const run = new RunDir(dir);
+  const at = run.readEvals().at(-1);
   if (!at || !f.validationFile) return;
-  const out = join(dir, EXTRA_FILE);
-  if (
-    existsSync(out) &&
-    readFileSync(out, "utf8")
-      .split("\n")
-      .some((l) => l && (JSON.parse(l) as { step: number }).step === at.step)
-  )
-    return;
+  if (run.readExtraEvals().some((r) => r.step === at.step)) return;
   // The weights the rung ended with: the checkpoint taken there, on the architecture and labels of best/.
-  const pointer = JSON.parse(readFileSync(join(dir, "last_checkpoint.json"), "utf8")) as { dir: string; step: number };
-  if (pointer.step !== at.step)
+  const pointer = run.lastCheckpoint();
+  if (pointer?.step !== at.step)
     throw new FormatError(
-      join(dir, "last_checkpoint.json"),
-      `checkpoint at step ${pointer.step}, but the last evaluation was at step ${at.step}`,
+      run.path("lastCheckpoint"),
+      pointer
+        ? `checkpoint at step ${pointer.step}, but the last evaluation was at step ${at.step}`
+        : `missing, but ${RUN_FILES.metrics} has an evaluation at step ${at.step}`,
     );
-  const model = await PretrainedModel.load(dirFiles(join(dir, "best")));
-  for (const [n, t] of readSafetensors(join(dir, pointer.dir, "model.safetensors")).tensors) {
-    if (model.params.has(n)) model.params.set(n, t.data as Float32Array);
-  }
+  const model = await PretrainedModel.load(dirFiles(run.path("best")));
+  loadModelWeights(model, run.checkpointPath(pointer.dir));
   let task = taskByName(f.task, model.cfg.problemType === "regression");
   if (task.name === "custom" && !task.isRegression) task = customTask({ labels: model.cfg.id2label });
-  const rec: Record<string, number> = { step: at.step, epoch: at.epoch };
+  const rec: ExtraEvalRecord = { step: at.step, epoch: at.epoch as number };
   if (extra.loss) {
     const { examples } = await readData(f.validationFile, task, f);
     const val = f.maxEvalSamples ? examples.slice(0, f.maxEvalSamples) : examples;
@@ -80,12 +60,7 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
     let sum = 0;
     logits.forEach((l, i) => {
       const y = val[i]!.label!;
-      if (task.isRegression) sum += (l[0]! - y) ** 2;
-      else {
-        const m = Math.max(...l);
-        const lse = m + Math.log([...l].reduce((a, v) => a + Math.exp(v - m), 0));
-        sum += lse - l[y]!;
-      }
+      sum += task.isRegression ? (l[0]! - y) ** 2 : crossEntropyOfLogits(l, y);
     });
     rec.loss = sum / Math.max(1, logits.length);
   }
@@ -105,18 +80,12 @@ export async function measureExtras(dir: string, f: TrainFlags, extra: ExtraEval
     });
     rec[`robust:${extra.robust.recipe}`] = r.summary.accuracy_under_attack / 100;
   }
-  appendFileSync(out, `${JSON.stringify(rec)}\n`);
+  run.appendExtraEval(rec);
 }
 
 /** The extra records by step. */
-export function readExtras(dir: string): Map<number, Record<string, number>> {
-  const file = join(dir, EXTRA_FILE);
-  const m = new Map<number, Record<string, number>>();
-  if (!existsSync(file)) return m;
-  for (const l of readFileSync(file, "utf8").split("\n")) {
-    if (!l.trim()) continue;
-    const r = JSON.parse(l) as Record<string, number>;
-    m.set(r.step!, { ...m.get(r.step!), ...r });
-  }
+export function readExtras(dir: string): Map<number, ExtraEvalRecord> {
+  const m = new Map<number, ExtraEvalRecord>();
+  for (const r of new RunDir(dir).readExtraEvals()) m.set(r.step, { ...m.get(r.step), ...r });
   return m;
 }

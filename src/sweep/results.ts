@@ -1,6 +1,5 @@
 // The end of a sweep: one row per trial, the best configuration as pasteable flags, CSV and JSON files.
-import { join } from "node:path";
-import { writeFileAtomic } from "../node/files.ts";
+import { SweepDir } from "../node/run-dir.ts";
 import type { Config } from "./space.ts";
 
 export interface TrialRow {
@@ -89,9 +88,5 @@ export function writeResults(dir: string, r: Omit<SweepResult, "files">, flags: 
     t.dir,
     t.error,
   ]);
-  const csv = join(dir, "results.csv"),
-    json = join(dir, "results.json");
-  writeFileAtomic(csv, `${[header, ...lines].map((l) => l.map(csvCell).join(",")).join("\n")}\n`);
-  writeFileAtomic(json, `${JSON.stringify(r, null, 2)}\n`);
-  return { csv, json };
+  return new SweepDir(dir).writeResults(`${[header, ...lines].map((l) => l.map(csvCell).join(",")).join("\n")}\n`, r);
 }

@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { Rng } from "../engine/rng.ts";
 import { ConfigError, FormatError } from "../errors.ts";
-import { flagWords, trainOption } from "./train-flags.ts";
+import { parseFlagValue } from "../train/flag-spec.ts";
+import { flagWords, type TrainFlag, trainOption } from "./train-flags.ts";
 
 export type Value = number | string | boolean;
 
@@ -44,11 +45,11 @@ export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
   // By option: `learning-rate` and `learning_rate`, or a flag and its alias, are one dimension.
   const seen = new Map<string, string>();
   for (const [name, d] of Object.entries(spec)) {
-    const { flag, option } = trainOption(name, where);
-    const before = seen.get(option.attributeName());
+    const { flag, spec: option } = trainOption(name, where);
+    const before = seen.get(option.key);
     if (before !== undefined)
       throw new ConfigError(`${where}: ${flag} appears twice (as ${JSON.stringify(before)} and ${JSON.stringify(name)})`);
-    seen.set(option.attributeName(), name);
+    seen.set(option.key, name);
     const at = `${where}: ${flag}`;
     const words = (v: Value) => flagWords(flag, option, v);
     if (Array.isArray(d) || (d && typeof d === "object" && "choice" in d)) {
@@ -57,7 +58,7 @@ export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
       const bad = values.find((v) => !isValue(v));
       if (bad !== undefined) throw new ConfigError(`${at}: ${JSON.stringify(bad)} is not a number, string or boolean`);
       // Each value must parse as `rose train` would parse it.
-      for (const v of values) if (option.parseArg && !option.isBoolean()) tryParse(at, option.parseArg, v);
+      for (const v of values) if (option.type !== "boolean") tryParse(at, option, v);
       dims.push({ flag, values: [...values], words });
     } else if (d && typeof d === "object" && "range" in d) {
       const r = d.range;
@@ -69,7 +70,7 @@ export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
         integer = d.integer === true;
       if (!(lo < hi)) throw new ConfigError(`${at}: empty range [${lo}, ${hi}] (low must be below high)`);
       if (log && !(lo > 0)) throw new ConfigError(`${at}: a log range needs low > 0, got ${lo}`);
-      if (option.isBoolean()) throw new ConfigError(`${at}: a switch takes a list [true, false], not a range`);
+      if (option.type === "boolean") throw new ConfigError(`${at}: a switch takes a list [true, false], not a range`);
       let values: Value[] | null = null;
       if (d.steps !== undefined) {
         if (!(Number.isInteger(d.steps) && d.steps >= 2)) throw new ConfigError(`${at}: "steps" must be an integer >= 2, got ${d.steps}`);
@@ -84,9 +85,9 @@ export function parseSpace(spec: SpaceSpec, where: string): Dimension[] {
   return dims;
 }
 
-function tryParse(at: string, parse: (v: string, prev: unknown) => unknown, v: Value): void {
+function tryParse(at: string, option: TrainFlag, v: Value): void {
   try {
-    parse(String(v), undefined);
+    parseFlagValue(option, String(v));
   } catch (e) {
     throw new ConfigError(`${at}: ${(e as Error).message}`);
   }

@@ -2,10 +2,9 @@
 // state.json (every rung result so far, rewritten atomically after each). A re-run with the same DIR
 // reads both: recorded rung results are not run again, and trials continue from their checkpoints.
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { ConfigError, FormatError } from "../errors.ts";
-import { writeFileAtomic } from "../node/files.ts";
+import { mkdirSync } from "node:fs";
+import { ConfigError } from "../errors.ts";
+import { SweepDir } from "../node/run-dir.ts";
 import type { ExtraEvals } from "./extra-evals.ts";
 import type { Config } from "./space.ts";
 import type { TrialOutcome } from "./trial.ts";
@@ -54,14 +53,10 @@ export const rungKey = (trial: number, rung: number) => `${trial}/${rung}`;
 /** Creates DIR/sweep.json, or checks that an existing one asks for the same sweep. */
 export function openSweep(dir: string, spec: SweepSpec): SweepFile {
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, "sweep.json");
-  if (existsSync(file)) {
-    let old: SweepFile;
-    try {
-      old = JSON.parse(readFileSync(file, "utf8")) as SweepFile;
-    } catch (e) {
-      throw new FormatError(file, `cannot read the sweep description (${(e as Error).message})`);
-    }
+  const sweepDir = new SweepDir(dir);
+  const file = sweepDir.path("spec");
+  const old = sweepDir.readSpec<SweepFile>();
+  if (old) {
     const { id, ...rest } = old;
     for (const k of Object.keys(spec) as (keyof SweepSpec)[]) {
       if (JSON.stringify(rest[k]) !== JSON.stringify(spec[k])) {
@@ -73,20 +68,14 @@ export function openSweep(dir: string, spec: SweepSpec): SweepFile {
     return { ...spec, id };
   }
   const created: SweepFile = { id: randomUUID(), ...spec };
-  writeFileAtomic(file, `${JSON.stringify(created, null, 2)}\n`);
+  sweepDir.writeSpec(created);
   return created;
 }
 
 export function loadState(dir: string): SweepState {
-  const file = join(dir, "state.json");
-  if (!existsSync(file)) return {};
-  try {
-    return JSON.parse(readFileSync(file, "utf8")) as SweepState;
-  } catch (e) {
-    throw new FormatError(file, `cannot read the sweep state (${(e as Error).message})`);
-  }
+  return new SweepDir(dir).readState<SweepState>() ?? {};
 }
 
 export function saveState(dir: string, state: SweepState): void {
-  writeFileAtomic(join(dir, "state.json"), `${JSON.stringify(state, null, 1)}\n`);
+  new SweepDir(dir).writeState(state);
 }

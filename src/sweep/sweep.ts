@@ -14,6 +14,7 @@ import { DEFAULT_QUEUE_NAME, QueueRunner } from "./queue.ts";
 import { type BestConfig, shellQuote, type SweepResult, type TrialRow, writeResults } from "./results.ts";
 import { type Config, configWords, grid, isGridable, parseSpace, readSpace, sample, type SpaceSpec } from "./space.ts";
 import { loadState, openSweep, rungKey, saveState, type SweepSpec, type TrialSpec } from "./state.ts";
+import { spellings } from "../train/flag-spec.ts";
 import { parseTrainArgs, trainOption } from "./train-flags.ts";
 import { TrialError, type TrialOutcome } from "./trial.ts";
 
@@ -71,15 +72,14 @@ export function planSweep(o: SweepOptions): SweepSpec {
   const where = typeof o.space === "string" ? o.space : "search space";
   const dims = parseSpace(typeof o.space === "string" ? readSpace(o.space) : o.space, where);
   for (const d of dims) {
-    const { option } = trainOption(d.flag, where);
-    const spelled = [option.long, option.short].filter(Boolean) as string[];
+    const spelled: string[] = spellings(trainOption(d.flag, where).spec);
     if (o.trainArgs.some((a) => spelled.includes(a.split("=")[0]!)))
       throw new ConfigError(`${where}: ${d.flag} is both in the space and among the fixed train flags`);
   }
   if (o.seeds && o.trainArgs.some((a) => a === "--seed" || a.startsWith("--seed=")))
     throw new ConfigError("--seeds and a fixed --seed train flag exclude each other");
 
-  const task = taskByName(fixed.task as string | undefined);
+  const task = taskByName(fixed.task);
   const objective = o.objective ?? task.mainMetric;
   const known: readonly string[] = task.name === "custom" ? VALID_METRICS_CUSTOM : task.metrics;
   let extra: ExtraEvals = {};
@@ -115,10 +115,13 @@ export function planSweep(o: SweepOptions): SweepSpec {
   }
 
   const eta = o.eta ?? 3;
-  if (strategy === "halving" && !o.rungs?.length && (fixed.maxSteps as number) > 0)
+  // The description's defaults are filled in: maxSteps and numTrainEpochs are set.
+  const maxSteps = fixed.maxSteps!,
+    numTrainEpochs = fixed.numTrainEpochs!;
+  if (strategy === "halving" && !o.rungs?.length && maxSteps > 0)
     throw new ConfigError("halving with --max-steps: give the rungs in epochs with --rungs");
-  const epochs = Math.ceil(Math.max(fixed.numTrainEpochs as number, ...configs.map((c) => Number(c["--num-train-epochs"] ?? 0))));
-  const rungs = rungPlan(strategy, (fixed.maxSteps as number) > 0 ? Number.MAX_SAFE_INTEGER : epochs, eta, o.rungs);
+  const epochs = Math.ceil(Math.max(numTrainEpochs, ...configs.map((c) => Number(c["--num-train-epochs"] ?? 0))));
+  const rungs = rungPlan(strategy, maxSteps > 0 ? Number.MAX_SAFE_INTEGER : epochs, eta, o.rungs);
 
   const seeds: (number | null)[] = o.seeds?.length ? o.seeds : [null];
   const trials: TrialSpec[] = [];

@@ -1,12 +1,11 @@
 // One unit of sweep work: train a trial up to a rung (or to its end) in a child `rose train` process, then
 // read what it measured from its run directory. The local runner and the queue worker both run this.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RoseError } from "../errors.ts";
-import { EXTRA_FILE, type ExtraEvals, readExtras } from "./extra-evals.ts";
+import { RunDir } from "../node/run-dir.ts";
+import { type ExtraEvals, readExtras } from "./extra-evals.ts";
 
 /** A trial's work order up to one rung; plain JSON, so it can travel through the queue. */
 export interface TrialJob {
@@ -47,28 +46,15 @@ const FROM_SOURCE = import.meta.url.endsWith(".ts");
 const CHILD = fileURLToPath(new URL(FROM_SOURCE ? "./trial-child.ts" : "./trial-child.js", import.meta.url));
 const LOADER: string[] = FROM_SOURCE ? ["--import", import.meta.resolve("tsx")] : [];
 
+/** The step of the checkpoint a trial would continue from, or null (none, or an unreadable pointer). */
 export function checkpointStep(dir: string): number | null {
-  const pointer = join(dir, "last_checkpoint.json");
-  if (!existsSync(pointer)) return null;
-  try {
-    return (JSON.parse(readFileSync(pointer, "utf8")) as { step: number }).step;
-  } catch {
-    return null;
-  }
+  return new RunDir(dir).lastCheckpointIfReadable()?.step ?? null;
 }
 
-/** The trainer's eval records, with the rung measurements of the same step merged in. */
+/** The trainer's eval records (without their type), with the rung measurements of the same step merged in. */
 export function readEvals(dir: string): Record<string, number>[] {
-  const file = join(dir, "metrics.jsonl");
-  if (!existsSync(file)) return [];
   const extras = readExtras(dir);
-  const out: Record<string, number>[] = [];
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    if (!line.trim()) continue;
-    const { type, ...rec } = JSON.parse(line) as Record<string, number | string>;
-    if (type === "eval") out.push({ ...(rec as Record<string, number>), ...extras.get(rec.step as number) });
-  }
-  return out;
+  return new RunDir(dir).readEvals().map(({ type: _, ...rec }) => ({ ...(rec as Record<string, number>), ...extras.get(rec.step) }));
 }
 
 export interface RunTrialOptions {
@@ -98,7 +84,7 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
     ...(threads ? ["--threads", String(threads)] : []),
   ];
   // A fresh start: rung measurements of an earlier, killed attempt belong to no checkpoint.
-  if (resumedFrom === null) rmSync(join(dir, EXTRA_FILE), { force: true });
+  if (resumedFrom === null) new RunDir(dir).removeExtraEvals();
   opts.onStart?.(resumedFrom);
   const child = spawn(process.execPath, [...LOADER, CHILD, `--sweep-extra=${JSON.stringify(job.extra ?? {})}`, ...argv], {
     stdio: ["ignore", "ignore", "pipe", "ipc"],
@@ -119,5 +105,5 @@ export async function runTrial(job: TrialJob, opts: RunTrialOptions = {}): Promi
     const last = lines.filter((l) => /^error: |^\w*Error\b/.test(l)).at(-1) ?? lines.at(-1) ?? `exit code ${code}`;
     throw new TrialError(`trial ${job.trial} (${dir}): ${last.replace(/^error: /, "")}`);
   }
-  return { evals: readEvals(dir), finished: existsSync(join(dir, "trainer_state.json")), resumedFrom, host: hostname(), dir };
+  return { evals: readEvals(dir), finished: new RunDir(dir).has("trainerState"), resumedFrom, host: hostname(), dir };
 }

@@ -3,24 +3,16 @@
 // checkpoints are removed after that. A run killed at any moment leaves a complete checkpoint behind.
 // The optimizer's moments are stored as `exp_avg/<name>` and `exp_avg_sq/<name>` tensors, its per-tensor
 // step counts as `optimizer_steps` metadata; a run that averages its weights (--ema-decay) keeps the
-// average in `ema.safetensors` under the parameters' own names.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+// average in `ema.safetensors` under the parameters' own names. The folder's layout is src/node/run-dir.ts's.
+import { existsSync } from "node:fs";
 import { FormatError } from "../errors.ts";
-import { readJsonFile, writeFileAtomic } from "../node/files.ts";
 import type { StTensor } from "../io/safetensors.ts";
+import { type Checkpointable, RUN_FILES, RunDir, readModelWeights } from "../node/run-dir.ts";
 import { readSafetensors, writeSafetensors } from "../node/safetensors.ts";
 import type { AdamW, OptimizerState } from "../optim/adamw.ts";
 import type { WeightEma } from "../optim/ema.ts";
 
-const POINTER = "last_checkpoint.json";
-
-export interface Checkpointable {
-  params: Map<string, Float32Array>;
-  shapes: Map<string, number[]>;
-}
-
-const EMA_FILE = "ema.safetensors";
+export type { Checkpointable } from "../node/run-dir.ts";
 
 export function saveRunCheckpoint<S>(
   outputDir: string,
@@ -30,50 +22,21 @@ export function saveRunCheckpoint<S>(
   state: S,
   ema?: WeightEma | null,
 ): void {
-  const name = `checkpoint-${step}`;
-  const dir = join(outputDir, name);
-  mkdirSync(dir, { recursive: true });
+  const run = new RunDir(outputDir);
+  const name = run.createCheckpoint(step);
   writeSafetensors(
-    join(dir, "model.safetensors"),
+    run.checkpointPath(name, "weights"),
     [...model.shapes].map(([n, shape]) => [n, { shape, data: model.params.get(n)! }]),
   );
   if (ema)
     writeSafetensors(
-      join(dir, EMA_FILE),
+      run.checkpointPath(name, "ema"),
       [...model.shapes].map(([n, shape]) => [n, { shape, data: ema.shadow.get(n)! }]),
     );
   const packed = packState(optimizer.state());
-  writeSafetensors(join(dir, "optimizer.safetensors"), packed.tensors, packed.metadata);
-  writeFileAtomic(join(dir, "trainer_state.json"), `${JSON.stringify(state)}\n`);
-  const pointer = join(outputDir, POINTER);
-  const previous = previousDir(pointer);
-  writeFileAtomic(pointer, JSON.stringify({ dir: name, step }));
-  if (previous && previous !== name) rmSync(join(outputDir, previous), { recursive: true, force: true });
-}
-
-const CHECKPOINT_DIR = /^checkpoint-(\d+)$/;
-
-/** The checkpoint directory last_checkpoint.json names, validated: a plain `checkpoint-<step>` name. */
-function readPointer(pointer: string): { dir: string; step: number } {
-  const raw = readJsonFile<unknown>(pointer);
-  const p = raw as { dir?: unknown; step?: unknown } | null;
-  if (typeof p !== "object" || p === null || Array.isArray(p)) throw new FormatError(pointer, "not a JSON object");
-  const m = typeof p.dir === "string" ? CHECKPOINT_DIR.exec(p.dir) : null;
-  if (!m) throw new FormatError(pointer, `"dir" must name a checkpoint-<step> directory, got ${JSON.stringify(p.dir)}`);
-  if (!Number.isSafeInteger(p.step) || (p.step as number) < 0 || String(p.step) !== m[1]) {
-    throw new FormatError(pointer, `"step" ${JSON.stringify(p.step)} does not match the directory ${p.dir}`);
-  }
-  return { dir: p.dir as string, step: p.step as number };
-}
-
-/** The directory the current pointer names, or null; an unreadable pointer deletes nothing. */
-function previousDir(pointer: string): string | null {
-  if (!existsSync(pointer)) return null;
-  try {
-    return readPointer(pointer).dir;
-  } catch {
-    return null;
-  }
+  writeSafetensors(run.checkpointPath(name, "optimizer"), packed.tensors, packed.metadata);
+  run.writeCheckpointState(name, state);
+  run.commitCheckpoint(step);
 }
 
 /** How a run state is checked on resume: the shape of a fresh state, and where its step count is. */
@@ -117,25 +80,6 @@ function checkState<S>(file: string, raw: unknown, step: number, check: StateChe
 }
 
 /**
- * With no last_checkpoint.json, a checkpoint directory that got as far as its run state means the pointer
- * was lost (a fresh start would silently throw the run away); directories without one are writes a kill
- * interrupted before they counted, so starting over is right.
- */
-function orphanedCheckpoint(outputDir: string): string | null {
-  if (!existsSync(outputDir)) return null;
-  for (const d of readdirSync(outputDir)) {
-    if (CHECKPOINT_DIR.test(d) && existsSync(join(outputDir, d, "trainer_state.json"))) return d;
-  }
-  return null;
-}
-
-/** The checkpoint a resume would start from (its directory name and step), or null when none was saved. */
-export function lastCheckpoint(outputDir: string): { dir: string; step: number } | null {
-  const pointer = join(outputDir, POINTER);
-  return existsSync(pointer) ? readPointer(pointer) : null;
-}
-
-/**
  * Restores weights and optimizer state in place; returns the saved run state, or null when the directory
  * has no checkpoint. Every file is validated against the model (names, shapes, dtypes, sizes) and `check`,
  * so a truncated or edited checkpoint is refused with the file named, never half-loaded or skipped.
@@ -147,28 +91,29 @@ export function loadRunCheckpoint<S>(
   check?: StateCheck<S>,
   ema?: WeightEma | null,
 ): S | null {
-  const pointer = join(outputDir, POINTER);
-  if (!existsSync(pointer)) {
-    const orphan = orphanedCheckpoint(outputDir);
+  const run = new RunDir(outputDir);
+  const last = run.lastCheckpoint();
+  if (!last) {
+    const orphan = run.orphanedCheckpoint();
     if (orphan) {
       throw new FormatError(
-        pointer,
-        `missing, but ${join(outputDir, orphan)} holds a complete checkpoint: restore ${POINTER} ({"dir": "${orphan}", "step": N}), or remove the checkpoint directories to start from scratch`,
+        run.path("lastCheckpoint"),
+        `missing, but ${run.checkpointPath(orphan)} holds a complete checkpoint: restore ${RUN_FILES.lastCheckpoint} ({"dir": "${orphan}", "step": N}), or remove the checkpoint directories to start from scratch`,
       );
     }
     return null;
   }
-  const { dir: name, step } = readPointer(pointer);
-  const dir = join(outputDir, name);
-  if (!existsSync(dir)) throw new FormatError(pointer, `names ${name}, which does not exist in ${outputDir}`);
-  const params = readWeights(join(dir, "model.safetensors"), model);
-  const emaFile = join(dir, EMA_FILE);
+  const { dir: name, step } = last;
+  if (!existsSync(run.checkpointPath(name)))
+    throw new FormatError(run.path("lastCheckpoint"), `names ${name}, which does not exist in ${outputDir}`);
+  const params = readModelWeights(run.checkpointPath(name, "weights"), model);
+  const emaFile = run.checkpointPath(name, "ema");
   if (ema && !existsSync(emaFile))
     throw new FormatError(emaFile, "missing: the run was started without a weight average (--ema-decay); resume it with the same flags");
   if (!ema && existsSync(emaFile))
     throw new FormatError(emaFile, "the run keeps a weight average (--ema-decay): resume it with the same flags, or it would be lost");
-  const averaged = ema ? readWeights(emaFile, model) : null;
-  const optFile = join(dir, "optimizer.safetensors");
+  const averaged = ema ? readModelWeights(emaFile, model) : null;
+  const optFile = run.checkpointPath(name, "optimizer");
   const opt = readSafetensors(optFile);
   const state = unpackState(optFile, opt.tensors, opt.metadata);
   for (const [n, m] of state.expAvg) {
@@ -177,30 +122,12 @@ export function loadRunCheckpoint<S>(
     if (m.length !== p.length)
       throw new FormatError(optFile, `optimizer state for ${n} has ${m.length} elements, the parameter ${p.length}`);
   }
-  const stFile = join(dir, "trainer_state.json");
-  const st = checkState(stFile, readJsonFile<unknown>(stFile), step, check);
+  const st = checkState(run.checkpointPath(name, "state"), run.readCheckpointState(name), step, check);
   // Only now, with everything validated, is the model touched.
   for (const [n, d] of params) model.params.set(n, d);
   if (averaged) ema!.load(averaged);
   optimizer.loadState(state);
   return st;
-}
-
-/** A checkpoint's weights file, checked against the model: every tensor, with its shape, in F32, and no others. */
-function readWeights(file: string, model: Checkpointable): Map<string, Float32Array> {
-  const weights = readSafetensors(file).tensors;
-  const params = new Map<string, Float32Array>();
-  for (const [n, shape] of model.shapes) {
-    const t = weights.get(n);
-    if (!t) throw new FormatError(file, `checkpoint lacks ${n}`);
-    if (t.shape.join(",") !== shape.join(",")) throw new FormatError(file, `${n} has shape [${t.shape}], expected [${shape}]`);
-    if (!(t.data instanceof Float32Array)) throw new FormatError(file, `${n} is ${t.dtype}, expected F32`);
-    params.set(n, t.data);
-  }
-  for (const n of weights.keys()) {
-    if (!model.shapes.has(n)) throw new FormatError(file, `holds ${n}, which the model does not have (a checkpoint of another model?)`);
-  }
-  return params;
 }
 
 export interface PackedState {

@@ -2,19 +2,17 @@
 // batches and the evaluation come from the caller; the loop owns what every run shares: resume from the
 // last checkpoint (metrics rewound to it), gradient accumulation, divergence errors, clipping, the
 // optimizer step, metrics.jsonl records, progress, checkpoints, and recognising a run that already finished.
-import { appendFileSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { HostTensor } from "../engine/index.ts";
-import { DivergenceError } from "../errors.ts";
-import { truncateJsonLines } from "../node/outputs.ts";
-import { writeFileAtomic } from "../node/files.ts";
+import { DivergenceError, FormatError } from "../errors.ts";
+import { type JsonRecord, type MetricsRecord, RunDir, type RunResultFile } from "../node/run-dir.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseAdamWOptions } from "../optim/adamw.ts";
 import { clipCoefficient, gradNorm as globalGradNorm } from "../optim/clip.ts";
 import type { WeightEma } from "../optim/ema.ts";
-import { type Checkpointable, lastCheckpoint, loadRunCheckpoint, saveRunCheckpoint, type StateCheck } from "./checkpoint.ts";
-import { createProgress, type ProgressFields } from "./progress.ts";
+import { type Checkpointable, loadRunCheckpoint, saveRunCheckpoint, type StateCheck } from "./checkpoint.ts";
+import { createProgress, type ProgressFields } from "../node/progress.ts";
 import { type Batch, classification, type Objective, type StepOptions, TrainStep } from "./step.ts";
 
 /** Where a run stands: everything besides weights and optimizer moments needed to continue it exactly. */
@@ -100,7 +98,7 @@ export interface LoopOptions {
   /** Write each step's ROSE masks to rose_masks.jsonl. */
   saveMasks: boolean;
   /** The file the caller writes once the run is complete; on resume, its presence means there is nothing left. */
-  resultFile: string;
+  resultFile: RunResultFile;
   /** Pause before this epoch (0 or absent: never): return `hooks.paused`, to continue later with `resume`. */
   stopAfterEpoch?: number;
   /** A moving average of the weights, updated after each optimizer step and kept in the checkpoints. */
@@ -112,7 +110,7 @@ export interface LoopHooks<R> {
   progressFields(s: StepSummary): ProgressFields;
   evaluate?(st: RunState, at: { epoch: number }): Promise<LoopEvaluation | null>;
   /** After the last step: saves the model and returns the run's result, which the loop writes to resultFile. */
-  finish(st: RunState): Promise<{ result: R; file: Record<string, unknown> }>;
+  finish(st: RunState): Promise<{ result: R; file: object }>;
   /** Reads back a complete run's result file (resume on a finished run), or null when it is not this run's. */
   completed(file: Record<string, unknown>): R | null;
   /** The result of a run paused by `stopAfterEpoch` (its epoch-end checkpoint is the state to continue from). */
@@ -122,9 +120,6 @@ export interface LoopHooks<R> {
 export interface Trainable extends Checkpointable {
   params: Map<string, Float32Array>;
 }
-
-export const METRICS_FILE = "metrics.jsonl";
-export const MASKS_FILE = "rose_masks.jsonl";
 
 export function initialRunState(): RunState {
   return {
@@ -202,11 +197,13 @@ export async function buildTraining(
   return { optimizer, step };
 }
 
-function readJson(file: string): Record<string, unknown> | null {
+/** A complete run's result file, or null when there is none or it is unreadable (the run is then continued). */
+function readDone(run: RunDir, file: RunResultFile): JsonRecord | null {
   try {
-    return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
-  } catch {
-    return null;
+    return run.readResult(file);
+  } catch (e) {
+    if (e instanceof FormatError) return null;
+    throw e;
   }
 }
 
@@ -221,12 +218,10 @@ export async function runLoop<R>(
   const log = (line: string) => {
     if (!o.quiet) process.stderr.write(`${line}\n`);
   };
-  const metricsFile = join(o.outputDir, METRICS_FILE);
-  const masksFile = join(o.outputDir, MASKS_FILE);
-  const resultFile = join(o.outputDir, o.resultFile);
+  const run = new RunDir(o.outputDir);
   let st = initialRunState();
   if (o.resume) {
-    const done = existsSync(resultFile) ? readJson(resultFile) : null;
+    const done = readDone(run, o.resultFile);
     const result = done ? hooks.completed(done) : null;
     if (result !== null) {
       log(`${o.outputDir}: the run is already complete (${o.resultFile}); nothing to resume`);
@@ -241,15 +236,14 @@ export async function runLoop<R>(
     }
   }
   // Records after the checkpoint are written again by this run (none survive a fresh start).
-  truncateJsonl(metricsFile, st.globalStep);
-  truncateJsonl(masksFile, st.globalStep);
-  rmSync(resultFile, { force: true });
-  const logRecord = (rec: Record<string, unknown>) => {
-    appendFileSync(metricsFile, `${JSON.stringify(rec)}\n`);
+  run.rewindRecords(st.globalStep);
+  run.removeResult(o.resultFile);
+  const logRecord = (rec: MetricsRecord) => {
+    run.appendMetrics(rec);
     st.logHistory.push(rec);
   };
   const diverged = (what: string, value: number, where: string) => {
-    const last = lastCheckpoint(o.outputDir);
+    const last = run.lastCheckpoint();
     const saved = last
       ? `the last checkpoint, ${join(o.outputDir, last.dir)} (step ${last.step}), is intact`
       : `no checkpoint was saved in ${o.outputDir}`;
@@ -336,10 +330,7 @@ export async function runLoop<R>(
       st.windowLoss = (st.windowLoss ?? 0) + loss;
       st.windowSteps = (st.windowSteps ?? 0) + 1;
       if (o.saveMasks && optimizer.method !== "vanilla") {
-        appendFileSync(
-          masksFile,
-          `${JSON.stringify({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) })}\n`,
-        );
+        run.appendMask({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) });
       }
       const summary: StepSummary = {
         step: st.globalStep,
@@ -379,7 +370,7 @@ export async function runLoop<R>(
   progress.stop();
   if (paused) return hooks.paused!(st);
   const { result, file } = await hooks.finish(st);
-  writeFileAtomic(resultFile, `${JSON.stringify(file, null, 2)}\n`);
+  run.writeResult(o.resultFile, file);
   return result;
 }
 
@@ -394,10 +385,4 @@ function addScaled(acc: Map<string, Float32Array> | null, g: Map<string, Float32
     for (let i = 0; i < v.length; i++) a[i] = a[i]! + v[i]! * s;
   }
   return out;
-}
-
-/** Drops records logged after `step` (a resumed run logs them again); step 0 removes the file. */
-function truncateJsonl(file: string, step: number): void {
-  if (step === 0) rmSync(file, { force: true });
-  else truncateJsonLines(file, (rec) => typeof rec.step === "number" && rec.step <= step);
 }

@@ -8,10 +8,18 @@ import type { Example } from "../data/readers.ts";
 import type { Task } from "../data/tasks.ts";
 import { withDefaults } from "../defaults.ts";
 import { ConfigError } from "../errors.ts";
-import { readSafetensors } from "../node/safetensors.ts";
+import { loadModelWeights, RUN_FILES, RunDir, type TrainerStateRecord } from "../node/run-dir.ts";
+import { WEIGHTS_FILE } from "../io/checkpoint.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import { WeightEma } from "../optim/ema.ts";
-import { type Granularity, type RoseMethod, stepNeeds, validateRoseOptions } from "../optim/rose.ts";
+import {
+  ROSE_DEFAULTS,
+  type RoseTrainOptions,
+  stepNeeds,
+  validateRoseTrainOptions,
+  type WithPartialRose,
+  withRoseDefaults,
+} from "../optim/rose.ts";
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample } from "../data/batches.ts";
 import { maxInputLength } from "../io/config.ts";
@@ -19,9 +27,6 @@ import { buildTraining, type RunState, runLoop } from "./loop.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
 import { TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
 import { dirSink } from "../node/files.ts";
-
-/** The run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
-const TRAINER_STATE = "trainer_state.json";
 
 export interface TrainOptions {
   outputDir: string;
@@ -44,11 +49,9 @@ export interface TrainOptions {
   truncation: Truncation | null;
   padToMaxLength: boolean;
   seed: number;
-  method: RoseMethod;
-  upper: number;
-  lower: number;
-  gamma: number;
-  klDropout: number;
+  /** ROSE's options (optim/rose.ts); given in part, the rest come from ROSE_DEFAULTS. */
+  rose: RoseTrainOptions;
+  /** R-Drop: adds alpha * the symmetric KL of two dropout passes to the loss (0: off). */
   rdropAlpha: number;
   /** Hidden and attention dropout of single-pass training steps (null: the config's). */
   dropout: number | null;
@@ -56,8 +59,6 @@ export interface TrainOptions {
   layerwiseLrDecay: number;
   /** Decay of a moving average of the weights (0: none); evaluation and the saved model use the average. */
   emaDecay: number;
-  roseGranularity: Granularity;
-  roseEligible?: string;
   loggingSteps: number;
   /** Checkpoint every N optimizer steps (0: only at epoch ends). */
   saveSteps: number;
@@ -90,16 +91,11 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   truncation: null,
   padToMaxLength: false,
   seed: 42,
-  method: "vanilla",
-  upper: 70,
-  lower: 0,
-  gamma: 0.5,
-  klDropout: 0.1,
+  rose: ROSE_DEFAULTS,
   rdropAlpha: 0,
   dropout: null,
   layerwiseLrDecay: 1,
   emaDecay: 0,
-  roseGranularity: "tensor",
   loggingSteps: 50,
   saveSteps: 500,
   resume: false,
@@ -107,6 +103,15 @@ export const TRAIN_DEFAULTS: TrainOptions = {
   saveMasks: true,
   quiet: false,
 };
+
+/** Training options as a caller gives them: any of them, and any of ROSE's. */
+export type PartialTrainOptions = WithPartialRose<TrainOptions>;
+
+/** Options given in part, completed from TRAIN_DEFAULTS and ROSE's table. */
+export function withTrainDefaults(opts: PartialTrainOptions): TrainOptions {
+  const { rose, ...rest } = opts;
+  return { ...withDefaults<Omit<TrainOptions, "rose">>(TRAIN_DEFAULTS, rest), rose: withRoseDefaults(rose) };
+}
 
 export interface TrainResult {
   globalStep: number;
@@ -127,9 +132,9 @@ export class Trainer {
     readonly task: Task,
     readonly train: readonly Example[],
     readonly validation: readonly Example[] | null,
-    opts: Partial<TrainOptions>,
+    opts: PartialTrainOptions,
   ) {
-    this.o = withDefaults(TRAIN_DEFAULTS, opts);
+    this.o = withTrainDefaults(opts);
     validateTrainOptions(this.o);
     if (train.length === 0) throw new ConfigError("the training set is empty");
     if (!model.tokenizer) throw new ConfigError("the model has no tokenizer");
@@ -139,6 +144,7 @@ export class Trainer {
     const o = this.o;
     const tok = this.model.tokenizer!;
     mkdirSync(o.outputDir, { recursive: true });
+    const run = new RunDir(o.outputDir);
     const regression = this.task.isRegression;
     const maxLen = maxInputLength(this.model.cfg, o.maxSeqLength);
     if (o.truncation !== null) tok.truncation = o.truncation;
@@ -157,16 +163,16 @@ export class Trainer {
         betas: [o.adamBeta1, o.adamBeta2],
         eps: o.adamEpsilon,
         weightDecay: o.weightDecay,
-        method: o.method,
-        upper: o.upper,
-        lower: o.lower,
-        gamma: o.gamma,
+        method: o.rose.method,
+        upper: o.rose.upper,
+        lower: o.rose.lower,
+        gamma: o.rose.gamma,
         numWarmupSteps: warmup,
-        granularity: o.roseGranularity,
-        eligible: o.roseEligible,
+        granularity: o.rose.granularity,
+        eligible: o.rose.eligible,
       },
       {
-        klDropout: o.klDropout,
+        klDropout: o.rose.klDropout,
         rdropAlpha: o.rdropAlpha,
         regression,
         threads: o.threads,
@@ -193,7 +199,7 @@ export class Trainer {
         order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i)), o.batchSize) };
       return order.batches;
     };
-    const kl = stepNeeds({ method: o.method, granularity: o.roseGranularity, rdropAlpha: o.rdropAlpha }).twoPasses;
+    const kl = stepNeeds({ ...o.rose, rdropAlpha: o.rdropAlpha }).twoPasses;
     const finalFile = (st: RunState, result: TrainResult) => trainerState(st, o, result);
     return runLoop(
       this.model,
@@ -211,7 +217,7 @@ export class Trainer {
         }),
       },
       {
-        label: `train ${o.method}`,
+        label: `train ${o.rose.method}`,
         outputDir: o.outputDir,
         totalSteps,
         gradientAccumulationSteps: o.gradientAccumulationSteps,
@@ -224,7 +230,7 @@ export class Trainer {
         resume: o.resume,
         quiet: o.quiet,
         saveMasks: o.saveMasks,
-        resultFile: TRAINER_STATE,
+        resultFile: RUN_FILES.trainerState,
         stopAfterEpoch: o.stopAfterEpoch,
         ema,
         lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps }),
@@ -238,7 +244,7 @@ export class Trainer {
           grad_norm: s.gradNorm,
           samples_per_s: +s.samplesPerSecond.toFixed(2),
           ...(kl ? { kl: s.kl } : {}),
-          ...(o.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+          ...(o.rose.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
         }),
         progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
         evaluate: async (st, { epoch }) => {
@@ -249,7 +255,7 @@ export class Trainer {
             if (st.bestMetric === null || main > st.bestMetric) {
               st.bestMetric = main;
               st.bestStep = st.globalStep;
-              this.model.save(dirSink(join(o.outputDir, "best")));
+              this.model.save(dirSink(run.path("best")));
             }
             return m;
           });
@@ -264,10 +270,7 @@ export class Trainer {
           // The final model: the best by the task metric when there was a validation set, else the last
           // (or its average).
           if (ema) ema.swapInto(this.model.params);
-          if (st.bestStep !== null && existsSync(join(o.outputDir, "best", "model.safetensors"))) {
-            const best = readSafetensors(join(o.outputDir, "best", "model.safetensors")).tensors;
-            for (const [n, t] of best) if (this.model.params.has(n)) this.model.params.set(n, t.data as Float32Array);
-          }
+          if (st.bestStep !== null && existsSync(join(run.path("best"), WEIGHTS_FILE))) loadModelWeights(this.model, run.path("best"));
           this.model.save(dirSink(o.outputDir));
           const result = resultOf(st);
           return { result, file: finalFile(st, result) };
@@ -307,20 +310,54 @@ function resultOf(st: RunState): TrainResult {
   };
 }
 
-function trainerState(st: RunState, o: TrainOptions, r: TrainResult): Record<string, unknown> {
+/** trainer_state.json: the run's final state, as Hugging Face's Trainer writes it; its presence marks a complete run. */
+function trainerState(
+  st: RunState,
+  o: TrainOptions,
+  r: TrainResult,
+): TrainerStateRecord<Omit<TrainOptions, "rose"> & RoseRecord, TrainResult> {
   return {
     global_step: st.globalStep,
     epoch: st.epoch,
     max_steps: o.maxSteps,
     num_train_epochs: o.numTrainEpochs,
     best_metric: st.bestMetric,
-    best_model_checkpoint: st.bestStep !== null ? join(o.outputDir, "best") : null,
+    best_model_checkpoint: st.bestStep !== null ? new RunDir(o.outputDir).path("best") : null,
     train_loss: r.trainLoss,
     train_samples_per_second: r.samplesPerSecond,
     log_history: st.logHistory,
-    args: o,
+    args: { ...without(o, "rose"), ...roseRecord(o.rose) },
     result: r,
   };
+}
+
+/** ROSE's options in a run record (see roseRecord). */
+export interface RoseRecord extends Pick<RoseTrainOptions, "method" | "upper" | "lower" | "gamma" | "klDropout"> {
+  roseGranularity: RoseTrainOptions["granularity"];
+  /** The eligibility pattern (a RegExp as /source/flags); absent for the default rule. */
+  roseEligible?: string;
+}
+
+/**
+ * ROSE's group as run records (trainer_state.json, pretrain_result.json) hold it: flat, under the keys
+ * they have always had, so that `rose report` compares runs of any version option by option.
+ */
+export function roseRecord(r: RoseTrainOptions): RoseRecord {
+  const e = r.eligible;
+  return {
+    method: r.method,
+    upper: r.upper,
+    lower: r.lower,
+    gamma: r.gamma,
+    klDropout: r.klDropout,
+    roseGranularity: r.granularity,
+    roseEligible: typeof e === "function" ? "(a function)" : e instanceof RegExp ? String(e) : e,
+  };
+}
+
+function without<T extends object, K extends keyof T>(o: T, key: K): Omit<T, K> {
+  const { [key]: _, ...rest } = o;
+  return rest;
 }
 
 /** Rejects impossible options before any work (the entry points call it before slow loading); errors name the options (the CLI maps them to its flags). */
@@ -337,7 +374,6 @@ export function validateTrainOptions(o: TrainOptions): void {
     throw new ConfigError(`stopAfterEpoch must be a non-negative integer, got ${o.stopAfterEpoch}`, ["stopAfterEpoch"]);
   if (!(o.learningRate > 0)) throw new ConfigError(`learningRate must be > 0, got ${o.learningRate}`, ["learningRate"]);
   if (!(o.numTrainEpochs > 0) && !(o.maxSteps > 0)) throw new ConfigError("numTrainEpochs must be > 0", ["numTrainEpochs"]);
-  if (!(o.klDropout >= 0 && o.klDropout < 1)) throw new ConfigError(`klDropout must be in [0, 1), got ${o.klDropout}`, ["klDropout"]);
   if (o.dropout != null && !(o.dropout >= 0 && o.dropout < 1))
     throw new ConfigError(`dropout must be in [0, 1), got ${o.dropout}`, ["dropout"]);
   if (o.truncation !== null && !TRUNCATIONS.includes(o.truncation))
@@ -346,22 +382,5 @@ export function validateTrainOptions(o: TrainOptions): void {
     throw new ConfigError(`emaDecay must be in [0, 1) (0: off), got ${o.emaDecay}`, ["emaDecay"]);
   if (!(o.layerwiseLrDecay > 0 && o.layerwiseLrDecay <= 1))
     throw new ConfigError(`layerwiseLrDecay must be in (0, 1], got ${o.layerwiseLrDecay}`, ["layerwiseLrDecay"]);
-  try {
-    validateRoseOptions({
-      method: o.method,
-      upper: o.upper,
-      lower: o.lower,
-      gamma: o.gamma,
-      numWarmupSteps: 0,
-      granularity: o.roseGranularity,
-    });
-  } catch (e) {
-    // ROSE's granularity is roseGranularity here.
-    if (e instanceof ConfigError)
-      throw new ConfigError(
-        e.message.replace(/^granularity/, "roseGranularity"),
-        e.options.map((n) => (n === "granularity" ? "roseGranularity" : n)),
-      );
-    throw e;
-  }
+  validateRoseTrainOptions(o.rose);
 }

@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Graph, grad, ops, Program, Rng } from "../../src/engine/index.ts";
 import { crossEntropy, maskedCrossEntropy } from "../../src/models/losses.ts";
+import { crossEntropyOfLogits } from "../../src/infer/predictor.ts";
 
 const R = 6,
   C = 7;
@@ -59,4 +60,20 @@ test("maskedCrossEntropy averages over the labelled positions only; ignored posi
       );
     else assert.ok(Math.abs(row.reduce((a, v) => a + v, 0)) < 1e-6, `row ${i}: softmax - onehot sums to 0`);
   });
+});
+
+test("the host-side cross-entropy (sweep loss, landscapes) is the graph's crossEntropy", async () => {
+  const g = new Graph();
+  const x = g.input("x", "float32", [R, C]);
+  const y = g.input("y", "int64", [R]);
+  const prog = await Program.compile(g, { loss: crossEntropy(x, y) }, { threads: 1 });
+  const data = logitsData(9, R * C);
+  const labels = [1, 0, 6, 2, 2, 4];
+  const r = await prog.run({ x: data, y: BigInt64Array.from(labels.map(BigInt)) });
+  const host = labels.reduce((a, l, i) => a + crossEntropyOfLogits(data.subarray(i * C, (i + 1) * C), l), 0) / R;
+  const graph = r.loss!.data[0] as number;
+  assert.ok(Math.abs(host - graph) < 1e-5, `host ${host} vs graph ${graph}`);
+  // Large logits: the maximum is subtracted first, so nothing overflows.
+  assert.ok(Math.abs(crossEntropyOfLogits([1000, 0], 1) - 1000) < 1e-9);
+  assert.equal(crossEntropyOfLogits([0, 0], 0), Math.log(2));
 });

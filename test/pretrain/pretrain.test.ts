@@ -96,8 +96,8 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
 
 test("pretrain with ROSE selection runs and resumes from its checkpoint", async () => {
   const c = join(dir, "c");
-  await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 5 });
-  const r = await pretrain({ ...opts, outputDir: c, method: "rose-ensemble", maxSteps: 8, resume: true });
+  await pretrain({ ...opts, outputDir: c, rose: { method: "rose-ensemble" }, maxSteps: 5 });
+  const r = await pretrain({ ...opts, outputDir: c, rose: { method: "rose-ensemble" }, maxSteps: 8, resume: true });
   assert.equal(r.steps, 8);
 });
 

@@ -60,8 +60,8 @@ test("report of a vanilla and a ROSE run, opened in headless Chromium: no errors
   };
   const vanilla = join(root, "vanilla"),
     rose = join(root, "rose-ensemble");
-  await fineTune({ ...base, outputDir: vanilla, method: "vanilla" });
-  await fineTune({ ...base, outputDir: rose, method: "rose-ensemble", upper: 60 });
+  await fineTune({ ...base, outputDir: vanilla, rose: { method: "vanilla" } });
+  await fineTune({ ...base, outputDir: rose, rose: { method: "rose-ensemble", upper: 60 } });
   // What `rose robustness --output RUN/robustness.json` and `rose landscape --compare` leave in a run.
   const rob = await robustness({
     model: rose,

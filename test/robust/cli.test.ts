@@ -4,12 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ConfigError } from "../../src/errors.ts";
-import { attackModel } from "../../src/app/attack.ts";
+import { attackModel } from "../../src/robust/run.ts";
 import { evalAdvGlue } from "../../src/app/eval.ts";
 import { robustness } from "../../src/app/robustness.ts";
 import { GOLDEN_BERT, writeSentimentData } from "../helpers/synthetic.ts";
@@ -125,7 +126,8 @@ test("rose attack: clear errors for an unknown recipe and missing resources", as
   assert.match(noNeighbors.stderr, /--neighbors FILE/);
 });
 
-test("rose robustness --json: one row per recipe over the same examples", async () => {
+test("rose robustness --json --output: one row per recipe over the same examples; the file holds the printed line", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "rose-robustness-")), "run", "robustness.json");
   const r = await rose(
     "robustness",
     "--model",
@@ -138,8 +140,11 @@ test("rose robustness --json: one row per recipe over the same examples", async 
     "5",
     "--json",
     "--quiet",
+    "--output",
+    file,
   );
   assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(file, "utf8"), r.stdout);
   const out = JSON.parse(r.stdout) as { task: string; rows: Record<string, unknown>[] };
   assert.deepEqual(
     out.rows.map((x) => x.recipe),

@@ -108,7 +108,7 @@ test("a space in Hugging Face's spelling (learning_rate) is the same space as in
 });
 
 test("fixed train flags are checked by rose train's own parser", () => {
-  assert.equal(parseTrainArgs(["--upper", "55"]).upper, 55);
+  assert.equal(parseTrainArgs(["--upper", "55"]).rose?.upper, 55);
   assert.throws(() => parseTrainArgs(["--uper", "55"]), /unknown rose train option --uper \(did you mean --upper\?\)/);
   assert.throws(() => parseTrainArgs(["--batch-size", "x"]), /not an integer: x/);
   assert.throws(() => parseTrainArgs(["--resume"]), /--resume is set by the sweep/);

@@ -69,7 +69,7 @@ test("a trial paused at a rung and resumed ends exactly as an uninterrupted run"
     trainFile: data.train,
     validationFile: data.dev,
     quiet: true,
-    method: "rose-ensemble" as const,
+    rose: { method: "rose-ensemble" as const },
     learningRate: 1e-3,
     numTrainEpochs: 3,
     batchSize: 8,

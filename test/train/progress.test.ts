@@ -1,7 +1,7 @@
 // The progress bar's line: at most 80 columns, no empty field, count and ETA kept when space runs out.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatBarLine, MAX_BAR_WIDTH } from "../../src/train/progress.ts";
+import { formatBarLine, MAX_BAR_WIDTH } from "../../src/node/progress.ts";
 
 test("bar lines fit 80 columns and show no empty field", () => {
   const empty = formatBarLine("train vanilla", 0, 1000, "", "?");

@@ -45,7 +45,7 @@ test("vanilla fine-tuning learns the task and a rerun is bit-identical", async (
 for (const method of ["rose-first", "rose-second", "rose-ensemble"] as const) {
   test(`${method}: trains, logs KL and fraction updated, records masks`, async () => {
     const out = tmp();
-    await fineTune({ ...base, outputDir: out, method, learningRate: 1e-3, maxSteps: 6, warmupSteps: 1, upper: 60 });
+    await fineTune({ ...base, outputDir: out, rose: { method, upper: 60 }, learningRate: 1e-3, maxSteps: 6, warmupSteps: 1 });
     const recs = jsonl(join(out, "metrics.jsonl")).filter((r) => r.type === "train");
     assert.equal(recs.length, 6);
     for (const r of recs) {
@@ -72,8 +72,7 @@ test("element granularity and R-Drop run", async () => {
   await fineTune({
     ...base,
     outputDir: out,
-    method: "rose-first",
-    roseGranularity: "element",
+    rose: { method: "rose-first", granularity: "element" },
     rdropAlpha: 1,
     learningRate: 1e-3,
     maxSteps: 3,
