@@ -82,7 +82,16 @@ export {
 export { TRAIN_FLAGS, ROSE_FLAGS, MODEL_FLAGS, DATA_FLAGS, fineTuneOptionsFrom } from "./train/flags.ts";
 export { parseFlagArgs, type FlagSpec, type FlagValue } from "./train/flag-spec.ts";
 export { TrainStep, classification, type Objective, type StepOptions } from "./train/step.ts";
-export { runLoop, buildTraining, type LoopOptions, type LoopHooks, type LoopData, type RunState } from "./train/loop.ts";
+export {
+  runLoop,
+  buildTraining,
+  type LoopOptions,
+  type LoopHooks,
+  type LoopData,
+  type LoopEvaluation,
+  type StepSummary,
+  type RunState,
+} from "./train/loop.ts";
 // A run's output folder: its files' names and typed records (metrics.jsonl, checkpoints, trainer_state.json, ...).
 export {
   RunDir,
@@ -114,7 +123,17 @@ export { evaluate, evalAdvGlue, type EvaluateOptions } from "./app/eval.ts";
 export { predictText } from "./app/predict.ts";
 
 // Pre-training.
-export { heldoutAccuracy, pretrain, PRETRAIN_DEFAULTS, type PretrainOptions } from "./app/pretrain.ts";
+export { pretrain, PRETRAIN_DEFAULTS, type PretrainOptions } from "./app/pretrain.ts";
+export {
+  PretrainTrainer,
+  PRETRAIN_TRAINER_DEFAULTS,
+  withPretrainTrainerDefaults,
+  type PretrainTrainerOptions,
+  type PartialPretrainTrainerOptions,
+  type PretrainResult,
+} from "./pretrain/trainer.ts";
+export { heldoutAccuracy, type HeldoutAccuracy } from "./pretrain/heldout.ts";
+export { packLines } from "./pretrain/mlm-data.ts";
 export { PRESETS, maskedLm, maskedAccuracy, type PositionBucket } from "./pretrain/masked-lm.ts";
 export { buildCorpus } from "./pretrain/corpus.ts";
 export { trainWordPiece, writeVocabDir } from "./pretrain/wordpiece.ts";

@@ -5,7 +5,7 @@
 // Prints one JSON object. The masks depend on the length and the batch size: compare models at equal ones.
 import "../../src/node/runtime.ts";
 import { parseArgs } from "node:util";
-import { heldoutAccuracy } from "../../src/app/pretrain.ts";
+import { heldoutAccuracy } from "../../src/pretrain/heldout.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { dirFiles } from "../../src/node/files.ts";
 

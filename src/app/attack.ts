@@ -18,3 +18,45 @@ export async function attack(o: AttackCommandOptions): Promise<AttackModelResult
     );
   return r;
 }
+
+/** The summary line `rose attack --json` prints: rates and averages rounded to 2 decimals, seconds to 3. */
+export interface AttackRecord {
+  recipe: string;
+  task: string;
+  n: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  original_accuracy: number;
+  accuracy_under_attack: number;
+  attack_success_rate: number;
+  avg_perturbed_word_pct: number;
+  avg_num_words: number;
+  avg_queries: number;
+  model_calls: number;
+  model_inputs: number;
+  seconds: number;
+}
+
+const round = (x: number, d = 2) => Number(x.toFixed(d));
+
+export function attackRecord(r: AttackModelResult): AttackRecord {
+  const s = r.summary;
+  return {
+    recipe: r.recipe,
+    task: r.task,
+    n: s.n,
+    succeeded: s.succeeded,
+    failed: s.failed,
+    skipped: s.skipped,
+    original_accuracy: round(s.original_accuracy),
+    accuracy_under_attack: round(s.accuracy_under_attack),
+    attack_success_rate: round(s.attack_success_rate),
+    avg_perturbed_word_pct: round(s.avg_perturbed_word_pct),
+    avg_num_words: round(s.avg_num_words),
+    avg_queries: round(s.avg_queries),
+    model_calls: r.stats.modelCalls,
+    model_inputs: r.stats.modelInputs,
+    seconds: round(r.stats.totalMs / 1000, 3),
+  };
+}

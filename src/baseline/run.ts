@@ -4,7 +4,7 @@ import { performance } from "node:perf_hooks";
 import { join } from "node:path";
 import { computeMetrics } from "../data/metrics.ts";
 import type { Example } from "../data/readers.ts";
-import { customTask, withLabels } from "../data/tasks.ts";
+import { customTask, type Task, withLabels } from "../data/tasks.ts";
 import { ConfigError, DataError } from "../errors.ts";
 import { writeFileAtomic } from "../node/files.ts";
 import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
@@ -61,13 +61,63 @@ function labelsOf(file: string, examples: readonly Example[]): Int32Array {
   });
 }
 
+type ResolvedOptions = BaselineOptions & typeof BASELINE_DEFAULTS;
+
 export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult> {
-  const o = withDefaults<BaselineOptions & typeof BASELINE_DEFAULTS>(BASELINE_DEFAULTS as BaselineOptions & typeof BASELINE_DEFAULTS, opts);
+  const o = withDefaults<ResolvedOptions>(BASELINE_DEFAULTS as ResolvedOptions, opts);
   const log = (s: string) => {
     if (!o.quiet) process.stderr.write(`${s}\n`);
   };
   if (!BASELINE_MODEL_TYPES.includes(o.modelType))
     throw new ConfigError(`unknown model type ${JSON.stringify(o.modelType)} (${BASELINE_MODEL_TYPES.join(", ")})`);
+  const { task, examples, labels, y } = await readTraining(o, log);
+  const t0 = performance.now();
+  const { model, optimizer } = fitModel(o, task, examples, labels, y, log);
+  const trainSeconds = (performance.now() - t0) / 1000;
+  log(
+    `${o.modelType}: ${examples.length} training rows, ${model.vectorizer.size} n-grams, fitted in ${trainSeconds.toFixed(1)} s${optimizer ? ` (${optimizer.iterations} L-BFGS iterations)` : ""}`,
+  );
+  const score = (ex: readonly Example[], file: string) =>
+    computeMetrics(
+      task,
+      model.predict(ex).map((p) => p.prediction),
+      [...labelsOf(file, ex)],
+    );
+  const trainMetrics = score(examples, o.trainFile);
+  let evalMetrics: Record<string, number> | null = null;
+  let evalSamples = 0;
+  if (o.validationFile) {
+    const val = await readData(o.validationFile, task.name === "custom" ? customTask({ labels }) : task, o, log);
+    if (o.maxEvalSamples) val.examples = val.examples.slice(0, o.maxEvalSamples);
+    if (val.examples.length === 0) throw new DataError(o.validationFile, null, "no validation rows");
+    evalMetrics = score(val.examples, o.validationFile);
+    evalSamples = val.examples.length;
+  }
+  const result: BaselineResult = {
+    model,
+    task: task.name,
+    modelType: o.modelType,
+    trainSamples: examples.length,
+    features: model.vectorizer.size,
+    trainSeconds,
+    optimizer,
+    trainMetrics,
+    evalSamples,
+    evalMetrics,
+    outputDir: o.outputDir ?? null,
+  };
+  if (o.outputDir) {
+    model.save(o.outputDir);
+    writeFileAtomic(join(o.outputDir, "baseline_results.json"), `${JSON.stringify(resultSummary(result, o), null, 2)}\n`);
+  }
+  return result;
+}
+
+/** The training rows, the task with their labels, and each row's label id; every class must have rows. */
+async function readTraining(
+  o: ResolvedOptions,
+  log: (s: string) => void,
+): Promise<{ task: Task; examples: Example[]; labels: readonly string[]; y: Int32Array }> {
   let task = taskByName(o.task);
   if (task.isRegression) throw new ConfigError(`task ${task.name} is a regression task; the bag-of-words baseline classifies`);
   const train = await readData(o.trainFile, task, o, log);
@@ -86,71 +136,44 @@ export async function fitBaseline(opts: BaselineOptions): Promise<BaselineResult
       null,
       `no training row has the label ${empty.map((l) => JSON.stringify(l)).join(", ")}; every class needs examples`,
     );
+  return { task, examples: train.examples, labels, y };
+}
 
-  const t0 = performance.now();
-  const vectorizer = NgramVectorizer.fit(train.examples, {
+/** Fits the n-gram vocabulary and the classifier on the training rows. */
+function fitModel(
+  o: ResolvedOptions,
+  task: Task,
+  examples: readonly Example[],
+  labels: readonly string[],
+  y: Int32Array,
+  log: (s: string) => void,
+): { model: BagOfWords; optimizer: BaselineResult["optimizer"] } {
+  const vectorizer = NgramVectorizer.fit(examples, {
     ngramRange: o.ngramRange ?? VECTORIZER_DEFAULTS.ngramRange,
     minDf: o.minDf ?? VECTORIZER_DEFAULTS.minDf,
     maxDf: o.maxDf ?? VECTORIZER_DEFAULTS.maxDf,
     maxFeatures: o.maxFeatures ?? null,
     lowercase: o.lowercase ?? true,
   });
-  let model: BagOfWords;
-  let optimizer: BaselineResult["optimizer"] = null;
   if (o.modelType === "nb") {
-    const scorer = fitMultinomialNb(vectorizer.counts(train.examples), y, labels.length, o.alpha);
-    model = new BagOfWords("nb", vectorizer, scorer, labels, { task: task.name, hyperparameters: { alpha: o.alpha } });
-  } else {
-    const fit = fitLogistic(
-      { x: vectorizer.tfidf(train.examples), y, numClasses: labels.length, c: o.c },
-      { maxIterations: o.maxIter, gradientTolerance: o.tol },
-    );
-    optimizer = fit.optimizer;
-    if (!fit.optimizer.converged)
-      log(
-        `warning: L-BFGS stopped (${fit.optimizer.reason}) after ${fit.optimizer.iterations} iterations with gradient ${fit.optimizer.gradientMax.toExponential(2)} > ${o.tol}`,
-      );
-    model = new BagOfWords("logreg", vectorizer, fit.model, labels, { task: task.name, hyperparameters: { c: o.c } });
+    const scorer = fitMultinomialNb(vectorizer.counts(examples), y, labels.length, o.alpha);
+    return {
+      model: new BagOfWords("nb", vectorizer, scorer, labels, { task: task.name, hyperparameters: { alpha: o.alpha } }),
+      optimizer: null,
+    };
   }
-  const trainSeconds = (performance.now() - t0) / 1000;
-  log(
-    `${o.modelType}: ${train.examples.length} training rows, ${vectorizer.size} n-grams, fitted in ${trainSeconds.toFixed(1)} s${optimizer ? ` (${optimizer.iterations} L-BFGS iterations)` : ""}`,
+  const fit = fitLogistic(
+    { x: vectorizer.tfidf(examples), y, numClasses: labels.length, c: o.c },
+    { maxIterations: o.maxIter, gradientTolerance: o.tol },
   );
-
-  const score = (ex: readonly Example[], file: string) =>
-    computeMetrics(
-      task,
-      model.predict(ex).map((p) => p.prediction),
-      [...labelsOf(file, ex)],
+  if (!fit.optimizer.converged)
+    log(
+      `warning: L-BFGS stopped (${fit.optimizer.reason}) after ${fit.optimizer.iterations} iterations with gradient ${fit.optimizer.gradientMax.toExponential(2)} > ${o.tol}`,
     );
-  const trainMetrics = score(train.examples, o.trainFile);
-  let evalMetrics: Record<string, number> | null = null;
-  let evalSamples = 0;
-  if (o.validationFile) {
-    const val = await readData(o.validationFile, task.name === "custom" ? customTask({ labels }) : task, o, log);
-    if (o.maxEvalSamples) val.examples = val.examples.slice(0, o.maxEvalSamples);
-    if (val.examples.length === 0) throw new DataError(o.validationFile, null, "no validation rows");
-    evalMetrics = score(val.examples, o.validationFile);
-    evalSamples = val.examples.length;
-  }
-  const result: BaselineResult = {
-    model,
-    task: task.name,
-    modelType: o.modelType,
-    trainSamples: train.examples.length,
-    features: vectorizer.size,
-    trainSeconds,
-    optimizer,
-    trainMetrics,
-    evalSamples,
-    evalMetrics,
-    outputDir: o.outputDir ?? null,
+  return {
+    model: new BagOfWords("logreg", vectorizer, fit.model, labels, { task: task.name, hyperparameters: { c: o.c } }),
+    optimizer: fit.optimizer,
   };
-  if (o.outputDir) {
-    model.save(o.outputDir);
-    writeFileAtomic(join(o.outputDir, "baseline_results.json"), `${JSON.stringify(resultSummary(result, o), null, 2)}\n`);
-  }
-  return result;
 }
 
 /** The JSON-able part of a result (what `rose baseline --json` prints and baseline_results.json holds). */

@@ -1,8 +1,9 @@
 // `rose attack` (one recipe, per-example output) and `rose robustness` (several recipes, one table).
 import type { Command } from "commander";
 import { formatResult, formatSummaryTable, RECIPE_NAMES } from "../robust/index.ts";
-import { DEFAULT_NUM_EXAMPLES, type AttackSetupOptions } from "../robust/run.ts";
-import { attack as attackCommand } from "../app/attack.ts";
+import { DEFAULT_NUM_EXAMPLES, type AttackSetupOptions, type AttackStart } from "../robust/run.ts";
+import type { AttackResult } from "../robust/types.ts";
+import { attack as attackCommand, attackRecord } from "../app/attack.ts";
 import { formatRobustnessTable, robustness, robustnessRecord } from "../app/robustness.ts";
 import { prepareOutputFile } from "../node/outputs.ts";
 import { robustnessText } from "../node/run-dir.ts";
@@ -88,99 +89,91 @@ function setupOptions(f: Flags): AttackSetupOptions {
   };
 }
 
-const round = (x: number, d = 2) => Number(x.toFixed(d));
-
 type Progress = ReturnType<typeof createProgress>;
+type AttackFlags = Flags & { recipe: string; output?: string };
+type RobustnessFlags = Flags & { recipes: string; output?: string };
 
 export function registerAttack(program: Command): void {
   const attack = program.command("attack").description(`attack a classifier with a TextAttack recipe (${RECIPE_NAMES.join(", ")})`);
   attackOptions(attack)
     .requiredOption("--recipe <name>", `attack recipe: ${RECIPE_NAMES.join(", ")}`)
     .option("--output <file>", "write per-example results (JSON lines)")
-    .action(
-      withFlags(attack, {}, async (f: Flags & { recipe: string; output?: string }) => {
-        if (f.output) prepareOutputFile(f.output, "--output");
-        onInterrupt(
-          () =>
-            `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`,
-        );
-        const counts = { succeeded: 0, failed: 0, skipped: 0 };
-        let labels: readonly string[] = [];
-        let progress: Progress | null = null;
-        const r = await attackCommand({
-          ...setupOptions(f),
-          recipe: f.recipe,
-          output: f.output,
-          onStart: (info) => {
-            labels = info.labelNames;
-            if (!f.json) process.stdout.write(`${info.description}\n`);
-            progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
-          },
-          onProgress: (done, total, res) => {
-            counts[res.status]++;
-            if (!f.json) {
-              const text = `\n--- ${done}/${total} ---\n${formatResult(res, labels)}`;
-              // On a terminal the bar's log() prints above the bar; piped, the lines go to stdout alone.
-              if (process.stdout.isTTY && process.stderr.isTTY && !f.quiet && progress) progress.log(text);
-              else process.stdout.write(`${text}\n`);
-            }
-            progress?.update(done, counts);
-          },
-        });
-        (progress as Progress | null)?.stop();
-        const s = r.summary;
-        if (f.json) {
-          process.stdout.write(
-            `${JSON.stringify({
-              recipe: r.recipe,
-              task: r.task,
-              n: s.n,
-              succeeded: s.succeeded,
-              failed: s.failed,
-              skipped: s.skipped,
-              original_accuracy: round(s.original_accuracy),
-              accuracy_under_attack: round(s.accuracy_under_attack),
-              attack_success_rate: round(s.attack_success_rate),
-              avg_perturbed_word_pct: round(s.avg_perturbed_word_pct),
-              avg_num_words: round(s.avg_num_words),
-              avg_queries: round(s.avg_queries),
-              model_calls: r.stats.modelCalls,
-              model_inputs: r.stats.modelInputs,
-              seconds: round(r.stats.totalMs / 1000, 3),
-            })}\n`,
-          );
-        } else {
-          process.stdout.write(`\n${formatSummaryTable(s, r.stats)}\n`);
-        }
-      }),
-    );
+    .action(withFlags(attack, {}, runAttack));
 
   const rob = program.command("robustness").description("accuracy under several attack recipes on the same examples, as one table");
   attackOptions(rob)
     .requiredOption("--recipes <list>", `comma-separated recipes (${RECIPE_NAMES.join(", ")})`)
     .option("--output <file>", "also write the table as JSON (save it as RUN_DIR/robustness.json for rose report)")
-    .action(
-      withFlags(rob, {}, async (f: Flags & { recipes: string; output?: string }) => {
-        onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
-        if (f.output) prepareOutputFile(f.output, "--output");
-        const recipes = f.recipes
-          .split(",")
-          .map((x) => x.trim())
-          .filter((x) => x.length > 0);
-        let progress: Progress | null = null;
-        const r = await robustness({
-          ...setupOptions(f),
-          recipes,
-          output: f.output,
-          onStart: (info) => {
-            progress?.stop();
-            progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
-          },
-          onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
-        });
-        (progress as Progress | null)?.stop();
-        if (f.json) process.stdout.write(robustnessText(robustnessRecord(r)));
-        else process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
-      }),
-    );
+    .action(withFlags(rob, {}, runRobustness));
+}
+
+async function runAttack(f: AttackFlags): Promise<void> {
+  if (f.output) prepareOutputFile(f.output, "--output");
+  onInterrupt(
+    () => `Nothing was saved${f.output ? ` (--output ${f.output} is written when the attack ends)` : ""}; an attack run cannot be resumed.`,
+  );
+  const view = new AttackView(f);
+  const r = await attackCommand({
+    ...setupOptions(f),
+    recipe: f.recipe,
+    output: f.output,
+    onStart: (info) => view.start(info),
+    onProgress: (done, total, res) => view.example(done, total, res),
+  });
+  view.stop();
+  if (f.json) process.stdout.write(`${JSON.stringify(attackRecord(r))}\n`);
+  else process.stdout.write(`\n${formatSummaryTable(r.summary, r.stats)}\n`);
+}
+
+/** What `rose attack` shows while it runs: the description, each example's result, a progress bar. */
+class AttackView {
+  private readonly counts = { succeeded: 0, failed: 0, skipped: 0 };
+  private labels: readonly string[] = [];
+  private progress: Progress | null = null;
+
+  constructor(private readonly f: AttackFlags) {}
+
+  start(info: AttackStart): void {
+    this.labels = info.labelNames;
+    if (!this.f.json) process.stdout.write(`${info.description}\n`);
+    this.progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(this.f.quiet) });
+  }
+
+  example(done: number, total: number, res: AttackResult): void {
+    this.counts[res.status]++;
+    if (!this.f.json) {
+      const text = `\n--- ${done}/${total} ---\n${formatResult(res, this.labels)}`;
+      // On a terminal the bar's log() prints above the bar; piped, the lines go to stdout alone.
+      if (process.stdout.isTTY && process.stderr.isTTY && !this.f.quiet && this.progress) this.progress.log(text);
+      else process.stdout.write(`${text}\n`);
+    }
+    this.progress?.update(done, this.counts);
+  }
+
+  stop(): void {
+    this.progress?.stop();
+  }
+}
+
+async function runRobustness(f: RobustnessFlags): Promise<void> {
+  onInterrupt(() => "Nothing was saved; a robustness run cannot be resumed.");
+  if (f.output) prepareOutputFile(f.output, "--output");
+  const recipes = f.recipes
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+  let progress: Progress | null = null;
+  const r = await robustness({
+    ...setupOptions(f),
+    recipes,
+    output: f.output,
+    onStart: (info) => {
+      progress?.stop();
+      progress = createProgress(`attack ${info.recipe}`, info.total, { quiet: Boolean(f.quiet) });
+    },
+    onProgress: (_recipe, done) => (progress as Progress | null)?.update(done),
+  });
+  (progress as Progress | null)?.stop();
+  if (f.json) process.stdout.write(robustnessText(robustnessRecord(r)));
+  else process.stdout.write(`task ${r.task}\n${formatRobustnessTable(r.rows)}\n`);
 }

@@ -16,7 +16,7 @@ export type NpmSource = "sotu" | "moby-dick" | "wordnet";
 export type CorpusSource = NpmSource | DebianSource;
 
 /** The sources in npm packages (rose's devDependencies): the default. */
-export const NPM_SOURCES: readonly NpmSource[] = ["sotu", "moby-dick", "wordnet"];
+const NPM_SOURCES: readonly NpmSource[] = ["sotu", "moby-dick", "wordnet"];
 /** Every source, the Debian ones (installed with apt-get) after the npm ones. */
 export const CORPUS_SOURCES: readonly CorpusSource[] = [...NPM_SOURCES, ...(Object.keys(DEBIAN_SOURCES) as DebianSource[])];
 
@@ -152,7 +152,7 @@ function paragraphs(text: string): string[] {
 const STAGE = /\[(?:applause|laughter|missing text)[^\]]*\]|\((?:applause|laughter)[^)]*\)/gi;
 
 /** State of the Union addresses: one document per `<year>_<president>_<party>.txt`, each one long line. */
-export function readSotu(dir: string): CorpusDocument[] {
+function readSotu(dir: string): CorpusDocument[] {
   const files = listDir(dir, "sotu").filter((f) => f.endsWith(".txt"));
   if (files.length === 0) throw new FormatError(dir, "no .txt speech files (expected e.g. 1850_millard_fillmore_w.txt)");
   return files.map((f) => ({ id: `sotu/${f}`, lines: paragraphs(readText(join(dir, f)).replace(STAGE, " ")) }));
@@ -213,7 +213,7 @@ export function wordnetSynsetText(line: string): string | null {
 }
 
 /** WordNet: one document per synset, from data.noun, data.verb, data.adj and data.adv. */
-export function readWordNet(dir: string): CorpusDocument[] {
+function readWordNet(dir: string): CorpusDocument[] {
   const docs: CorpusDocument[] = [];
   for (const pos of ["noun", "verb", "adj", "adv"]) {
     const file = join(dir, `data.${pos}`);
@@ -282,78 +282,87 @@ function checkOptions(opts: CorpusOptions): Required<Omit<CorpusOptions, "dirs" 
   return { heldoutFraction, minLineChars, maxLineChars, sources, maxTrainChars: opts.maxTrainChars ?? null };
 }
 
+/** A source's documents, cleaned, with their held-out mark, and the lines dropped as duplicates. */
+interface SourceDocs {
+  source: CorpusSource;
+  duplicates: number;
+  docs: { id: string; lines: string[]; heldout: boolean; chars: number }[];
+}
+
 /**
  * Reads, cleans and splits the corpus. Lines are one paragraph (or sentence group) each, in source then
  * document order; held-out documents are chosen per source by a hash of their id, so the split is stable.
  */
 export function buildCorpus(opts: CorpusOptions = {}): Corpus {
   const o = checkOptions(opts);
-  const perSource: {
-    source: CorpusSource;
-    duplicates: number;
-    docs: { id: string; lines: string[]; heldout: boolean; chars: number }[];
-  }[] = [];
   // Exact duplicates are dropped wherever they occur after the first time, so no held-out line is also trained on.
   const seen = new Set<string>();
-  for (const source of o.sources) {
-    const dir = opts.dirs?.[source] ?? defaultSourceDir(source);
-    const raw = READERS[source](dir);
-    const held = heldoutIds(raw, o.heldoutFraction);
-    let duplicates = 0;
-    const docs = raw.map((d) => {
-      const lines = d.lines
-        .flatMap((p) => splitLong(cleanText(p), o.maxLineChars))
-        .filter((l) => {
-          if (l.length < o.minLineChars) return false;
-          if (seen.has(l)) {
-            duplicates++;
-            return false;
-          }
-          seen.add(l);
-          return true;
-        });
-      return { id: d.id, lines, heldout: held.has(d.id), chars: lines.reduce((n, l) => n + l.length, 0) };
-    });
-    perSource.push({ source, duplicates, docs });
-  }
+  const perSource = o.sources.map((source) => readSource(source, opts.dirs?.[source] ?? defaultSourceDir(source), o, seen));
   // A cap keeps each source's proportion of the training text: every source keeps its leading documents.
-  const trainChars = (ds: (typeof perSource)[number]["docs"]): number => ds.reduce((n, d) => n + (d.heldout ? 0 : d.chars), 0);
-  const totalTrain = perSource.reduce((n, s) => n + trainChars(s.docs), 0);
+  const totalTrain = perSource.reduce((n, s) => n + trainChars(s), 0);
   const scale = o.maxTrainChars !== null && totalTrain > o.maxTrainChars ? o.maxTrainChars / totalTrain : 1;
-
-  const train: string[] = [];
-  const heldout: string[] = [];
-  const stats: CorpusStats = { sources: {}, total: emptyStats() };
-  for (const { source, docs, duplicates } of perSource) {
-    const st = emptyStats();
-    st.duplicates = duplicates;
-    let budget = scale < 1 ? Math.floor(trainChars(docs) * scale) : Number.POSITIVE_INFINITY;
-    for (const d of docs) {
-      if (d.lines.length === 0) continue;
-      if (!d.heldout) {
-        if (d.chars > budget) {
-          budget = 0;
-          continue;
-        }
-        budget -= d.chars;
-      }
-      st.documents++;
-      if (d.heldout) {
-        st.heldoutDocuments++;
-        st.heldoutLines += d.lines.length;
-        heldout.push(...d.lines);
-      } else {
-        st.trainDocuments++;
-        st.trainLines += d.lines.length;
-        for (const l of d.lines) train.push(l);
-      }
-      for (const l of d.lines) {
-        st.chars += l.length;
-        st.words += countWords(l);
-      }
-    }
-    stats.sources[source] = st;
-    for (const k of Object.keys(st) as (keyof SourceStats)[]) stats.total[k] += st[k];
+  const corpus: Corpus = { train: [], heldout: [], stats: { sources: {}, total: emptyStats() } };
+  for (const s of perSource) {
+    const st = takeSource(s, scale < 1 ? Math.floor(trainChars(s) * scale) : Number.POSITIVE_INFINITY, corpus);
+    corpus.stats.sources[s.source] = st;
+    for (const k of Object.keys(st) as (keyof SourceStats)[]) corpus.stats.total[k] += st[k];
   }
-  return { train, heldout, stats };
+  return corpus;
+}
+
+/** One source's documents: paragraphs cleaned and cut, short lines and lines `seen` before dropped. */
+function readSource(source: CorpusSource, dir: string, o: ReturnType<typeof checkOptions>, seen: Set<string>): SourceDocs {
+  const raw = READERS[source](dir);
+  const held = heldoutIds(raw, o.heldoutFraction);
+  let duplicates = 0;
+  const docs = raw.map((d) => {
+    const lines = d.lines
+      .flatMap((p) => splitLong(cleanText(p), o.maxLineChars))
+      .filter((l) => {
+        if (l.length < o.minLineChars) return false;
+        if (seen.has(l)) {
+          duplicates++;
+          return false;
+        }
+        seen.add(l);
+        return true;
+      });
+    return { id: d.id, lines, heldout: held.has(d.id), chars: lines.reduce((n, l) => n + l.length, 0) };
+  });
+  return { source, duplicates, docs };
+}
+
+function trainChars(s: SourceDocs): number {
+  return s.docs.reduce((n, d) => n + (d.heldout ? 0 : d.chars), 0);
+}
+
+/** Adds a source's held-out documents and its leading training documents within `budget` characters to `corpus`. */
+function takeSource({ docs, duplicates }: SourceDocs, budget: number, corpus: Corpus): SourceStats {
+  const st = emptyStats();
+  st.duplicates = duplicates;
+  for (const d of docs) {
+    if (d.lines.length === 0) continue;
+    if (!d.heldout) {
+      if (d.chars > budget) {
+        budget = 0;
+        continue;
+      }
+      budget -= d.chars;
+    }
+    st.documents++;
+    if (d.heldout) {
+      st.heldoutDocuments++;
+      st.heldoutLines += d.lines.length;
+      corpus.heldout.push(...d.lines);
+    } else {
+      st.trainDocuments++;
+      st.trainLines += d.lines.length;
+      for (const l of d.lines) corpus.train.push(l);
+    }
+    for (const l of d.lines) {
+      st.chars += l.length;
+      st.words += countWords(l);
+    }
+  }
+  return st;
 }

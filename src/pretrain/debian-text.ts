@@ -138,9 +138,9 @@ function readDict(source: "gcide" | "foldoc" | "jargon" | "devil", dir: string, 
 }
 
 export const readGcide = (dir: string): CorpusDocument[] => readDict("gcide", dir, gcideBlock);
-export const readFoldoc = (dir: string): CorpusDocument[] => readDict("foldoc", dir, glossaryBlock);
-export const readJargon = (dir: string): CorpusDocument[] => readDict("jargon", dir, glossaryBlock);
-export const readDevil = (dir: string): CorpusDocument[] => readDict("devil", dir, glossaryBlock);
+const readFoldoc = (dir: string): CorpusDocument[] => readDict("foldoc", dir, glossaryBlock);
+const readJargon = (dir: string): CorpusDocument[] => readDict("jargon", dir, glossaryBlock);
+const readDevil = (dir: string): CorpusDocument[] => readDict("devil", dir, glossaryBlock);
 
 // Collections of pictures or of text in other languages.
 const FORTUNE_SKIP = new Set(["art", "ascii-art", "translate-me"]);
@@ -161,7 +161,7 @@ export function fortuneCookies(text: string): string[] {
     .filter(looksLikeProse);
 }
 
-export function readFortunes(dir: string): CorpusDocument[] {
+function readFortunes(dir: string): CorpusDocument[] {
   if (!existsSync(dir)) readFile(dir, "fortunes");
   const files = readdirSync(dir)
     .filter((f) => !f.includes(".") && !FORTUNE_SKIP.has(f))
@@ -173,7 +173,7 @@ export function readFortunes(dir: string): CorpusDocument[] {
 }
 
 /** The Debian Reference's plain-text edition: one document per chapter (lines "Chapter N."). */
-export function readDebianReference(dir: string): CorpusDocument[] {
+function readDebianReference(dir: string): CorpusDocument[] {
   const file = join(dir, "debian-reference.en.txt.gz");
   const text = readMaybeGzip(file, "debian-reference");
   const chapters = text.split(/\n(?=Chapter[\s\u00a0]+\d+\.)/);
@@ -203,7 +203,7 @@ export function htmlParagraphs(html: string): string[] {
     .filter(looksLikeProse);
 }
 
-export function readPythonDocs(dir: string): CorpusDocument[] {
+function readPythonDocs(dir: string): CorpusDocument[] {
   if (!existsSync(dir)) readFile(dir, "python-docs");
   const files = htmlFiles(dir);
   if (files.length === 0) throw new FormatError(dir, "no .html pages");
@@ -211,7 +211,7 @@ export function readPythonDocs(dir: string): CorpusDocument[] {
 }
 
 /** The King James Bible through bible-kjv's `bible` program in `dir`: one document per chapter, a verse a line. */
-export function readBible(dir: string): CorpusDocument[] {
+function readBible(dir: string): CorpusDocument[] {
   const exe = join(dir, "bible");
   readFile(exe, "bible");
   let text: string;

@@ -1,12 +1,13 @@
 // The masked-LM objective of pre-training: architecture presets, the loss on the predicted positions
-// only, and held-out masked-token accuracy. `rose pretrain` (app/pretrain.ts) trains with it.
+// only, and masked-token accuracy. The pre-training trainer (trainer.ts) trains with it.
 import { Graph, type HostTensor, ops, Program, type Tensor } from "../engine/index.ts";
-import { ShapeError } from "../errors.ts";
+import { ConfigError, ShapeError } from "../errors.ts";
+import type { JsonObject } from "../io/config.ts";
 import { ParamScope } from "../models/index.ts";
 import { crossEntropy } from "../models/losses.ts";
 import type { PretrainedModel } from "../models/pretrained.ts";
 import type { Objective } from "../train/step.ts";
-import { IGNORE_INDEX, MlmBatcher, type MlmBatch } from "./mlm-data.ts";
+import { IGNORE_INDEX, MlmBatcher, type MlmBatch, type MlmBatcherOptions } from "./mlm-data.ts";
 
 /** Architectures of the presets (as ../shared/bench/torch_baseline.py names them). */
 export const PRESETS: Record<
@@ -18,6 +19,25 @@ export const PRESETS: Record<
   small: { hidden_size: 512, num_hidden_layers: 4, num_attention_heads: 8, intermediate_size: 2048 },
   base: { hidden_size: 768, num_hidden_layers: 12, num_attention_heads: 12, intermediate_size: 3072 },
 };
+
+/** A BERT masked-LM config.json (as an object) of a preset, for sequences of up to maxSeqLength tokens. */
+export function presetConfig(preset: string, maxSeqLength: number): JsonObject {
+  const arch = PRESETS[preset];
+  if (!arch) throw new ConfigError(`config must be one of ${Object.keys(PRESETS).join(", ")}, got ${preset}`, ["config"]);
+  return {
+    model_type: "bert",
+    architectures: ["BertForMaskedLM"],
+    ...arch,
+    hidden_act: "gelu",
+    hidden_dropout_prob: 0.1,
+    attention_probs_dropout_prob: 0.1,
+    max_position_embeddings: Math.max(512, maxSeqLength),
+    type_vocab_size: 2,
+    initializer_range: 0.02,
+    layer_norm_eps: 1e-12,
+    pad_token_id: 0,
+  };
+}
 
 /**
  * The masked-LM objective on the predicted positions only. The last encoder layer computes just those
@@ -106,8 +126,8 @@ export interface PositionBucket {
  */
 export async function maskedAccuracy(
   model: PretrainedModel,
-  seqs: number[][],
-  batcherOpts: ConstructorParameters<typeof MlmBatcher>[1],
+  seqs: readonly (readonly number[])[],
+  batcherOpts: MlmBatcherOptions,
   threads?: number,
   opts: { positionBucket?: number } = {},
 ): Promise<{ accuracy: number; tokens: number; byPosition?: PositionBucket[] }> {

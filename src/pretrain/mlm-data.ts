@@ -72,6 +72,12 @@ export function packSequences(tokenIdsPerLine: readonly (readonly number[])[], o
   return out;
 }
 
+/** Corpus lines -> token ids -> packed [CLS] ... [SEP] sequences of up to maxLength (the tokenizer's specials). */
+export async function packLines(tokenizer: Tokenizer, lines: readonly string[], maxLength: number): Promise<number[][]> {
+  const sp = tokenizer.specialIds;
+  return packSequences(await tokenizeLines(tokenizer, lines), { maxLength, clsId: sp.cls, sepId: sp.sep });
+}
+
 export interface MaskOptions {
   rng: Rng;
   /** Random replacements are uniform over [0, vocabSize), special ids included, as Hugging Face does. */
@@ -194,10 +200,6 @@ export class MlmBatcher {
     if (this.stepsPerEpoch === 0) throw new ConfigError(`${n} sequences make no full batch of ${batchSize}`);
   }
 
-  get size(): number {
-    return this.sequences.length;
-  }
-
   /** Epoch and batch index of a global step. */
   position(step: number): { epoch: number; index: number } {
     if (!Number.isInteger(step) || step < 0) throw new ConfigError(`step must be a non-negative integer, got ${step}`);
@@ -236,9 +238,17 @@ export class MlmBatcher {
     });
     return { step, epoch, index, ...masked };
   }
+}
 
-  /** Batches from `startStep` on, `count` of them (default: without end). */
-  *batches(startStep = 0, count = Number.POSITIVE_INFINITY): Generator<MlmStep> {
-    for (let s = startStep; s < startStep + count; s++) yield this.batchAt(s);
-  }
+/** A batcher's options from a tokenizer: its vocabulary size, [MASK], [PAD] and the special tokens never masked. */
+export function tokenizerBatcherOptions(tokenizer: Tokenizer, batchSize: number, seed: number): MlmBatcherOptions {
+  const sp = tokenizer.specialIds;
+  return {
+    batchSize,
+    seed,
+    vocabSize: tokenizer.vocabSize,
+    maskId: sp.mask,
+    specialIds: [sp.pad, sp.cls, sp.sep, sp.unk, sp.mask],
+    padId: sp.pad,
+  };
 }

@@ -197,8 +197,31 @@ export async function trainWordPiece(
   const { vocabSize, minFrequency = 2, lowercase = true, score = "frequency", maxWordChars = 100 } = opts;
   const specials = [...(opts.specialTokens ?? BERT_SPECIAL_TOKENS)];
   const { counts, total } = await countWords(lines, lowercase, maxWordChars);
+  const alphabet = alphabetOf(counts, specials, vocabSize);
+  const table = new MergeTable(alphabet, counts, score, minFrequency);
+  const vocabSet = new Set<string>([...specials, ...alphabet]);
+  const merged: string[] = [];
+  let merges = 0;
+  while (vocabSet.size < vocabSize) {
+    const key = table.popBest();
+    if (key === null) break;
+    const token = table.merge(key);
+    merges++;
+    if (!vocabSet.has(token)) {
+      vocabSet.add(token);
+      merged.push(token);
+    }
+  }
+  const vocab = [...specials, ...alphabet, ...merged];
+  if (opts.outDir !== undefined) writeVocabDir(opts.outDir, vocab, { lowercase });
+  return { vocab, alphabetSize: alphabet.length, merges, distinctWords: counts.size, totalWords: total };
+}
 
-  // Alphabet: every character seen, plain and "##", so no seen character is ever [UNK] wherever it falls in a word.
+/**
+ * Every character seen, plain and "##", so no seen character is ever [UNK] wherever it falls in a word;
+ * refuses a vocabulary too small to hold them and the special tokens.
+ */
+function alphabetOf(counts: ReadonlyMap<string, number>, specials: readonly string[], vocabSize: number): string[] {
   const chars = new Set<string>();
   for (const w of counts.keys()) for (const c of w) chars.add(c);
   const sorted = [...chars].sort();
@@ -208,130 +231,159 @@ export async function trainWordPiece(
       `vocabSize ${vocabSize} cannot hold the ${specials.length} special tokens and the ${alphabet.length} characters (plain and ##) of the training text`,
     );
   }
+  return alphabet;
+}
 
-  // Units: the tokens words are segmented into. Ids index `units`; the vocabulary is specials + units in order.
-  const units: string[] = [...alphabet];
-  const unitId = new Map<string, number>(units.map((u, i) => [u, i]));
-  const unitCount: number[] = new Array<number>(units.length).fill(0);
-  const words: number[][] = [];
-  const freqs: number[] = [];
-  for (const [w, f] of counts) {
-    const ids: number[] = [];
-    let first = true;
-    for (const c of w) {
-      ids.push(unitId.get(first ? c : PREFIX + c)!);
-      first = false;
+/**
+ * The words segmented into units, the counts of units and of adjacent unit pairs, and a heap of pairs by
+ * score, all kept up to date merge by merge.
+ */
+class MergeTable {
+  /** The tokens words are segmented into. Ids index `units`; the vocabulary is specials + units in order. */
+  private readonly units: string[];
+  private readonly unitId: Map<string, number>;
+  private readonly unitCount: number[];
+  private readonly words: number[][] = [];
+  private readonly freqs: number[] = [];
+  private readonly pairCount = new Map<number, number>();
+  private readonly pairWords = new Map<number, Set<number>>();
+  private readonly unitPairs: Set<number>[];
+  private readonly heap: Heap<Entry>;
+
+  constructor(
+    alphabet: readonly string[],
+    counts: ReadonlyMap<string, number>,
+    private readonly score: "wordpiece" | "frequency",
+    private readonly minFrequency: number,
+  ) {
+    this.units = [...alphabet];
+    this.unitId = new Map<string, number>(this.units.map((u, i) => [u, i]));
+    this.unitCount = new Array<number>(this.units.length).fill(0);
+    this.unitPairs = this.units.map(() => new Set<number>());
+    this.heap = new Heap<Entry>((x, y) =>
+      x.score !== y.score ? x.score > y.score : x.count !== y.count ? x.count > y.count : this.lexBefore(x.key, y.key),
+    );
+    for (const [w, f] of counts) {
+      const ids: number[] = [];
+      let first = true;
+      for (const c of w) {
+        ids.push(this.unitId.get(first ? c : PREFIX + c)!);
+        first = false;
+      }
+      for (const id of ids) this.unitCount[id]! += f;
+      this.words.push(ids);
+      this.freqs.push(f);
     }
-    for (const id of ids) unitCount[id]! += f;
-    words.push(ids);
-    freqs.push(f);
+    this.words.forEach((ids, w) => {
+      for (let i = 0; i + 1 < ids.length; i++) this.addPair(ids[i]!, ids[i + 1]!, w, this.freqs[w]!);
+    });
+    for (const k of this.pairCount.keys()) this.pushPair(k);
   }
 
-  const pairCount = new Map<number, number>();
-  const pairWords = new Map<number, Set<number>>();
-  const unitPairs: Set<number>[] = units.map(() => new Set<number>());
-  const addPair = (a: number, b: number, w: number, f: number): number => {
-    const k = a * SHIFT + b;
-    pairCount.set(k, (pairCount.get(k) ?? 0) + f);
-    let ws = pairWords.get(k);
-    if (!ws) {
-      ws = new Set();
-      pairWords.set(k, ws);
+  /** The key of the best pair still at minFrequency, or null when none is left. */
+  popBest(): number | null {
+    while (this.heap.size > 0) {
+      const e = this.heap.pop()!;
+      const cur = this.pairCount.get(e.key) ?? 0;
+      // Every change to a pair's count or its units' counts pushed a fresh entry, so a mismatch means stale.
+      if (cur === e.count && cur >= this.minFrequency && this.scoreOf(e.key, cur) === e.score) return e.key;
     }
-    ws.add(w);
-    unitPairs[a]!.add(k);
-    unitPairs[b]!.add(k);
-    return k;
-  };
-  words.forEach((ids, w) => {
-    for (let i = 0; i + 1 < ids.length; i++) addPair(ids[i]!, ids[i + 1]!, w, freqs[w]!);
-  });
+    return null;
+  }
 
-  const scoreOf = (k: number, count: number): number =>
-    score === "frequency" ? count : count / (unitCount[Math.floor(k / SHIFT)]! * unitCount[k % SHIFT]!);
-  const lexBefore = (x: number, y: number): boolean => {
-    const xa = units[Math.floor(x / SHIFT)]!;
-    const ya = units[Math.floor(y / SHIFT)]!;
-    if (xa !== ya) return xa < ya;
-    return units[x % SHIFT]! < units[y % SHIFT]!;
-  };
-  const heap = new Heap<Entry>((x, y) =>
-    x.score !== y.score ? x.score > y.score : x.count !== y.count ? x.count > y.count : lexBefore(x.key, y.key),
-  );
-  const pushPair = (k: number): void => {
-    const c = pairCount.get(k) ?? 0;
-    if (c >= minFrequency) heap.push({ score: scoreOf(k, c), count: c, key: k });
-  };
-  for (const k of pairCount.keys()) pushPair(k);
-
-  const vocabSet = new Set<string>([...specials, ...alphabet]);
-  const merged: string[] = [];
-  let merges = 0;
-  while (vocabSet.size < vocabSize && heap.size > 0) {
-    const e = heap.pop()!;
-    const cur = pairCount.get(e.key) ?? 0;
-    // Every change to a pair's count or its units' counts pushed a fresh entry, so a mismatch means stale.
-    if (cur !== e.count || cur < minFrequency || scoreOf(e.key, cur) !== e.score) continue;
-    const a = Math.floor(e.key / SHIFT);
-    const b = e.key % SHIFT;
-    const token = units[a]! + units[b]!.slice(PREFIX.length);
-    let c = unitId.get(token);
-    if (c === undefined) {
-      c = units.length;
-      units.push(token);
-      unitId.set(token, c);
-      unitCount.push(0);
-      unitPairs.push(new Set());
-    }
+  /** Replaces the pair in every word holding it by one unit, and updates the counts; returns the merged token. */
+  merge(key: number): string {
+    const a = Math.floor(key / SHIFT);
+    const b = key % SHIFT;
+    const token = this.units[a]! + this.units[b]!.slice(PREFIX.length);
+    const c = this.unitOf(token);
     const changed = new Set<number>();
-    for (const w of pairWords.get(e.key) ?? []) {
-      const ids = words[w]!;
-      const f = freqs[w]!;
-      const next: number[] = [];
-      let n = 0;
-      for (let i = 0; i < ids.length; i++) {
-        if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) {
-          next.push(c);
-          i++;
-          n++;
-        } else next.push(ids[i]!);
-      }
-      if (n === 0) continue;
-      for (let i = 0; i + 1 < ids.length; i++) {
-        const k = ids[i]! * SHIFT + ids[i + 1]!;
-        pairCount.set(k, pairCount.get(k)! - f);
-        changed.add(k);
-      }
-      for (let i = 0; i + 1 < next.length; i++) changed.add(addPair(next[i]!, next[i + 1]!, w, f));
-      unitCount[a]! -= n * f;
-      unitCount[b]! -= n * f;
-      unitCount[c]! += n * f;
-      words[w] = next;
-    }
-    pairWords.delete(e.key);
-    if (score === "wordpiece") {
+    for (const w of this.pairWords.get(key) ?? []) this.mergeInWord(w, a, b, c, changed);
+    this.pairWords.delete(key);
+    if (this.score === "wordpiece") {
       // Scores of all pairs touching a, b or c moved with those units' counts.
       for (const u of new Set([a, b, c])) {
-        for (const k of unitPairs[u]!) {
-          if ((pairCount.get(k) ?? 0) <= 0) unitPairs[u]!.delete(k);
+        for (const k of this.unitPairs[u]!) {
+          if ((this.pairCount.get(k) ?? 0) <= 0) this.unitPairs[u]!.delete(k);
           else changed.add(k);
         }
       }
     }
     for (const k of changed) {
-      if ((pairCount.get(k) ?? 0) <= 0) {
-        pairCount.delete(k);
-        pairWords.delete(k);
-      } else pushPair(k);
+      if ((this.pairCount.get(k) ?? 0) <= 0) {
+        this.pairCount.delete(k);
+        this.pairWords.delete(k);
+      } else this.pushPair(k);
     }
-    merges++;
-    if (!vocabSet.has(token)) {
-      vocabSet.add(token);
-      merged.push(token);
-    }
+    return token;
   }
 
-  const vocab = [...specials, ...alphabet, ...merged];
-  if (opts.outDir !== undefined) writeVocabDir(opts.outDir, vocab, { lowercase });
-  return { vocab, alphabetSize: alphabet.length, merges, distinctWords: counts.size, totalWords: total };
+  /** Word `w` with every (a, b) replaced by c; the pairs whose counts changed go to `changed`. */
+  private mergeInWord(w: number, a: number, b: number, c: number, changed: Set<number>): void {
+    const ids = this.words[w]!;
+    const f = this.freqs[w]!;
+    const next: number[] = [];
+    let n = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (i + 1 < ids.length && ids[i] === a && ids[i + 1] === b) {
+        next.push(c);
+        i++;
+        n++;
+      } else next.push(ids[i]!);
+    }
+    if (n === 0) return;
+    for (let i = 0; i + 1 < ids.length; i++) {
+      const k = ids[i]! * SHIFT + ids[i + 1]!;
+      this.pairCount.set(k, this.pairCount.get(k)! - f);
+      changed.add(k);
+    }
+    for (let i = 0; i + 1 < next.length; i++) changed.add(this.addPair(next[i]!, next[i + 1]!, w, f));
+    this.unitCount[a]! -= n * f;
+    this.unitCount[b]! -= n * f;
+    this.unitCount[c]! += n * f;
+    this.words[w] = next;
+  }
+
+  /** The id of `token`, a new unit if it is not one yet. */
+  private unitOf(token: string): number {
+    let c = this.unitId.get(token);
+    if (c === undefined) {
+      c = this.units.length;
+      this.units.push(token);
+      this.unitId.set(token, c);
+      this.unitCount.push(0);
+      this.unitPairs.push(new Set());
+    }
+    return c;
+  }
+
+  private addPair(a: number, b: number, w: number, f: number): number {
+    const k = a * SHIFT + b;
+    this.pairCount.set(k, (this.pairCount.get(k) ?? 0) + f);
+    let ws = this.pairWords.get(k);
+    if (!ws) {
+      ws = new Set();
+      this.pairWords.set(k, ws);
+    }
+    ws.add(w);
+    this.unitPairs[a]!.add(k);
+    this.unitPairs[b]!.add(k);
+    return k;
+  }
+
+  private pushPair(k: number): void {
+    const c = this.pairCount.get(k) ?? 0;
+    if (c >= this.minFrequency) this.heap.push({ score: this.scoreOf(k, c), count: c, key: k });
+  }
+
+  private scoreOf(k: number, count: number): number {
+    return this.score === "frequency" ? count : count / (this.unitCount[Math.floor(k / SHIFT)]! * this.unitCount[k % SHIFT]!);
+  }
+
+  private lexBefore(x: number, y: number): boolean {
+    const xa = this.units[Math.floor(x / SHIFT)]!;
+    const ya = this.units[Math.floor(y / SHIFT)]!;
+    if (xa !== ya) return xa < ya;
+    return this.units[x % SHIFT]! < this.units[y % SHIFT]!;
+  }
 }

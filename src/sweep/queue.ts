@@ -9,10 +9,12 @@ import { Job, Queue, QueueEvents, type RedisOptions as Connection, Worker } from
 import { Redis } from "ioredis";
 import { ConfigError, QueueError } from "../errors.ts";
 import type { Runner } from "./local.ts";
-import { Reachability } from "./reachability.ts";
+import { QueueWatch, queueTimeoutMs } from "./reachability.ts";
 import { runTrial, TrialError, type TrialJob, type TrialOutcome } from "./trial.ts";
 
 export const DEFAULT_QUEUE_NAME = "rose-sweep";
+/** Seconds the coordinator waits for an unreachable Redis before it stops (`rose sweep --queue-timeout`). */
+export const DEFAULT_QUEUE_TIMEOUT = 30;
 
 /** Connection options from redis://[user:password@]host[:port][/db]. */
 export function redisOptions(url: string): Connection {
@@ -60,14 +62,52 @@ export async function checkRedis(url: string): Promise<Connection> {
 
 const UNFINISHED = ["waiting", "active", "delayed", "prioritized", "waiting-children"] as const;
 
+type StartListener = (info: { host?: string; resumedFrom: number | null }) => void;
+
+export interface QueueRunnerOptions {
+  /** redis://HOST:PORT */
+  url: string;
+  /** The queue's name in Redis (default DEFAULT_QUEUE_NAME). */
+  name?: string;
+  sweepId: string;
+  /** The sweep's directory, named in the line that stops the sweep. */
+  outputDir: string;
+  /** Seconds Redis may stay unreachable before every run() rejects with a QueueError (default DEFAULT_QUEUE_TIMEOUT). */
+  queueTimeout?: number;
+  /** A line when Redis goes away, when it is back, and for any other queue error. */
+  log?: (line: string) => void;
+}
+
 export class QueueRunner implements Runner {
-  private readonly listeners = new Map<string, (info: { host?: string; resumedFrom: number | null }) => void>();
+  private readonly listeners = new Map<string, StartListener>();
+  private readonly watch: QueueWatch;
+  /** Rejects with a QueueError once Redis has been unreachable for the timeout. */
+  private readonly lost: Promise<never>;
 
   private constructor(
     private readonly queue: Queue,
     private readonly events: QueueEvents,
-    private readonly sweepId: string,
+    connection: Connection,
+    private readonly o: QueueRunnerOptions & { queueTimeout: number },
   ) {
+    let giveUp!: (e: QueueError) => void;
+    this.lost = new Promise<never>((_, reject) => (giveUp = reject));
+    this.lost.catch(() => {});
+    this.watch = new QueueWatch(connection, {
+      timeoutSeconds: o.queueTimeout,
+      log: o.log ?? (() => {}),
+      onCheck: (expired) => {
+        if (expired)
+          giveUp(
+            new QueueError(
+              `Redis at ${o.url} unreachable for ${o.queueTimeout} s (--queue-timeout): sweep stopped; the rung results recorded in ${o.outputDir} are kept, and the same command resumes it`,
+            ),
+          );
+      },
+    });
+    // Without listeners BullMQ prints each reconnection error with its stack; the watch says it once.
+    queue.on("error", this.watch.onError);
+    events.on("error", this.watch.onError);
     events.on("progress", ({ jobId, data }) => {
       const d = data as { host?: string; resumedFrom?: number | null };
       this.listeners.get(jobId)?.({ host: d.host, resumedFrom: d.resumedFrom ?? null });
@@ -75,30 +115,48 @@ export class QueueRunner implements Runner {
   }
 
   /** Connects, and refuses a queue that still holds unfinished jobs of another sweep. */
-  static async open(url: string, name: string, sweepId: string): Promise<QueueRunner> {
-    const connection = await checkRedis(url);
-    const queue = new Queue(name, { connection });
-    const events = new QueueEvents(name, { connection });
+  static async open(o: QueueRunnerOptions): Promise<QueueRunner> {
+    const queueTimeout = o.queueTimeout ?? DEFAULT_QUEUE_TIMEOUT;
+    queueTimeoutMs(queueTimeout);
+    const name = o.name ?? DEFAULT_QUEUE_NAME;
+    const connection = await checkRedis(o.url);
+    const runner = new QueueRunner(new Queue(name, { connection }), new QueueEvents(name, { connection }), connection, {
+      ...o,
+      name,
+      queueTimeout,
+    });
     try {
-      await events.waitUntilReady();
-      const jobs = (await queue.getJobs([...UNFINISHED])).filter((j): j is Job => Boolean(j));
-      const foreign = jobs.filter((j) => (j.data as TrialJob).sweepId !== sweepId);
-      if (foreign.length) {
-        const other = (foreign[0]!.data as TrialJob).dir;
-        throw new QueueError(
-          `queue ${name} at ${url} holds ${foreign.length} unfinished trial job(s) of another sweep (${other ? join(other, "..", "..") : "unknown"}); let it finish, or give this sweep its own --queue-name`,
-        );
-      }
+      await Promise.race([runner.refuseForeignJobs(), runner.lost]);
     } catch (e) {
-      await Promise.allSettled([queue.close(), events.close()]);
+      await runner.close();
       throw e;
     }
-    return new QueueRunner(queue, events, sweepId);
+    return runner;
   }
 
-  async run(job: TrialJob, onStart: (info: { host?: string; resumedFrom: number | null }) => void): Promise<TrialOutcome> {
+  private async refuseForeignJobs(): Promise<void> {
+    await this.events.waitUntilReady();
+    const jobs = (await this.queue.getJobs([...UNFINISHED])).filter((j): j is Job => Boolean(j));
+    const foreign = jobs.filter((j) => (j.data as TrialJob).sweepId !== this.o.sweepId);
+    if (foreign.length) {
+      const other = (foreign[0]!.data as TrialJob).dir;
+      throw new QueueError(
+        `queue ${this.o.name} at ${this.o.url} holds ${foreign.length} unfinished trial job(s) of another sweep (${other ? join(other, "..", "..") : "unknown"}); let it finish, or give this sweep its own --queue-name`,
+      );
+    }
+  }
+
+  async run(job: TrialJob, onStart: StartListener): Promise<TrialOutcome> {
     // One id per (sweep, trial, rung): re-adding after a coordinator restart finds the job already there.
-    const jobId = `${this.sweepId}.${job.trial}.${job.rung}`;
+    const jobId = `${this.o.sweepId}.${job.trial}.${job.rung}`;
+    try {
+      return await Promise.race([this.runJob(jobId, job, onStart), this.lost]);
+    } finally {
+      this.listeners.delete(jobId);
+    }
+  }
+
+  private async runJob(jobId: string, job: TrialJob, onStart: StartListener): Promise<TrialOutcome> {
     const old = await Job.fromId(this.queue, jobId);
     if (old && (await old.getState()) === "failed") await old.remove();
     this.listeners.set(jobId, onStart);
@@ -108,13 +166,15 @@ export class QueueRunner implements Runner {
     } catch (e) {
       if (e instanceof QueueError) throw e;
       throw new TrialError((e as Error).message);
-    } finally {
-      this.listeners.delete(jobId);
     }
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    const down = this.watch.downFor() > 0;
+    this.watch.close();
+    const closing = Promise.allSettled([this.events.close(), this.queue.close()]);
+    // BullMQ's close waits for an unreachable Redis to come back: it is left to end on its own.
+    if (!down) await closing;
   }
 }
 
@@ -153,119 +213,125 @@ export interface SweepWorker {
 /** Takes trial jobs one at a time until closed, or until Redis stays unreachable for too long. */
 export async function startWorker(o: WorkerOptions): Promise<SweepWorker> {
   const stallSeconds = o.stallSeconds ?? 30;
-  const queueTimeout = o.queueTimeout ?? stallSeconds;
   if (!(stallSeconds > 0 && Number.isFinite(stallSeconds)))
     throw new ConfigError(`--stall-seconds must be a positive number, got ${o.stallSeconds}`);
-  if (!(queueTimeout > 0 && Number.isFinite(queueTimeout)))
-    throw new ConfigError(`--queue-timeout must be a positive number of seconds, got ${o.queueTimeout}`);
+  const queueTimeout = o.queueTimeout ?? stallSeconds;
+  queueTimeoutMs(queueTimeout);
   const connection = await checkRedis(o.queue);
-  const log = o.log ?? (() => {});
-  const stallMs = Math.round(stallSeconds * 1000);
-  const timeoutMs = Math.round(queueTimeout * 1000);
-  const host = hostname();
-  let current: string | null = null;
-  const worker = new Worker(
-    o.queueName ?? DEFAULT_QUEUE_NAME,
-    async (job: Job) => {
-      const data = job.data as TrialJob;
-      const dir = o.outputDir ? join(o.outputDir, data.sweepId, basename(data.dir)) : data.dir;
-      const what = `trial ${data.trial} rung ${data.rung}`;
-      current = what;
-      const out = await runTrial(data, {
-        dir,
-        threads: o.threads,
-        onStart: (resumedFrom) => {
-          log(`${what}: start${resumedFrom !== null ? ` (resuming from step ${resumedFrom})` : ""} in ${dir}`);
-          void job.updateProgress({ host, resumedFrom });
-        },
-      });
-      log(`${what}: done`);
-      return out;
-    },
-    { connection, concurrency: 1, lockDuration: stallMs, stalledInterval: stallMs, maxStalledCount: 10 },
-  );
-  // BullMQ emits these once the result is stored in Redis.
-  worker.on("completed", () => (current = null));
-  worker.on("failed", (job, err) => {
-    current = null;
-    log(`trial ${(job?.data as TrialJob | undefined)?.trial ?? "?"}: failed: ${err.message}`);
-  });
+  const worker = new TrialWorker(o, connection, stallSeconds, queueTimeout);
+  await worker.ready();
+  return worker;
+}
 
-  let closing = false;
-  let settled = false;
-  let resolveStopped!: () => void, rejectStopped!: (e: Error) => void;
-  const stopped = new Promise<void>((res, rej) => {
-    resolveStopped = res;
-    rejectStopped = rej;
-  });
-  // A library caller may never await `stopped`: its rejection must not crash the process as unhandled.
-  stopped.catch(() => {});
-  const settle = (error?: QueueError): void => {
-    if (settled) return;
-    settled = true;
-    watch.close();
+/** A BullMQ worker running trials, and how it stops: closed, or given up on an unreachable Redis. */
+class TrialWorker implements SweepWorker {
+  current: string | null = null;
+  readonly stopped: Promise<void>;
+  private readonly worker: Worker;
+  private readonly watch: QueueWatch;
+  private readonly log: (line: string) => void;
+  private closing = false;
+  private settled = false;
+  private resolveStopped!: () => void;
+  private rejectStopped!: (e: Error) => void;
+
+  constructor(
+    private readonly o: WorkerOptions,
+    connection: Connection,
+    stallSeconds: number,
+    private readonly queueTimeout: number,
+  ) {
+    this.log = o.log ?? (() => {});
+    const stallMs = Math.round(stallSeconds * 1000);
+    const host = hostname();
+    this.worker = new Worker(o.queueName ?? DEFAULT_QUEUE_NAME, (job: Job) => this.process(job, host), {
+      connection,
+      concurrency: 1,
+      lockDuration: stallMs,
+      stalledInterval: stallMs,
+      maxStalledCount: 10,
+    });
+    // BullMQ emits these once the result is stored in Redis.
+    this.worker.on("completed", () => (this.current = null));
+    this.worker.on("failed", (job, err) => {
+      this.current = null;
+      this.log(`trial ${(job?.data as TrialJob | undefined)?.trial ?? "?"}: failed: ${err.message}`);
+    });
+    this.stopped = new Promise<void>((res, rej) => {
+      this.resolveStopped = res;
+      this.rejectStopped = rej;
+    });
+    // A library caller may never await `stopped`: its rejection must not crash the process as unhandled.
+    this.stopped.catch(() => {});
+    this.watch = new QueueWatch(connection, { timeoutSeconds: queueTimeout, log: this.log, onCheck: () => this.decide() });
+    this.worker.on("error", this.watch.onError);
+  }
+
+  async ready(): Promise<void> {
+    try {
+      await this.worker.waitUntilReady();
+    } catch (e) {
+      this.watch.close();
+      await this.worker.close(true).catch(() => {});
+      throw e;
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) {
+      this.closing = true;
+      this.worker.close().then(
+        () => this.settle(),
+        () => this.settle(),
+      );
+      this.decide();
+    }
+    return this.stopped;
+  }
+
+  private async process(job: Job, host: string): Promise<TrialOutcome> {
+    const data = job.data as TrialJob;
+    const dir = this.o.outputDir ? join(this.o.outputDir, data.sweepId, basename(data.dir)) : data.dir;
+    const what = `trial ${data.trial} rung ${data.rung}`;
+    this.current = what;
+    const out = await runTrial(data, {
+      dir,
+      threads: this.o.threads,
+      onStart: (resumedFrom) => {
+        this.log(`${what}: start${resumedFrom !== null ? ` (resuming from step ${resumedFrom})` : ""} in ${dir}`);
+        void job.updateProgress({ host, resumedFrom });
+      },
+    });
+    this.log(`${what}: done`);
+    return out;
+  }
+
+  /** After every PING, and at close(): give up, or finish a close that has nothing left to wait for. */
+  private decide(): void {
+    if (this.settled) return;
+    if (this.watch.expired()) {
+      const left = this.current ? `; ${this.current} goes back to the queue for another worker when Redis is back` : "";
+      this.settle(
+        new QueueError(`Redis at ${this.o.queue} unreachable for ${this.queueTimeout} s (--queue-timeout): worker stopped${left}`),
+      );
+    } else if (this.closing && this.watch.downFor() > 0 && this.current === null) {
+      // Stopping, with no result to deliver and no Redis to deliver it to: nothing is left to wait for.
+      void this.worker.disconnect().catch(() => {});
+      this.settle();
+    }
+  }
+
+  private settle(error?: QueueError): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.watch.close();
     if (error) {
       // Whatever BullMQ still waits on (a result to store, a quit) waits for a Redis that is gone.
-      void worker.close(true).catch(() => {});
-      void worker.disconnect().catch(() => {});
-      rejectStopped(error);
+      void this.worker.close(true).catch(() => {});
+      void this.worker.disconnect().catch(() => {});
+      this.rejectStopped(error);
     } else {
-      resolveStopped();
+      this.resolveStopped();
     }
-  };
-
-  // One line when Redis goes and one when it is back; BullMQ's own reconnection errors would repeat forever.
-  let lastError = "";
-  worker.on("error", (err) => {
-    if (watch.downFor() > 0 || err.message === lastError) return;
-    lastError = err.message;
-    log(`queue error: ${err.message}`);
-  });
-  // After every PING, and at close(): give up, or finish a close that has nothing left to wait for.
-  const decide = (): void => {
-    if (settled) return;
-    const down = watch.downFor();
-    if (down >= timeoutMs) {
-      const left = current ? `; ${current} goes back to the queue for another worker when Redis is back` : "";
-      settle(new QueueError(`Redis at ${o.queue} unreachable for ${queueTimeout} s (--queue-timeout): worker stopped${left}`));
-    } else if (closing && down > 0 && current === null) {
-      // Stopping, with no result to deliver and no Redis to deliver it to: nothing is left to wait for.
-      void worker.disconnect().catch(() => {});
-      settle();
-    }
-  };
-  const watch = new Reachability(
-    connection,
-    Math.max(100, Math.min(1000, timeoutMs / 4)),
-    (up, reason) => {
-      lastError = "";
-      if (up) log("queue reachable again");
-      else log(`queue unreachable (${reason}); stopping in ${queueTimeout} s unless it comes back`);
-    },
-    () => decide(),
-  );
-  try {
-    await worker.waitUntilReady();
-  } catch (e) {
-    watch.close();
-    await worker.close(true).catch(() => {});
-    throw e;
   }
-  return {
-    get current() {
-      return current;
-    },
-    stopped,
-    close() {
-      if (!closing) {
-        closing = true;
-        worker.close().then(
-          () => settle(),
-          () => settle(),
-        );
-        decide();
-      }
-      return stopped;
-    },
-  };
 }

@@ -63,6 +63,9 @@ export class SweepReporter {
         if (row) row.state = "pruned";
         line = `trial ${e.trial} ${row?.params ?? ""}: pruned after ${this.rungName(e.rung)}`;
         break;
+      case "queue":
+        this.note(e.message);
+        return;
       case "done":
         this.draw(true);
         this.summary(e);
@@ -70,6 +73,19 @@ export class SweepReporter {
     }
     if (this.live) this.draw(false);
     else if (line) this.out.write(`${line}\n`);
+  }
+
+  /** A line about the sweep, not a trial: printed above the live table, which is drawn again below it. */
+  private note(line: string): void {
+    if (this.live && this.drawn) {
+      moveCursor(this.out, 0, -this.drawn);
+      clearScreenDown(this.out);
+      this.drawn = 0;
+      this.out.write(`${line}\n`);
+      this.draw(false);
+    } else {
+      this.out.write(`${line}\n`);
+    }
   }
 
   private draw(final: boolean): void {

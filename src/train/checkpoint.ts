@@ -45,7 +45,7 @@ export interface StateCheck<S> {
    * A fresh state: the saved one must have each of its fields with the same JSON type. Numbers are counters
    * and sums (finite, >= 0); a null field may hold a number or null.
    */
-  template: S | ((saved: Record<string, unknown>) => S);
+  template: S;
   /** The optimizer step the state records, which must equal the checkpoint's. */
   step: (s: S) => number;
 }
@@ -54,12 +54,10 @@ function jsonType(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
 
-function checkState<S>(file: string, raw: unknown, step: number, check: StateCheck<S> | undefined): S {
+function checkState<S>(file: string, raw: unknown, step: number, check: StateCheck<S>): S {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new FormatError(file, "the run state is not a JSON object");
-  if (!check) return raw as S;
   const st = raw as Record<string, unknown>;
-  const template = typeof check.template === "function" ? (check.template as (saved: Record<string, unknown>) => S)(st) : check.template;
-  for (const [k, t] of Object.entries(template as Record<string, unknown>)) {
+  for (const [k, t] of Object.entries(check.template as Record<string, unknown>)) {
     if (!Object.hasOwn(st, k)) throw new FormatError(file, `the run state lacks "${k}"`);
     const v = st[k];
     const ok =
@@ -88,7 +86,7 @@ export function loadRunCheckpoint<S>(
   outputDir: string,
   model: Checkpointable,
   optimizer: AdamW,
-  check?: StateCheck<S>,
+  check: StateCheck<S>,
   ema?: WeightEma | null,
 ): S | null {
   const run = new RunDir(outputDir);

@@ -1,7 +1,8 @@
-// The one training loop behind fine-tuning (Trainer) and pre-training (pretrain()): the objective, the
+// The one training loop behind fine-tuning (Trainer) and pre-training (PretrainTrainer): the objective, the
 // batches and the evaluation come from the caller; the loop owns what every run shares: resume from the
 // last checkpoint (metrics rewound to it), gradient accumulation, divergence errors, clipping, the
 // optimizer step, metrics.jsonl records, progress, checkpoints, and recognising a run that already finished.
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { HostTensor } from "../engine/index.ts";
@@ -11,9 +12,10 @@ import type { PretrainedModel } from "../models/pretrained.ts";
 import { RoseAdamW, type RoseAdamWOptions } from "../optim/adamw.ts";
 import { clipCoefficient, gradNorm as globalGradNorm } from "../optim/clip.ts";
 import type { WeightEma } from "../optim/ema.ts";
+import type { RoseTrainOptions } from "../optim/rose.ts";
 import { type Checkpointable, loadRunCheckpoint, saveRunCheckpoint, type StateCheck } from "./checkpoint.ts";
-import { createProgress, type ProgressFields } from "../node/progress.ts";
-import { type Batch, classification, type Objective, type StepOptions, TrainStep } from "./step.ts";
+import { createProgress, type Progress, type ProgressFields } from "../node/progress.ts";
+import { type Batch, classification, type Objective, type StepOptions, type StepResult, TrainStep } from "./step.ts";
 
 /** Where a run stands: everything besides weights and optimizer moments needed to continue it exactly. */
 export interface RunState {
@@ -30,11 +32,11 @@ export interface RunState {
   lossSum: number;
   lossCount: number;
   /** Sum and count of the losses since the last train record (for window means). */
-  windowLoss?: number;
-  windowSteps?: number;
+  windowLoss: number;
+  windowSteps: number;
   trainSeconds: number;
   samplesSeen: number;
-  tokensSeen?: number;
+  tokensSeen: number;
 }
 
 /** One micro-batch: the encoder's inputs and the objective's own feeds. */
@@ -121,7 +123,7 @@ export interface Trainable extends Checkpointable {
   params: Map<string, Float32Array>;
 }
 
-export function initialRunState(): RunState {
+function initialRunState(): RunState {
   return {
     globalStep: 0,
     microStep: 0,
@@ -140,35 +142,13 @@ export function initialRunState(): RunState {
   };
 }
 
-/** A pre-training checkpoint written before the loop was shared: { step, seconds, tokens }. */
-interface LegacyPretrainState {
-  step: number;
-  seconds: number;
-  tokens: number;
-}
+/** A saved state must have every field of a fresh one, and the checkpoint's step. */
+const STATE_CHECK: StateCheck<RunState> = { template: initialRunState(), step: (s) => s.globalStep };
 
-/** How a saved state is validated on resume: a shared-loop state, or a legacy pre-training one. */
-const STATE_CHECK: StateCheck<RunState | LegacyPretrainState> = {
-  template: (saved) => {
-    if ("globalStep" in saved) {
-      const { windowLoss: _w, windowSteps: _s, tokensSeen: _t, ...required } = initialRunState();
-      return required as RunState;
-    }
-    return { step: 0, seconds: 0, tokens: 0 };
-  },
-  step: (s) => ("globalStep" in s ? s.globalStep : s.step),
-};
-
-function upgradeState(s: RunState | LegacyPretrainState): RunState {
-  if ("globalStep" in s) return { windowLoss: 0, windowSteps: 0, tokensSeen: 0, ...s };
-  return {
-    ...initialRunState(),
-    globalStep: s.step,
-    microStep: s.step,
-    batchInEpoch: s.step,
-    trainSeconds: s.seconds,
-    tokensSeen: s.tokens,
-  };
+/** ROSE's rule as the optimizer takes it: the group without the KL passes' dropout (the step's). */
+export function roseSelection(rose: RoseTrainOptions): Omit<RoseTrainOptions, "klDropout"> {
+  const { klDropout: _, ...rule } = rose;
+  return rule;
 }
 
 /** The optimizer and the compiled step of a run, both from one set of ROSE options. */
@@ -197,6 +177,55 @@ export async function buildTraining(
   return { optimizer, step };
 }
 
+export async function runLoop<R>(
+  model: Trainable,
+  optimizer: RoseAdamW,
+  step: TrainStep,
+  data: LoopData,
+  o: LoopOptions,
+  hooks: LoopHooks<R>,
+): Promise<R> {
+  mkdirSync(o.outputDir, { recursive: true });
+  const run = new RunDir(o.outputDir);
+  const start = startingPoint(run, model, optimizer, o, hooks);
+  if ("result" in start) return start.result;
+  // Records after the checkpoint are written again by this run (none survive a fresh start).
+  run.rewindRecords(start.state.globalStep);
+  run.removeResult(o.resultFile);
+  return new LoopRun(model, optimizer, step, data, o, hooks, run, start.state).run();
+}
+
+function note(o: LoopOptions, line: string): void {
+  if (!o.quiet) process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Where a run starts: a fresh state, or with `resume` the last checkpoint's (weights and optimizer restored),
+ * or the result of a run that is already complete.
+ */
+function startingPoint<R>(
+  run: RunDir,
+  model: Trainable,
+  optimizer: RoseAdamW,
+  o: LoopOptions,
+  hooks: LoopHooks<R>,
+): { result: R } | { state: RunState } {
+  if (!o.resume) return { state: initialRunState() };
+  const done = readDone(run, o.resultFile);
+  const result = done ? hooks.completed(done) : null;
+  if (result !== null) {
+    note(o, `${o.outputDir}: the run is already complete (${o.resultFile}); nothing to resume`);
+    return { result };
+  }
+  const resumed = loadRunCheckpoint(o.outputDir, model, optimizer, STATE_CHECK, o.ema);
+  if (!resumed) {
+    note(o, "resume: no checkpoint found, starting from scratch");
+    return { state: initialRunState() };
+  }
+  note(o, `resuming from step ${resumed.globalStep} (epoch ${resumed.epoch + 1}, batch ${resumed.batchInEpoch})`);
+  return { state: resumed };
+}
+
 /** A complete run's result file, or null when there is none or it is unreadable (the run is then continued). */
 function readDone(run: RunDir, file: RunResultFile): JsonRecord | null {
   try {
@@ -207,171 +236,202 @@ function readDone(run: RunDir, file: RunResultFile): JsonRecord | null {
   }
 }
 
-export async function runLoop<R>(
-  model: Trainable,
-  optimizer: RoseAdamW,
-  step: TrainStep,
-  data: LoopData,
-  o: LoopOptions,
-  hooks: LoopHooks<R>,
-): Promise<R> {
-  const log = (line: string) => {
-    if (!o.quiet) process.stderr.write(`${line}\n`);
-  };
-  const run = new RunDir(o.outputDir);
-  let st = initialRunState();
-  if (o.resume) {
-    const done = readDone(run, o.resultFile);
-    const result = done ? hooks.completed(done) : null;
-    if (result !== null) {
-      log(`${o.outputDir}: the run is already complete (${o.resultFile}); nothing to resume`);
-      return result;
-    }
-    const resumed = loadRunCheckpoint(o.outputDir, model, optimizer, STATE_CHECK, o.ema);
-    if (resumed) {
-      st = upgradeState(resumed);
-      log(`resuming from step ${st.globalStep} (epoch ${st.epoch + 1}, batch ${st.batchInEpoch})`);
+/** The micro-batches of one optimizer step: their mean gradients (and KL signals) and summed losses. */
+class Accumulation {
+  grads: Map<string, Float32Array> | null = null;
+  klGradNorms: Map<string, number> | null = null;
+  klGrads: Map<string, Float32Array> | null = null;
+  loss = 0;
+  ce = 0;
+  kl = 0;
+  count = 0;
+
+  constructor(private readonly steps: number) {}
+
+  add(r: StepResult): void {
+    const ga = this.steps;
+    if (ga === 1) {
+      this.grads = r.grads;
+      this.klGradNorms = r.klGradNorms;
+      this.klGrads = r.klGrads;
     } else {
-      log("resume: no checkpoint found, starting from scratch");
+      this.grads = addScaled(this.grads, r.grads, 1 / ga);
+      if (r.klGrads) this.klGrads = addScaled(this.klGrads, r.klGrads, 1 / ga);
+      if (r.klGradNorms) {
+        this.klGradNorms ??= new Map();
+        for (const [n, v] of r.klGradNorms) this.klGradNorms.set(n, (this.klGradNorms.get(n) ?? 0) + v / ga);
+      }
     }
+    this.loss += r.loss;
+    this.ce += r.ce;
+    this.kl += r.kl ?? 0;
+    this.count++;
   }
-  // Records after the checkpoint are written again by this run (none survive a fresh start).
-  run.rewindRecords(st.globalStep);
-  run.removeResult(o.resultFile);
-  const logRecord = (rec: MetricsRecord) => {
-    run.appendMetrics(rec);
-    st.logHistory.push(rec);
-  };
-  const diverged = (what: string, value: number, where: string) => {
-    const last = run.lastCheckpoint();
+}
+
+/** One run of the loop from its starting state: epochs of micro-batches, optimizer steps and what follows each. */
+class LoopRun<R> {
+  private readonly progress: Progress;
+  private acc: Accumulation;
+  /** Start and samples of the window since the last train record (for samples per second). */
+  private windowStart: number;
+  private windowSamples = 0;
+
+  constructor(
+    private readonly model: Trainable,
+    private readonly optimizer: RoseAdamW,
+    private readonly step: TrainStep,
+    private readonly data: LoopData,
+    private readonly o: LoopOptions,
+    private readonly hooks: LoopHooks<R>,
+    private readonly dir: RunDir,
+    private readonly st: RunState,
+  ) {
+    this.progress = createProgress(o.label, o.totalSteps, { quiet: o.quiet });
+    this.acc = new Accumulation(o.gradientAccumulationSteps);
+    this.windowStart = performance.now();
+  }
+
+  async run(): Promise<R> {
+    const { o, st, hooks } = this;
+    let paused = false;
+    for (let epoch = st.epoch; epoch < this.data.epochs && st.globalStep < o.totalSteps; epoch++) {
+      // Checked before the epoch, so a resume of a run that already reached the pause returns at once.
+      if (o.stopAfterEpoch && hooks.paused && epoch >= o.stopAfterEpoch) {
+        paused = true;
+        break;
+      }
+      if (await this.runEpoch(epoch)) break;
+    }
+    this.progress.stop();
+    if (paused) return hooks.paused!(st);
+    const { result, file } = await hooks.finish(st);
+    this.dir.writeResult(o.resultFile, file);
+    return result;
+  }
+
+  /** The epoch's micro-batches from where the state stands; true once the run's last step is taken. */
+  private async runEpoch(epoch: number): Promise<boolean> {
+    const nBatches = this.data.batchesIn(epoch);
+    const startBatch = epoch === this.st.epoch ? this.st.batchInEpoch : 0;
+    for (let bi = startBatch; bi < nBatches; bi++) {
+      const r = await this.microBatch(epoch, bi);
+      const lastInEpoch = bi === nBatches - 1;
+      if (this.acc.count < this.o.gradientAccumulationSteps && !lastInEpoch) continue;
+      this.optimizerStep(r, epoch, bi, nBatches);
+      if (await this.afterStep(epoch, lastInEpoch)) return true;
+    }
+    return false;
+  }
+
+  /** Forward and backward on one micro-batch, accumulated into the current optimizer step. */
+  private async microBatch(epoch: number, bi: number): Promise<StepResult> {
+    const st = this.st;
+    const t0 = performance.now();
+    const { batch, extra } = this.data.batch(epoch, bi);
+    const r = await this.step.run(batch, this.model.params, { seed: this.o.seed, counter: st.microStep }, extra);
+    if (!Number.isFinite(r.loss)) throw this.diverged("loss", r.loss, epoch, bi);
+    st.microStep++;
+    st.batchInEpoch = bi + 1;
+    this.acc.add(r);
+    st.samplesSeen += batch.batch;
+    st.tokensSeen += batch.batch * batch.seq;
+    this.windowSamples += batch.batch;
+    st.trainSeconds += (performance.now() - t0) / 1000;
+    return r;
+  }
+
+  /** Clips and applies the accumulated gradients (`last`: the step's last micro-batch), then records the step. */
+  private optimizerStep(last: StepResult, epoch: number, bi: number, nBatches: number): void {
+    const { o, st, acc } = this;
+    const gradNorm = o.gradientAccumulationSteps === 1 ? last.gradNorm : globalGradNorm(acc.grads!.values());
+    if (!Number.isFinite(gradNorm)) throw this.diverged("gradient norm", gradNorm, epoch, bi);
+    const lr = o.lrAt(st.globalStep);
+    const t1 = performance.now();
+    const info = this.optimizer.step({
+      params: this.model.params,
+      grads: acc.grads!,
+      gradScale: clipCoefficient(gradNorm, o.maxGradNorm),
+      lr,
+      klGradNorms: acc.klGradNorms ?? undefined,
+      klGrads: acc.klGrads ?? undefined,
+    });
+    st.globalStep++;
+    o.ema?.update(this.model.params, st.globalStep);
+    st.trainSeconds += (performance.now() - t1) / 1000;
+    const loss = acc.loss / acc.count;
+    st.lossSum += loss;
+    st.lossCount++;
+    st.windowLoss += loss;
+    st.windowSteps++;
+    if (o.saveMasks && this.optimizer.method !== "vanilla") {
+      this.dir.appendMask({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) });
+    }
+    this.report({
+      step: st.globalStep,
+      epoch,
+      epochProgress: epoch + (bi + 1) / nBatches,
+      loss,
+      ce: acc.ce / acc.count,
+      kl: acc.kl / acc.count,
+      windowLoss: st.windowLoss / st.windowSteps,
+      lr,
+      gradNorm,
+      fractionUpdated: info.fractionUpdated,
+      samplesPerSecond: this.windowSamples / ((performance.now() - this.windowStart) / 1000),
+      tokensPerSecond: st.tokensSeen / st.trainSeconds,
+    });
+    this.acc = new Accumulation(o.gradientAccumulationSteps);
+  }
+
+  /** The step's train record (every loggingSteps, and the first) and its progress fields. */
+  private report(s: StepSummary): void {
+    const st = this.st;
+    if (st.globalStep % this.o.loggingSteps === 0 || st.globalStep === 1) {
+      this.logRecord({ type: "train", step: st.globalStep, ...this.hooks.trainRecord(s) });
+      this.windowStart = performance.now();
+      this.windowSamples = 0;
+      st.windowLoss = st.windowSteps = 0;
+    }
+    this.progress.update(st.globalStep, this.hooks.progressFields(s));
+  }
+
+  /** Evaluation, the epoch's end and the checkpoint after a step; true when it was the run's last. */
+  private async afterStep(epoch: number, lastInEpoch: boolean): Promise<boolean> {
+    const { o, st } = this;
+    const done = st.globalStep >= o.totalSteps;
+    if (lastInEpoch || done || (o.evalSteps > 0 && st.globalStep % o.evalSteps === 0)) await this.evaluate(epoch);
+    if (lastInEpoch) {
+      st.epoch = epoch + 1;
+      st.batchInEpoch = 0;
+    }
+    const save = done ? o.saveAtEnd : lastInEpoch || (o.saveSteps > 0 && st.globalStep % o.saveSteps === 0);
+    if (save) saveRunCheckpoint(o.outputDir, st.globalStep, this.model, this.optimizer, st, o.ema);
+    return done;
+  }
+
+  private async evaluate(epoch: number): Promise<void> {
+    const ev = await this.hooks.evaluate?.(this.st, { epoch });
+    if (!ev) return;
+    this.logRecord({ type: "eval", step: this.st.globalStep, ...ev.record });
+    if (ev.message) this.progress.log(ev.message);
+  }
+
+  private logRecord(rec: MetricsRecord): void {
+    this.dir.appendMetrics(rec);
+    this.st.logHistory.push(rec);
+  }
+
+  /** A divergence error naming the step, the batch and the checkpoint a rerun would resume from. */
+  private diverged(what: string, value: number, epoch: number, bi: number): DivergenceError {
+    const o = this.o;
+    const where = this.data.epochs > 1 ? `epoch ${epoch + 1}, batch ${bi + 1}` : `batch ${bi + 1}`;
+    const last = this.dir.lastCheckpoint();
     const saved = last
       ? `the last checkpoint, ${join(o.outputDir, last.dir)} (step ${last.step}), is intact`
       : `no checkpoint was saved in ${o.outputDir}`;
-    return new DivergenceError(`${what} is ${value} at step ${st.globalStep + 1} (${where}); ${saved}`);
-  };
-  const evaluate = async (epoch: number) => {
-    const ev = await hooks.evaluate?.(st, { epoch });
-    if (!ev) return;
-    logRecord({ type: "eval", step: st.globalStep, ...ev.record });
-    if (ev.message) progress.log(ev.message);
-  };
-
-  const progress = createProgress(o.label, o.totalSteps, { quiet: o.quiet });
-  const ga = o.gradientAccumulationSteps;
-  let accGrads: Map<string, Float32Array> | null = null;
-  let accKl: Map<string, number> | null = null;
-  let accKlGrads: Map<string, Float32Array> | null = null;
-  let accLoss = 0,
-    accCe = 0,
-    accKlLoss = 0,
-    accN = 0;
-  let windowStart = performance.now(),
-    windowSamples = 0;
-
-  let paused = false;
-  outer: for (let epoch = st.epoch; epoch < data.epochs && st.globalStep < o.totalSteps; epoch++) {
-    // Checked before the epoch, so a resume of a run that already reached the pause returns at once.
-    if (o.stopAfterEpoch && hooks.paused && epoch >= o.stopAfterEpoch) {
-      paused = true;
-      break;
-    }
-    const nBatches = data.batchesIn(epoch);
-    const startBatch = epoch === st.epoch ? st.batchInEpoch : 0;
-    for (let bi = startBatch; bi < nBatches; bi++) {
-      const t0 = performance.now();
-      const { batch, extra } = data.batch(epoch, bi);
-      const r = await step.run(batch, model.params, { seed: o.seed, counter: st.microStep }, extra);
-      const where = data.epochs > 1 ? `epoch ${epoch + 1}, batch ${bi + 1}` : `batch ${bi + 1}`;
-      if (!Number.isFinite(r.loss)) throw diverged("loss", r.loss, where);
-      st.microStep++;
-      st.batchInEpoch = bi + 1;
-      // Gradient accumulation: average the micro-batches' gradients (and KL signals).
-      if (ga === 1) {
-        accGrads = r.grads;
-        accKl = r.klGradNorms;
-        accKlGrads = r.klGrads;
-      } else {
-        accGrads = addScaled(accGrads, r.grads, 1 / ga);
-        if (r.klGrads) accKlGrads = addScaled(accKlGrads, r.klGrads, 1 / ga);
-        if (r.klGradNorms) {
-          accKl ??= new Map();
-          for (const [n, v] of r.klGradNorms) accKl.set(n, (accKl.get(n) ?? 0) + v / ga);
-        }
-      }
-      accLoss += r.loss;
-      accCe += r.ce;
-      accKlLoss += r.kl ?? 0;
-      accN++;
-      st.samplesSeen += batch.batch;
-      st.tokensSeen = (st.tokensSeen ?? 0) + batch.batch * batch.seq;
-      windowSamples += batch.batch;
-      st.trainSeconds += (performance.now() - t0) / 1000;
-      const lastInEpoch = bi === nBatches - 1;
-      if (accN < ga && !lastInEpoch) continue;
-
-      const gradNorm = ga === 1 ? r.gradNorm : globalGradNorm(accGrads!.values());
-      if (!Number.isFinite(gradNorm)) throw diverged("gradient norm", gradNorm, where);
-      const lr = o.lrAt(st.globalStep);
-      const t1 = performance.now();
-      const info = optimizer.step({
-        params: model.params,
-        grads: accGrads!,
-        gradScale: clipCoefficient(gradNorm, o.maxGradNorm),
-        lr,
-        klGradNorms: accKl ?? undefined,
-        klGrads: accKlGrads ?? undefined,
-      });
-      st.globalStep++;
-      o.ema?.update(model.params, st.globalStep);
-      st.trainSeconds += (performance.now() - t1) / 1000;
-      const loss = accLoss / accN;
-      st.lossSum += loss;
-      st.lossCount++;
-      st.windowLoss = (st.windowLoss ?? 0) + loss;
-      st.windowSteps = (st.windowSteps ?? 0) + 1;
-      if (o.saveMasks && optimizer.method !== "vanilla") {
-        run.appendMask({ step: st.globalStep, applied: info.maskApplied, mask: Object.fromEntries(info.mask) });
-      }
-      const summary: StepSummary = {
-        step: st.globalStep,
-        epoch,
-        epochProgress: epoch + (bi + 1) / nBatches,
-        loss,
-        ce: accCe / accN,
-        kl: accKlLoss / accN,
-        windowLoss: st.windowLoss / st.windowSteps,
-        lr,
-        gradNorm,
-        fractionUpdated: info.fractionUpdated,
-        samplesPerSecond: windowSamples / ((performance.now() - windowStart) / 1000),
-        tokensPerSecond: (st.tokensSeen ?? 0) / st.trainSeconds,
-      };
-      if (st.globalStep % o.loggingSteps === 0 || st.globalStep === 1) {
-        logRecord({ type: "train", step: st.globalStep, ...hooks.trainRecord(summary) });
-        windowStart = performance.now();
-        windowSamples = 0;
-        st.windowLoss = st.windowSteps = 0;
-      }
-      progress.update(st.globalStep, hooks.progressFields(summary));
-      accGrads = accKl = accKlGrads = null;
-      accLoss = accCe = accKlLoss = accN = 0;
-
-      const done = st.globalStep >= o.totalSteps;
-      if (lastInEpoch || done || (o.evalSteps > 0 && st.globalStep % o.evalSteps === 0)) await evaluate(epoch);
-      if (lastInEpoch) {
-        st.epoch = epoch + 1;
-        st.batchInEpoch = 0;
-      }
-      const save = done ? o.saveAtEnd : lastInEpoch || (o.saveSteps > 0 && st.globalStep % o.saveSteps === 0);
-      if (save) saveRunCheckpoint(o.outputDir, st.globalStep, model, optimizer, st, o.ema);
-      if (done) break outer;
-    }
+    return new DivergenceError(`${what} is ${value} at step ${this.st.globalStep + 1} (${where}); ${saved}`);
   }
-  progress.stop();
-  if (paused) return hooks.paused!(st);
-  const { result, file } = await hooks.finish(st);
-  run.writeResult(o.resultFile, file);
-  return result;
 }
 
 function addScaled(acc: Map<string, Float32Array> | null, g: Map<string, Float32Array>, s: number): Map<string, Float32Array> {

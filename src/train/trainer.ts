@@ -1,6 +1,6 @@
 // Fine-tuning: vanilla AdamW or ROSE, with Hugging Face Trainer's flags and defaults, exact resume from
 // atomic checkpoints, evaluation each epoch and the best model kept by the task metric.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../engine/index.ts";
 import { computeMetrics, mainMetric } from "../data/metrics.ts";
@@ -23,7 +23,16 @@ import {
 import { linearSchedule, warmupStepsFromRatio } from "../optim/schedule.ts";
 import { chunks, collate, encodeExamples, type EncodedExample } from "../data/batches.ts";
 import { maxInputLength } from "../io/config.ts";
-import { buildTraining, type RunState, runLoop } from "./loop.ts";
+import {
+  buildTraining,
+  type LoopData,
+  roseSelection,
+  type LoopEvaluation,
+  type LoopHooks,
+  type LoopOptions,
+  type RunState,
+  runLoop,
+} from "./loop.ts";
 import { argmax, Predictor } from "../infer/predictor.ts";
 import { TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
 import { dirSink } from "../node/files.ts";
@@ -125,8 +134,20 @@ export interface TrainResult {
   stopped?: boolean;
 }
 
+/** What a run trains and evaluates on, and how long it is. */
+interface RunPlan {
+  train: EncodedExample[];
+  validation: EncodedExample[] | null;
+  /** Tokens per example after truncation. */
+  maxLen: number;
+  totalSteps: number;
+  epochs: number;
+  warmupSteps: number;
+}
+
 export class Trainer {
   private readonly o: TrainOptions;
+  private readonly runDir: RunDir;
   constructor(
     readonly model: PretrainedModel,
     readonly task: Task,
@@ -136,26 +157,14 @@ export class Trainer {
   ) {
     this.o = withTrainDefaults(opts);
     validateTrainOptions(this.o);
+    this.runDir = new RunDir(this.o.outputDir);
     if (train.length === 0) throw new ConfigError("the training set is empty");
     if (!model.tokenizer) throw new ConfigError("the model has no tokenizer");
   }
 
   async run(): Promise<TrainResult> {
     const o = this.o;
-    const tok = this.model.tokenizer!;
-    mkdirSync(o.outputDir, { recursive: true });
-    const run = new RunDir(o.outputDir);
-    const regression = this.task.isRegression;
-    const maxLen = maxInputLength(this.model.cfg, o.maxSeqLength);
-    if (o.truncation !== null) tok.truncation = o.truncation;
-    const encoded = await encodeExamples(tok, this.train, maxLen);
-    const valEncoded = this.validation ? await encodeExamples(tok, this.validation, maxLen) : null;
-
-    const microPerEpoch = Math.ceil(encoded.length / o.batchSize);
-    const stepsPerEpoch = Math.ceil(microPerEpoch / o.gradientAccumulationSteps);
-    const totalSteps = o.maxSteps > 0 ? o.maxSteps : stepsPerEpoch * o.numTrainEpochs;
-    const epochs = o.maxSteps > 0 ? Math.ceil(o.maxSteps / stepsPerEpoch) : o.numTrainEpochs;
-    const warmup = o.warmupSteps > 0 ? o.warmupSteps : warmupStepsFromRatio(o.warmupRatio, totalSteps);
+    const plan = await this.plan();
     const { optimizer, step } = await buildTraining(
       this.model,
       {
@@ -163,123 +172,144 @@ export class Trainer {
         betas: [o.adamBeta1, o.adamBeta2],
         eps: o.adamEpsilon,
         weightDecay: o.weightDecay,
-        method: o.rose.method,
-        upper: o.rose.upper,
-        lower: o.rose.lower,
-        gamma: o.rose.gamma,
-        numWarmupSteps: warmup,
-        granularity: o.rose.granularity,
-        eligible: o.rose.eligible,
+        ...roseSelection(o.rose),
+        numWarmupSteps: plan.warmupSteps,
       },
       {
         klDropout: o.rose.klDropout,
         rdropAlpha: o.rdropAlpha,
-        regression,
+        regression: this.task.isRegression,
         threads: o.threads,
         ...(o.dropout != null ? { dropout: o.dropout } : {}),
       },
       undefined,
       o.layerwiseLrDecay,
     );
-
     const ema = o.emaDecay > 0 ? new WeightEma(o.emaDecay, this.model.params) : null;
-    // Evaluation and saving see the averaged weights; training goes on from the live ones.
-    const averaged = async <T>(fn: () => Promise<T> | T): Promise<T> => {
-      const restore = ema?.swapInto(this.model.params);
-      try {
-        return await fn();
-      } finally {
-        restore?.();
-      }
-    };
-    const padId = tok.specialIds.pad;
+    return runLoop(this.model, optimizer, step, this.loopData(plan), this.loopOptions(plan, ema), this.hooks(plan, ema));
+  }
+
+  /** Encodes the examples and works out the run's length in optimizer steps and epochs. */
+  private async plan(): Promise<RunPlan> {
+    const o = this.o;
+    const tok = this.model.tokenizer!;
+    const maxLen = maxInputLength(this.model.cfg, o.maxSeqLength);
+    if (o.truncation !== null) tok.truncation = o.truncation;
+    const train = await encodeExamples(tok, this.train, maxLen);
+    const validation = this.validation ? await encodeExamples(tok, this.validation, maxLen) : null;
+    const microPerEpoch = Math.ceil(train.length / o.batchSize);
+    const stepsPerEpoch = Math.ceil(microPerEpoch / o.gradientAccumulationSteps);
+    const totalSteps = o.maxSteps > 0 ? o.maxSteps : stepsPerEpoch * o.numTrainEpochs;
+    const epochs = o.maxSteps > 0 ? Math.ceil(o.maxSteps / stepsPerEpoch) : o.numTrainEpochs;
+    const warmupSteps = o.warmupSteps > 0 ? o.warmupSteps : warmupStepsFromRatio(o.warmupRatio, totalSteps);
+    return { train, validation, maxLen, totalSteps, epochs, warmupSteps };
+  }
+
+  /** Each epoch's batches: the training examples shuffled by (seed, epoch), in batches of batchSize. */
+  private loopData(plan: RunPlan): LoopData {
+    const o = this.o;
+    const padId = this.model.tokenizer!.specialIds.pad;
+    const collateOpts = { padTo: o.padToMaxLength ? plan.maxLen : undefined, regression: this.task.isRegression };
     let order: { epoch: number; batches: number[][] } | null = null;
     const batchesOf = (epoch: number) => {
       if (order?.epoch !== epoch)
-        order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(encoded.map((_, i) => i)), o.batchSize) };
+        order = { epoch, batches: chunks(new Rng(o.seed, 0xda7a, epoch).shuffle(plan.train.map((_, i) => i)), o.batchSize) };
       return order.batches;
     };
+    return {
+      epochs: plan.epochs,
+      batchesIn: (epoch) => batchesOf(epoch).length,
+      batch: (epoch, bi) => ({
+        batch: collate(
+          batchesOf(epoch)[bi]!.map((i) => plan.train[i]!),
+          padId,
+          collateOpts,
+        ),
+      }),
+    };
+  }
+
+  private loopOptions(plan: RunPlan, ema: WeightEma | null): LoopOptions {
+    const o = this.o;
+    return {
+      label: `train ${o.rose.method}`,
+      outputDir: o.outputDir,
+      totalSteps: plan.totalSteps,
+      gradientAccumulationSteps: o.gradientAccumulationSteps,
+      maxGradNorm: o.maxGradNorm,
+      loggingSteps: o.loggingSteps,
+      saveSteps: o.saveSteps,
+      saveAtEnd: true,
+      evalSteps: 0,
+      seed: o.seed,
+      resume: o.resume,
+      quiet: o.quiet,
+      saveMasks: o.saveMasks,
+      resultFile: RUN_FILES.trainerState,
+      stopAfterEpoch: o.stopAfterEpoch,
+      ema,
+      lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: plan.warmupSteps, totalSteps: plan.totalSteps }),
+    };
+  }
+
+  private hooks(plan: RunPlan, ema: WeightEma | null): LoopHooks<TrainResult> {
+    const o = this.o;
     const kl = stepNeeds({ ...o.rose, rdropAlpha: o.rdropAlpha }).twoPasses;
-    const finalFile = (st: RunState, result: TrainResult) => trainerState(st, o, result);
-    return runLoop(
-      this.model,
-      optimizer,
-      step,
-      {
-        epochs,
-        batchesIn: (epoch) => batchesOf(epoch).length,
-        batch: (epoch, bi) => ({
-          batch: collate(
-            batchesOf(epoch)[bi]!.map((i) => encoded[i]!),
-            padId,
-            { padTo: o.padToMaxLength ? maxLen : undefined, regression },
-          ),
-        }),
+    return {
+      trainRecord: (s) => ({
+        epoch: +s.epochProgress.toFixed(4),
+        loss: s.loss,
+        ce: s.ce,
+        learning_rate: s.lr,
+        grad_norm: s.gradNorm,
+        samples_per_s: +s.samplesPerSecond.toFixed(2),
+        ...(kl ? { kl: s.kl } : {}),
+        ...(o.rose.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
+      }),
+      progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
+      evaluate: async (st, { epoch }) => (plan.validation ? this.evaluateEpoch(st, epoch, plan.validation, ema) : null),
+      finish: async (st) => {
+        const result = this.finish(st, ema);
+        return { result, file: trainerState(st, o, result) };
       },
-      {
-        label: `train ${o.rose.method}`,
-        outputDir: o.outputDir,
-        totalSteps,
-        gradientAccumulationSteps: o.gradientAccumulationSteps,
-        maxGradNorm: o.maxGradNorm,
-        loggingSteps: o.loggingSteps,
-        saveSteps: o.saveSteps,
-        saveAtEnd: true,
-        evalSteps: 0,
-        seed: o.seed,
-        resume: o.resume,
-        quiet: o.quiet,
-        saveMasks: o.saveMasks,
-        resultFile: RUN_FILES.trainerState,
-        stopAfterEpoch: o.stopAfterEpoch,
-        ema,
-        lrAt: linearSchedule({ baseLr: o.learningRate, warmupSteps: warmup, totalSteps }),
-      },
-      {
-        trainRecord: (s) => ({
-          epoch: +s.epochProgress.toFixed(4),
-          loss: s.loss,
-          ce: s.ce,
-          learning_rate: s.lr,
-          grad_norm: s.gradNorm,
-          samples_per_s: +s.samplesPerSecond.toFixed(2),
-          ...(kl ? { kl: s.kl } : {}),
-          ...(o.rose.method !== "vanilla" ? { fraction_updated: s.fractionUpdated } : {}),
-        }),
-        progressFields: (s) => ({ epoch: s.epoch + 1, loss: s.loss, lr: s.lr.toExponential(2) }),
-        evaluate: async (st, { epoch }) => {
-          if (!valEncoded) return null;
-          const metrics = await averaged(async () => {
-            const m = await this.evaluate(valEncoded, o.evalBatchSize);
-            const main = mainMetric(this.task, m);
-            if (st.bestMetric === null || main > st.bestMetric) {
-              st.bestMetric = main;
-              st.bestStep = st.globalStep;
-              this.model.save(dirSink(run.path("best")));
-            }
-            return m;
-          });
-          return {
-            record: { epoch: epoch + 1, ...metrics },
-            message: `eval epoch ${epoch + 1}: ${Object.entries(metrics)
-              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-              .join(", ")}`,
-          };
-        },
-        finish: async (st) => {
-          // The final model: the best by the task metric when there was a validation set, else the last
-          // (or its average).
-          if (ema) ema.swapInto(this.model.params);
-          if (st.bestStep !== null && existsSync(join(run.path("best"), WEIGHTS_FILE))) loadModelWeights(this.model, run.path("best"));
-          this.model.save(dirSink(o.outputDir));
-          const result = resultOf(st);
-          return { result, file: finalFile(st, result) };
-        },
-        completed: (f) => (f.global_step === totalSteps && f.result ? (f.result as TrainResult) : null),
-        // The final model comes with the last epoch.
-        paused: (st) => ({ ...resultOf(st), stopped: true }),
-      },
-    );
+      completed: (f) => (f.global_step === plan.totalSteps && f.result ? (f.result as TrainResult) : null),
+      // The final model comes with the last epoch.
+      paused: (st) => ({ ...resultOf(st), stopped: true }),
+    };
+  }
+
+  /** Scores the validation set (with the averaged weights) and keeps the best model so far in best/. */
+  private async evaluateEpoch(st: RunState, epoch: number, validation: EncodedExample[], ema: WeightEma | null): Promise<LoopEvaluation> {
+    // Evaluation and the best model see the averaged weights; training goes on from the live ones.
+    const restore = ema?.swapInto(this.model.params);
+    let metrics: Record<string, number>;
+    try {
+      metrics = await this.evaluate(validation, this.o.evalBatchSize);
+      const main = mainMetric(this.task, metrics);
+      if (st.bestMetric === null || main > st.bestMetric) {
+        st.bestMetric = main;
+        st.bestStep = st.globalStep;
+        this.model.save(dirSink(this.runDir.path("best")));
+      }
+    } finally {
+      restore?.();
+    }
+    const shown = Object.entries(metrics)
+      .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+      .join(", ");
+    return { record: { epoch: epoch + 1, ...metrics }, message: `eval epoch ${epoch + 1}: ${shown}` };
+  }
+
+  /**
+   * Saves the final model: the best by the task metric when there was a validation set, else the last (or
+   * its average).
+   */
+  private finish(st: RunState, ema: WeightEma | null): TrainResult {
+    if (ema) ema.swapInto(this.model.params);
+    const best = this.runDir.path("best");
+    if (st.bestStep !== null && existsSync(join(best, WEIGHTS_FILE))) loadModelWeights(this.model, best);
+    this.model.save(dirSink(this.o.outputDir));
+    return resultOf(st);
   }
 
   async evaluate(encoded: EncodedExample[], batchSize: number): Promise<Record<string, number>> {

@@ -120,11 +120,10 @@ test("MlmBatcher: batchAt(step) is reproducible from (seed, step); epochs are pe
   const opts = { batchSize: 8, seed: 42, vocabSize: VOCAB, maskId: MASK, specialIds: SPECIALS };
   const a = new MlmBatcher(seqs, opts);
   assert.equal(a.stepsPerEpoch, Math.floor(n / 8));
-  const run = [...a.batches(0, 2 * a.stepsPerEpoch + 3)];
+  const run = Array.from({ length: 2 * a.stepsPerEpoch + 3 }, (_, step) => a.batchAt(step));
   // A resumed run (fresh batcher, arbitrary access order) sees identical batches.
   const b = new MlmBatcher(seqs, opts);
   for (const step of [2 * a.stepsPerEpoch + 2, 5, 0, a.stepsPerEpoch, 5]) assert.deepEqual(b.batchAt(step), run[step]);
-  assert.deepEqual([...b.batches(7, 3)], run.slice(7, 10));
   assert.deepEqual(b.position(a.stepsPerEpoch + 1), { epoch: 1, index: 1 });
   assert.equal(run[a.stepsPerEpoch + 1]!.epoch, 1);
   // Each epoch visits distinct sequences; epochs are shuffled differently; masking differs by step.

@@ -5,9 +5,16 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultSourceDir, readMobyDick } from "../../src/pretrain/corpus.ts";
-import { heldoutAccuracy, pretrain } from "../../src/app/pretrain.ts";
+import { pretrain } from "../../src/app/pretrain.ts";
+import { heldoutAccuracy } from "../../src/pretrain/heldout.ts";
 import { PretrainedModel } from "../../src/models/pretrained.ts";
 import { dirFiles } from "../../src/node/files.ts";
+import { FormatError } from "../../src/errors.ts";
+import { type JsonObject, parseModelConfig } from "../../src/io/config.ts";
+import { Tokenizer } from "../../src/io/tokenizer.ts";
+import { readCorpusLines } from "../../src/pretrain/corpus-files.ts";
+import { packLines } from "../../src/pretrain/mlm-data.ts";
+import { PretrainTrainer } from "../../src/pretrain/trainer.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "rose-pretrain-"));
 const docs = readMobyDick(defaultSourceDir("moby-dick")).slice(0, 6);
@@ -94,6 +101,22 @@ test("pretrain writes a BertForMaskedLM directory that rose train loads; reruns 
   assert.equal((await heldoutAccuracy(mlm, [heldout], { maxSeqLength: 32, batchSize: 8 })).byPosition, undefined);
 });
 
+test("PretrainTrainer on an in-memory model and packed sequences trains what the command trains", async () => {
+  const viaCommand = join(dir, "lib-command"),
+    direct = join(dir, "lib-direct");
+  const recipe = { ...opts, maxSteps: 4, evalSteps: 2 };
+  const r = await pretrain({ ...recipe, outputDir: viaCommand });
+  const tok = await Tokenizer.load(dirFiles(join(viaCommand, "vocab")));
+  const raw = JSON.parse(readFileSync(configFile, "utf8")) as JsonObject;
+  const model = PretrainedModel.random(parseModelConfig({ ...raw, vocab_size: tok.vocabSize }, configFile), tok, ["mlm"], 42);
+  const pack = (file: string) => packLines(tok, readCorpusLines([file]), 32);
+  const { corpus: _c, heldout: _h, configFile: _f, vocabSize: _v, maxSeqLength: _m, ...training } = recipe;
+  const trainer = new PretrainTrainer(model, await pack(corpus), await pack(heldout), { ...training, outputDir: direct });
+  const d = await trainer.run();
+  assert.deepEqual({ ...d, seconds: 0, tokensPerSecond: 0 }, { ...r, seconds: 0, tokensPerSecond: 0 });
+  assert.deepEqual(readFileSync(join(direct, "model.safetensors")), readFileSync(join(viaCommand, "model.safetensors")));
+});
+
 test("pretrain with ROSE selection runs and resumes from its checkpoint", async () => {
   const c = join(dir, "c");
   await pretrain({ ...opts, outputDir: c, rose: { method: "rose-ensemble" }, maxSteps: 5 });
@@ -128,6 +151,19 @@ test("resuming a finished pre-training run returns its result without more steps
   const again = await pretrain({ ...opts, outputDir: d, maxSteps: 7, resume: true });
   assert.deepEqual(again, r);
   assert.equal(readFileSync(join(d, "metrics.jsonl"), "utf8"), metrics);
+});
+
+test("a checkpoint whose run state is not the shared loop's is refused on resume, naming its file", async () => {
+  const d = join(dir, "old-state");
+  await pretrain({ ...opts, outputDir: d, maxSteps: 7 });
+  rmSync(join(d, "pretrain_result.json"));
+  // The run state pre-training checkpoints held before fine-tuning and pre-training shared one loop.
+  const state = join(d, "checkpoint-5", "trainer_state.json");
+  writeFileSync(state, JSON.stringify({ step: 5, seconds: 1.5, tokens: 1280 }));
+  await assert.rejects(
+    pretrain({ ...opts, outputDir: d, maxSteps: 7, resume: true }),
+    (e: Error) => e instanceof FormatError && e.message === `${state}: the run state lacks "globalStep"`,
+  );
 });
 
 test("pretrain's recipe options: masking rate, dropout off and the cosine schedule change the run; bad values are refused", async () => {

@@ -56,3 +56,20 @@ test("on a terminal: one table, redrawn in place", () => {
   assert.match(last[1]!, /^\s*0\s+upper=50\s+end\s+0\.7500\s+running \(from step 12\)$/);
   assert.match(last[2]!, /^\s*1\s+upper=90\s+epoch 1\s+0\.5000\s+pruned$/);
 });
+
+test("a line about the queue: on its own when plain, above the redrawn table on a terminal", () => {
+  const queue: SweepEvent = { type: "queue", message: "queue unreachable (connection closed); stopping in 30 s unless it comes back" };
+  const plain = sink();
+  const p = new SweepReporter(plain, false);
+  for (const e of [...events.slice(0, 2), queue]) p.handle(e);
+  assert.equal(plain.text.trim().split("\n").at(-1), queue.message);
+  const live = sink();
+  const r = new SweepReporter(live, true);
+  for (const e of [...events.slice(0, 2), queue]) r.handle(e);
+  // The table is erased, the line printed, and the table drawn again below it.
+  const last = live.text.split("\x1b[0J").at(-1)!.trim().split("\n");
+  assert.equal(last[0], queue.message);
+  assert.match(last[1]!, /^trial\s+parameters\s+rung\s+accuracy\s+state$/);
+  assert.match(last[2]!, /^\s*0\s+upper=50\s+epoch 1\s+-\s+running$/);
+  assert.equal(last.length, 4);
+});

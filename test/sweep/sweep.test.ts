@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { Queue } from "bullmq";
-import { QueueError } from "../../src/errors.ts";
+import { ConfigError, QueueError } from "../../src/errors.ts";
 import { fineTune } from "../../src/app/train.ts";
 import type { SweepResult } from "../../src/sweep/results.ts";
 import { type SweepEvent, type SweepOptions, sweep } from "../../src/sweep/sweep.ts";
@@ -228,9 +228,11 @@ test("a local sweep killed mid-trial resumes: recorded rungs are not rerun, runn
 
 let redis: RedisServer | undefined;
 const workers: Watched[] = [];
+const servers: RedisServer[] = [];
 after(async () => {
   for (const w of workers) w.kill();
   await redis?.stop();
+  for (const s of servers) await s.stop();
 });
 
 test("a sweep on a Redis queue with two workers, one SIGKILLed mid-trial: every trial finishes once, results equal the local sweep", {
@@ -320,6 +322,10 @@ test("bad queues: unreachable Redis and a queue left by another sweep fail with 
       e instanceof QueueError && e.message.startsWith(`cannot reach Redis at redis://127.0.0.1:${port}`) && !e.message.includes("\n"),
   );
   await assert.rejects(sweep({ ...base, outputDir: dir, queue: "http://x" }), /expected a redis:\/\/ URL/);
+  await assert.rejects(
+    sweep({ ...base, outputDir: dir, queue: redis!.url, queueTimeout: 0 }),
+    (e: Error) => e instanceof ConfigError && e.message === "--queue-timeout must be a positive number of seconds, got 0",
+  );
   // Another sweep's job waiting in the queue.
   const q = new Queue("rose-sweep", { connection: { host: "127.0.0.1", port: Number(new URL(redis!.url).port) } });
   await q.add(
@@ -338,4 +344,64 @@ test("bad queues: unreachable Redis and a queue left by another sweep fail with 
   await q.obliterate({ force: true });
   await q.close();
   assert.equal(readFileSync(join(dir, "state.json"), "utf8"), before, "the finished results are untouched");
+});
+
+test("Redis gone while a queued sweep waits: one line when it goes, one when it is back; past --queue-timeout it stops with one line, keeping its results", {
+  skip: needsProgram("redis-server", "redis-server"),
+}, async () => {
+  const server = await startRedis();
+  servers.push(server);
+  // The finished local sweep less one recorded rung: that rung waits in the queue, where no worker takes it.
+  const dir = tmp();
+  cpSync(localDir, dir, { recursive: true });
+  const redo = reference.trials.find((t) => t.state === "finished")!.trial;
+  const recorded = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<string, unknown>;
+  delete recorded[`${redo}/1`];
+  writeFileSync(join(dir, "state.json"), JSON.stringify(recorded));
+  const before = readFileSync(join(dir, "state.json"), "utf8");
+  const spaceFile = join(dir, "..", `${basename(dir)}.space.json`);
+  writeFileSync(spaceFile, JSON.stringify(space));
+  const flags = ["--output-dir", dir, "--space", spaceFile, "--strategy", "halving", "--eta", "2", "--rungs", "1", "--threads", "2"];
+  const s = spawnRose(["sweep", ...flags, "--plain", "--queue", server.url, "--queue-timeout", "4", "--", ...trainArgs], {
+    needs: [GOLDEN_BERT],
+  });
+  workers.push(s);
+  const q = new Queue("rose-sweep", { connection: { host: "127.0.0.1", port: server.port } });
+  while ((await q.getJobCounts("waiting")).waiting === 0) {
+    if (s.exit) assert.fail(`the sweep ended before queueing its rung:\n${s.stderr}`);
+    await sleep(50);
+  }
+  await q.close();
+
+  // Gone, and back within --queue-timeout: the sweep goes on waiting.
+  await server.save();
+  await server.stop();
+  await s.output(/queue unreachable \([^)]+\); stopping in 4 s unless it comes back/, 20_000);
+  const back = await startRedis({ port: server.port, dir: server.dir });
+  servers.push(back);
+  await s.output(/queue reachable again/, 20_000);
+  // Gone for good: it stops by itself, with one line.
+  await back.stop();
+  const stoppedAt = Date.now();
+  assert.equal((await s.exitWithin(30_000)).code, 1, s.stderr);
+  assert.ok(Date.now() - stoppedAt < 20_000, `stopped ${Date.now() - stoppedAt} ms after Redis`);
+  const lines = s.stderr.trimEnd().split("\n");
+  assert.match(
+    lines.at(-1)!,
+    /^error: Redis at redis:\/\/127\.0\.0\.1:\d+ unreachable for 4 s \(--queue-timeout\): sweep stopped; the rung results recorded in \S+ are kept, and the same command resumes it$/,
+  );
+  // One line per outage and one for the return: no reconnection errors, no stack traces.
+  assert.equal(lines.filter((l) => l.includes("queue unreachable")).length, 2, s.stderr);
+  assert.equal(lines.filter((l) => l.includes("queue reachable again")).length, 1, s.stderr);
+  assert.doesNotMatch(s.stderr, /ECONNREFUSED|^\s+at /m);
+  assert.equal(readFileSync(join(dir, "state.json"), "utf8"), before, "the recorded results are untouched");
+
+  // The same sweep run again trains only the missing rung, and ends as the uninterrupted one.
+  const events: SweepEvent[] = [];
+  const resumed = await sweep({ ...base, space: spaceFile, outputDir: dir, onEvent: (e) => events.push(e) });
+  assert.deepEqual(
+    events.flatMap((e) => (e.type === "start" ? [[e.trial, e.rung]] : [])),
+    [[redo, 1]],
+  );
+  assert.deepEqual(essence(resumed), essence(reference));
 });
