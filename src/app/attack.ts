@@ -2,6 +2,7 @@
 // per-example results written as JSON Lines once it ends, when asked.
 import { writeAttackResults } from "../node/run-dir.ts";
 import { type AttackModelOptions, type AttackModelResult, attackModel, resultRecord } from "../robust/run.ts";
+import type { AttackSummary } from "../robust/report.ts";
 
 export interface AttackCommandOptions extends AttackModelOptions {
   /** Write the per-example results here (JSON Lines) when the attack ends. */
@@ -20,19 +21,9 @@ export async function attack(o: AttackCommandOptions): Promise<AttackModelResult
 }
 
 /** The summary line `rose attack --json` prints: rates and averages rounded to 2 decimals, seconds to 3. */
-export interface AttackRecord {
+export interface AttackRecord extends AttackSummary {
   recipe: string;
   task: string;
-  n: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  original_accuracy: number;
-  accuracy_under_attack: number;
-  attack_success_rate: number;
-  avg_perturbed_word_pct: number;
-  avg_num_words: number;
-  avg_queries: number;
   model_calls: number;
   model_inputs: number;
   seconds: number;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { InvalidArgumentError } from "commander";
 import { type BaselineOptions, fitBaseline, resultSummary } from "../baseline/run.ts";
 import { BASELINE_MODEL_TYPES } from "../baseline/model.ts";
-import { GLUE_TASK_NAMES, getGlueTask } from "../data/tasks.ts";
+import { GLUE_TRAIN_TASK_NAMES, getGlueTask } from "../data/tasks.ts";
 import { choice, type DataFlags, dataFlags, dataOptions, int, num, pick, withFlags } from "./flags.ts";
 
 function range(v: string): [number, number] {
@@ -16,7 +16,7 @@ export function registerBaseline(program: Command): void {
     .command("baseline")
     .description("fit a bag-of-words baseline (tf-idf word n-grams + logistic regression, or naive Bayes) on the data `rose train` reads");
   dataOptions(cmd)
-    .option("--task <name>", `GLUE task (${GLUE_TASK_NAMES.filter((n) => !getGlueTask(n)!.isRegression).join(", ")}) or custom`, "custom")
+    .option("--task <name>", `GLUE task (${GLUE_TRAIN_TASK_NAMES.filter((n) => !getGlueTask(n)!.isRegression).join(", ")}) or custom`, "custom")
     .requiredOption("--train-file <file>", "training data (.tsv, .csv, .jsonl, .json, .parquet)")
     .option("--validation-file <file>", "evaluation data, scored with the task's metrics")
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)

@@ -191,6 +191,9 @@ export function isGlueTaskName(name: string): name is GlueTaskName {
   return (GLUE_TASK_NAMES as readonly string[]).includes(name);
 }
 
+/** GLUE tasks a model is trained on (mnli-mm only evaluates MNLI models on its mismatched dev set). */
+export const GLUE_TRAIN_TASK_NAMES: readonly GlueTaskName[] = GLUE_TASK_NAMES.filter((n) => glueTask(n).trainTask === undefined);
+
 /** The GLUE task `name` (see GLUE_TASK_NAMES); undefined for anything else. */
 export function getGlueTask(name: string): Task | undefined {
   return isGlueTaskName(name) ? glueTask(name) : undefined;

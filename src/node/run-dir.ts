@@ -122,22 +122,30 @@ export interface TrainerStateRecord<A = unknown, R = unknown> {
   result: R;
 }
 
-/** One row of robustness.json: a recipe's summary, percentages rounded to 2 decimals. */
-export type RobustnessRowRecord = {
-  recipe: string;
+/** An attack's summary with TextAttack's definitions (textattack/loggers/attack_log_manager.py), in percent. */
+export interface AttackSummaryFields {
   n: number;
   succeeded: number;
   failed: number;
   skipped: number;
+  /** Correctly classified before the attack: (n - skipped) / n, percent. */
   original_accuracy: number;
+  /** Still correct after the attack: failed / n, percent. */
   accuracy_under_attack: number;
+  /** succeeded / (succeeded + failed), percent. */
   attack_success_rate: number;
+  /** Mean perturbed-word percentage over successful attacks. */
   avg_perturbed_word_pct: number;
+  /** Mean queries over attacked (not skipped) examples. */
   avg_queries: number;
-  seconds: number;
-};
+}
 
-/** robustness.json: what `rose robustness --output` writes (and --json prints). */
+/** One row of robustness.json: a recipe's summary, percentages rounded to 2 decimals. */
+export interface RobustnessRowRecord extends AttackSummaryFields {
+  recipe: string;
+  seconds: number;
+}
+
 export type RobustnessRecord = { task: string; rows: RobustnessRowRecord[] };
 
 /** One line of `rose attack --output`: an attacked example. */

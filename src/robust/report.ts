@@ -1,26 +1,13 @@
 // Attack summaries with TextAttack's definitions (textattack/loggers/attack_log_manager.py), in
 // percent as TextAttack prints them, and plain-text formatting for the terminal.
 
+import type { AttackSummaryFields } from "../node/run-dir.ts";
 import type { AttackResult, AttackStats } from "./types.ts";
 import { SegmentedText } from "./words.ts";
 
-export interface AttackSummary {
-  n: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  /** Correctly classified before the attack: (n - skipped) / n, percent. */
-  original_accuracy: number;
-  /** Still correct after the attack: failed / n, percent. */
-  accuracy_under_attack: number;
-  /** succeeded / (succeeded + failed), percent. */
-  attack_success_rate: number;
-  /** Mean perturbed-word percentage over successful attacks. */
-  avg_perturbed_word_pct: number;
+export interface AttackSummary extends AttackSummaryFields {
   /** Mean words per attacked text, over all examples. */
   avg_num_words: number;
-  /** Mean queries over attacked (not skipped) examples. */
-  avg_queries: number;
 }
 
 const pct = (num: number, den: number): number => (den === 0 ? 0 : (100 * num) / den);

@@ -2,6 +2,7 @@
 // its options from these lists, a sweep reads and checks train flags with them. Defaults come from the
 // library's tables (TRAIN_DEFAULTS, ROSE_DEFAULTS), so help, parsing and the library agree.
 import type { DataOptions } from "../data/task-data.ts";
+import { GLUE_TRAIN_TASK_NAMES } from "../data/tasks.ts";
 import { TRUNCATIONS } from "../io/tokenizer.ts";
 import type { ResolveModelOptions } from "../node/hub.ts";
 import { GRANULARITIES, METHOD_NAMES, ROSE_DEFAULTS, type RoseTrainOptions } from "../optim/rose.ts";
@@ -98,7 +99,7 @@ export const TRAIN_FLAGS: readonly FlagSpec<TrainKey>[] = [
     type: "string",
     key: "task",
     default: "custom",
-    help: "GLUE task (cola, sst2, mrpc, qqp, stsb, mnli, qnli, rte, wnli) or custom",
+    help: `GLUE task (${GLUE_TRAIN_TASK_NAMES.join(", ")}) or custom`,
   },
   {
     flag: "--train-file",

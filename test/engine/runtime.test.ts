@@ -3,7 +3,6 @@
 // run side by side in one process.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { Graph, grad, ops, Program, Rng, type Tensor } from "../../src/engine/index.ts";
 import { currentRuntime, type Runtime, setRuntime } from "../../src/engine/runtime.ts";
 import { EngineError } from "../../src/errors.ts";
@@ -12,8 +11,8 @@ import { dirFiles } from "../../src/node/files.ts";
 import { nodeRuntime } from "../../src/node/runtime.ts";
 import { webRuntime } from "../helpers/runtime-web.ts";
 import { eligibleFrom } from "../../src/optim/rose.ts";
-import { type Batch, TrainStep } from "../../src/train/step.ts";
-import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { TrainStep } from "../../src/train/step.ts";
+import { GOLDEN_BERT, goldenBatch } from "../helpers/synthetic.ts";
 
 /** Runs `fn` with `rt` registered, then restores the registration. */
 async function withRuntime<T>(rt: Runtime | null, fn: () => Promise<T>): Promise<T> {
@@ -95,17 +94,7 @@ test("gradients run into preallocated buffers on onnxruntime-web equal onnxrunti
 
 test("one vanilla training step of the golden BERT on onnxruntime-web matches onnxruntime-node: loss and every gradient", async (t) => {
   const model = await PretrainedModel.load(dirFiles(GOLDEN_BERT));
-  const c = JSON.parse(readFileSync(`${GOLDEN_BERT}/case.json`, "utf8")) as Record<string, number[][] | number[]>;
-  const ids = c.input_ids as number[][];
-  const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map(BigInt));
-  const batch: Batch = {
-    batch: ids.length,
-    seq: ids[0]!.length,
-    inputIds: i64(ids),
-    attentionMask: i64(c.attention_mask as number[][]),
-    tokenTypeIds: i64(c.token_type_ids as number[][]),
-    labels: BigInt64Array.from((c.labels as number[]).map(BigInt)),
-  };
+  const batch = goldenBatch(GOLDEN_BERT);
   const opts = {
     method: "vanilla",
     klDropout: 0.1,

@@ -1,7 +1,8 @@
 // A tiny sentiment data set written in the golden BERT's 61-word vocabulary, for fast end-to-end tests.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Batch } from "../../src/data/batches.ts";
 import { Rng } from "../../src/engine/index.ts";
 
 export const GOLDEN_BERT = new URL("../fixtures/golden/models/bert", import.meta.url).pathname;
@@ -33,4 +34,19 @@ export function writeSentimentData(nTrain = 64, nDev = 32): { dir: string; train
   write(train, sentimentRows(nTrain, 1));
   write(dev, sentimentRows(nDev, 2));
   return { dir, train, dev };
+}
+
+/** The batch of a golden model's case.json (test/fixtures/golden/models/NAME/case.json) as a training step reads it. */
+export function goldenBatch(dir: string): Batch {
+  const c = JSON.parse(readFileSync(join(dir, "case.json"), "utf8")) as Record<string, number[][] | number[]>;
+  const ids = c.input_ids as number[][];
+  const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map(BigInt));
+  return {
+    batch: ids.length,
+    seq: ids[0]!.length,
+    inputIds: i64(ids),
+    attentionMask: i64(c.attention_mask as number[][]),
+    tokenTypeIds: c.token_type_ids ? i64(c.token_type_ids as number[][]) : new BigInt64Array(ids.length * ids[0]!.length),
+    labels: BigInt64Array.from((c.labels as number[]).map(BigInt)),
+  };
 }

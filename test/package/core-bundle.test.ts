@@ -13,9 +13,9 @@ import { dirFiles } from "../../src/node/files.ts";
 import { nativeTokenizerEngine } from "../../src/node/tokenizer-engine.ts";
 import { eligibleFrom } from "../../src/optim/rose.ts";
 import { RoseAdamW } from "../../src/optim/adamw.ts";
-import { type Batch, TrainStep } from "../../src/train/step.ts";
+import { TrainStep } from "../../src/train/step.ts";
 import { webRuntime } from "../helpers/runtime-web.ts";
-import { GOLDEN_BERT } from "../helpers/synthetic.ts";
+import { GOLDEN_BERT, goldenBatch } from "../helpers/synthetic.ts";
 
 const CORE = new URL("../../src/core.ts", import.meta.url).pathname;
 
@@ -47,20 +47,6 @@ function maxAbs(a: ArrayLike<number>): number {
   return m;
 }
 
-function goldenBatch(): Batch {
-  const c = JSON.parse(readFileSync(join(GOLDEN_BERT, "case.json"), "utf8")) as Record<string, number[][] | number[]>;
-  const ids = c.input_ids as number[][];
-  const i64 = (rows: number[][]) => BigInt64Array.from(rows.flat().map(BigInt));
-  return {
-    batch: ids.length,
-    seq: ids[0]!.length,
-    inputIds: i64(ids),
-    attentionMask: i64(c.attention_mask as number[][]),
-    tokenTypeIds: i64(c.token_type_ids as number[][]),
-    labels: BigInt64Array.from((c.labels as number[]).map(BigInt)),
-  };
-}
-
 test("the core bundles for the browser without Node built-ins, native addons or onnxruntime-node", async () => {
   // esbuild refuses `node:` imports on the browser platform, so a successful build already says most of it.
   const { code, inputs } = await bundleCore();
@@ -90,7 +76,7 @@ test("a ROSE first-order step from the bundled core on onnxruntime-web matches t
   const stepOpts = { method: "rose-first", klDropout: 0.1, rdropAlpha: 0, granularity: "tensor", regression: false, threads: 1 } as const;
   const web = await core.TrainStep.build(webModel, { ...stepOpts, eligible: core.eligibleFrom() });
   const node = await TrainStep.build(nodeModel, { ...stepOpts, eligible: eligibleFrom() });
-  const batch = goldenBatch();
+  const batch = goldenBatch(GOLDEN_BERT);
   const rng = { seed: 7, counter: 0 };
   const a = await node.run(batch, nodeModel.params, rng);
   const b = await web.run(batch, webModel.params, rng);
