@@ -16,7 +16,11 @@ export function registerBaseline(program: Command): void {
     .command("baseline")
     .description("fit a bag-of-words baseline (tf-idf word n-grams + logistic regression, or naive Bayes) on the data `rose train` reads");
   dataOptions(cmd)
-    .option("--task <name>", `GLUE task (${GLUE_TRAIN_TASK_NAMES.filter((n) => !getGlueTask(n)!.isRegression).join(", ")}) or custom`, "custom")
+    .option(
+      "--task <name>",
+      `GLUE task (${GLUE_TRAIN_TASK_NAMES.filter((n) => !getGlueTask(n)!.isRegression).join(", ")}) or custom`,
+      "custom",
+    )
     .requiredOption("--train-file <file>", "training data (.tsv, .csv, .jsonl, .json, .parquet)")
     .option("--validation-file <file>", "evaluation data, scored with the task's metrics")
     .option("--max-train-samples <n>", "train on the first N rows of the training file", int)
