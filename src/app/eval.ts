@@ -5,13 +5,13 @@ import { ConfigError, DataError } from "../errors.ts";
 import { argmax, predictLogits, softmax } from "../infer/predictor.ts";
 import { labelMismatchWarning, seqLengthWarning, untrainedHeadWarning } from "../models/checks.ts";
 import { PretrainedModel, applyTruncation } from "../models/pretrained.ts";
-import { maxModelLength } from "../robust/adapters.ts";
 import { ADVGLUE_TASK_NAMES, isAdvGlueTask, loadAdvGlue, scoreAdvGlue } from "../robust/advglue.ts";
 import type { ModelSource } from "../robust/run.ts";
 import type { Truncation } from "../io/tokenizer.ts";
 import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
 import { type ModelRef, resolveModelDir } from "../node/model-ref.ts";
 import { dirFiles } from "../node/files.ts";
+import { maxInputLength } from "../io/config.ts";
 
 export interface EvaluateOptions extends ModelRef, DataOptions {
   task?: string;
@@ -124,7 +124,7 @@ export async function evalAdvGlue(o: AdvGlueEvalOptions): Promise<AdvGlueEvalRes
     );
   }
   if (set.examples.length === 0) throw new DataError(o.file, null, `task "${o.task}" has no examples`);
-  const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(model.cfg));
+  const maxLength = maxInputLength(model.cfg, o.maxSeqLength ?? 128);
   const logits = await predictLogits(
     model,
     set.examples.map((e) => e.input),

@@ -159,6 +159,7 @@ export class BertModel {
 
 /** BERT's head: pooler (dense + tanh on the first token), dropout, classifier. */
 export class BertClassificationHead {
+  readonly firstTokenOnly = true;
   readonly pooler: Linear;
   readonly classifier: Linear;
   constructor(
@@ -176,6 +177,7 @@ export class BertClassificationHead {
 
 /** RoBERTa's head: dropout, dense + tanh on the first token, dropout, out_proj. */
 export class RobertaClassificationHead {
+  readonly firstTokenOnly = true;
   readonly dense: Linear;
   readonly outProj: Linear;
   constructor(readonly cfg: EncoderConfig) {

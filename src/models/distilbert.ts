@@ -87,6 +87,7 @@ export class DistilBertModel {
 
 /** pre_classifier + ReLU on the first token, dropout (seq_classif_dropout), classifier. */
 export class DistilBertClassificationHead {
+  readonly firstTokenOnly = true;
   readonly preClassifier: Linear;
   readonly classifier: Linear;
   constructor(readonly cfg: EncoderConfig) {

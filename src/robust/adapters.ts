@@ -3,18 +3,13 @@
 
 import { Graph, ops, Program, type HostTensor } from "../engine/index.ts";
 import { ConfigError, RoseError } from "../errors.ts";
-import type { EncoderConfig } from "../io/config.ts";
+import { maxInputLength } from "../io/config.ts";
 import type { Tokenizer } from "../io/tokenizer.ts";
 import { ParamScope } from "../models/index.ts";
 import { PretrainedModel } from "../models/pretrained.ts";
 import { frozenWeights, Predictor, type PredictOptions } from "../infer/predictor.ts";
 import type { AttackInput, MaskedWordFiller, SentenceEncoder, TextClassifier } from "./types.ts";
 import { dirFiles } from "../node/files.ts";
-
-/** Longest input the position embeddings allow (RoBERTa's positions start after the pad id). */
-export function maxModelLength(cfg: EncoderConfig): number {
-  return cfg.modelType === "roberta" ? cfg.maxPositionEmbeddings - cfg.padTokenId - 1 : cfg.maxPositionEmbeddings;
-}
 
 /** A fine-tuned classifier as the attacks see it: class probabilities, one batched forward per call. */
 export class ModelClassifier implements TextClassifier {
@@ -33,7 +28,7 @@ export class ModelClassifier implements TextClassifier {
     const tok = model.tokenizer;
     // Only head truncation drops a suffix of the words; with a tail kept, every word may be read.
     if (!tok || words.length === 0 || tok.truncation !== "head") return words.length;
-    const budget = Math.min(opts.maxLength ?? 128, maxModelLength(model.cfg)) - (await tok.encode("")).length;
+    const budget = maxInputLength(model.cfg, opts.maxLength ?? 128) - (await tok.encode("")).length;
     // Tokens before word k (its separator included, less trailing space, which byte-level BPE would count
     // as a token of its own); word k is read when they leave room for one more. They grow with k (the
     // pre-tokenizers split at the separators), so a binary search finds the first word cut off.
@@ -112,7 +107,7 @@ export class MlmFiller implements MaskedWordFiller {
     if (!model.tokenizer) throw new ConfigError("the masked LM has no tokenizer");
     this.tokenizer = model.tokenizer;
     this.special = new Set(Object.values(this.tokenizer.specialIds));
-    this.maxLength = Math.min(opts.maxLength ?? 128, maxModelLength(model.cfg));
+    this.maxLength = maxInputLength(model.cfg, opts.maxLength ?? 128);
   }
 
   /** Loads a BERT/RoBERTa directory with its masked-LM head (newly initialised when the checkpoint lacks it). */

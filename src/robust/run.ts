@@ -13,7 +13,7 @@ import { Predictor } from "../infer/predictor.ts";
 import { DEFAULT_MODEL, resolveModelDir } from "../node/model-ref.ts";
 import { type DataOptions, readData, taskByName } from "../data/task-data.ts";
 import type { AttackResultRecord } from "../node/run-dir.ts";
-import { maxModelLength, MlmFiller, ModelClassifier, ModelSentenceEncoder } from "./adapters.ts";
+import { MlmFiller, ModelClassifier, ModelSentenceEncoder } from "./adapters.ts";
 import { runAttack } from "./attack.ts";
 import { loadNeighbors, type NeighborTable } from "./neighbors.ts";
 import { buildAttack, isRecipeName, RECIPE_NAMES, type RecipeName } from "./recipes.ts";
@@ -22,6 +22,7 @@ import type { AttackExample, AttackResult, AttackStats, MaskedWordFiller, Senten
 import { WordNet } from "./wordnet.ts";
 import type { Truncation } from "../io/tokenizer.ts";
 import { dirFiles } from "../node/files.ts";
+import { maxInputLength } from "../io/config.ts";
 
 /** Examples attacked when the caller does not say. */
 export const DEFAULT_NUM_EXAMPLES = 100;
@@ -187,7 +188,7 @@ export async function setup(o: AttackSetupOptions, recipes: readonly RecipeName[
     label: e.label!,
   }));
 
-  const maxLength = Math.min(o.maxSeqLength ?? 128, maxModelLength(cfg));
+  const maxLength = maxInputLength(cfg, o.maxSeqLength ?? 128);
   const predictor = new Predictor(model, { batchSize: o.batchSize ?? 64, maxLength, threads: o.threads });
   const needSim = (o.similarity ?? true) && recipes.some((r) => USES_SIMILARITY.has(r));
   const s: AttackSetup = {
