@@ -9,6 +9,7 @@ import { PretrainedModel } from "../models/pretrained.ts";
 import { resolveModelDir } from "../node/model-ref.ts";
 import { exportOnnx } from "../export/onnx.ts";
 import { dirFiles, dirSink } from "../node/files.ts";
+import { SENTENCEPIECE_FILES } from "../io/sentencepiece.ts";
 
 export interface ExportOptions {
   /** Model directory or Hub id; default: the shipped default model. */
@@ -35,7 +36,7 @@ export const ONNX_SUBPATH = join("onnx", "model.onnx");
 
 /** Whether a directory holds a tokenizer rose can load (same files Tokenizer.fromDir accepts). */
 export function hasTokenizerFiles(dir: string): boolean {
-  return ["tokenizer.json", "vocab.txt", "vocab.json"].some((f) => existsSync(join(dir, f)));
+  return ["tokenizer.json", "vocab.txt", "vocab.json", ...SENTENCEPIECE_FILES].some((f) => existsSync(join(dir, f)));
 }
 
 export async function exportModel(opts: ExportOptions): Promise<ExportResult> {

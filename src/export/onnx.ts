@@ -3,7 +3,7 @@
 // it without rose.
 //
 // Interface, as Hugging Face optimum exports sequence classifiers:
-//   inputs  input_ids, attention_mask (and token_type_ids for BERT): int64 [batch_size, sequence_length]
+//   inputs  input_ids, attention_mask (and token_type_ids for BERT and ELECTRA): int64 [batch_size, sequence_length]
 //   output  logits: float32 [batch_size, num_labels]
 //
 // Runtime requirement: the graph uses onnxruntime's com.microsoft contrib ops (FusedMatMul for

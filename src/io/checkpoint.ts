@@ -1,10 +1,12 @@
 // Model weights in Hugging Face layout: `model.safetensors`, or `model.safetensors.index.json` whose
-// weight_map names the shard holding each tensor. Everything is handed out as float32.
-// pytorch_model.bin is deliberately unsupported: it is a pickle, and loading a pickle can run code.
+// weight_map names the shard holding each tensor; failing those, PyTorch's `pytorch_model.bin` (or its
+// shards and `pytorch_model.bin.index.json`), read by a restricted unpickler that runs nothing
+// (src/io/torch-bin.ts). Everything is handed out as float32.
 import { FormatError } from "../errors.ts";
 import { fileLabel, type FileSink, type ModelFiles } from "./files.ts";
 import { parseJsonBytes } from "./json.ts";
 import { parseSafetensors, serializeSafetensors, type StTensor, type WriteTensor } from "./safetensors.ts";
+import { parseTorchBin } from "./torch-bin.ts";
 
 export interface Float32Tensor {
   shape: number[];
@@ -13,6 +15,15 @@ export interface Float32Tensor {
 
 export const WEIGHTS_FILE = "model.safetensors";
 export const WEIGHTS_INDEX_FILE = "model.safetensors.index.json";
+export const TORCH_WEIGHTS_FILE = "pytorch_model.bin";
+export const TORCH_WEIGHTS_INDEX_FILE = "pytorch_model.bin.index.json";
+/** The weight files a model folder may have, in the order they are looked for. */
+export const WEIGHT_FILES: readonly string[] = [WEIGHTS_FILE, WEIGHTS_INDEX_FILE, TORCH_WEIGHTS_FILE, TORCH_WEIGHTS_INDEX_FILE];
+
+/** The weight file (or shard index) checkpointTensors reads from `files`, or null when there is none. */
+export function weightsFileOf(files: ModelFiles): string | null {
+  return WEIGHT_FILES.find((f) => files.has(f)) ?? null;
+}
 
 function toFloat32(t: StTensor): Float32Array {
   const d = t.data;
@@ -25,9 +36,9 @@ function toFloat32(t: StTensor): Float32Array {
 }
 
 /** Reads the shard index, validating that every entry names a plain file next to it. */
-function readIndex(files: ModelFiles): Map<string, string> {
-  const file = fileLabel(files.origin, WEIGHTS_INDEX_FILE);
-  const json = parseJsonBytes<unknown>(files.read(WEIGHTS_INDEX_FILE), file);
+function readIndex(files: ModelFiles, indexFile: string): Map<string, string> {
+  const file = fileLabel(files.origin, indexFile);
+  const json = parseJsonBytes<unknown>(files.read(indexFile), file);
   const wm = (json as { weight_map?: unknown } | null)?.weight_map;
   if (typeof wm !== "object" || wm === null || Array.isArray(wm)) throw new FormatError(file, "no weight_map object");
   const map = new Map<string, string>();
@@ -42,42 +53,63 @@ function readIndex(files: ModelFiles): Map<string, string> {
   return map;
 }
 
-function readShard(files: ModelFiles, name: string): Map<string, StTensor> {
-  return parseSafetensors(files.read(name), fileLabel(files.origin, name)).tensors;
+type ShardReader = (files: ModelFiles, name: string) => Map<string, Float32Tensor>;
+
+function readSafetensorsShard(files: ModelFiles, name: string): Map<string, Float32Tensor> {
+  const out = new Map<string, Float32Tensor>();
+  for (const [k, t] of parseSafetensors(files.read(name), fileLabel(files.origin, name)).tensors)
+    out.set(k, { shape: t.shape, data: toFloat32(t) });
+  return out;
+}
+
+function readTorchShard(files: ModelFiles, name: string): Map<string, Float32Tensor> {
+  const out = new Map<string, Float32Tensor>();
+  for (const [k, t] of parseTorchBin(files.read(name), fileLabel(files.origin, name))) out.set(k, { shape: t.shape, data: t.data });
+  return out;
+}
+
+/** The tensors named in a shard index's weight_map, each from the shard it names. */
+function readSharded(files: ModelFiles, indexFile: string, read: ShardReader): Map<string, Float32Tensor> {
+  const weightMap = readIndex(files, indexFile);
+  const shards = new Map<string, Map<string, Float32Tensor>>();
+  for (const shard of new Set(weightMap.values())) {
+    if (!files.has(shard)) throw new FormatError(fileLabel(files.origin, indexFile), `shard ${shard} listed in weight_map does not exist`);
+    shards.set(shard, read(files, shard));
+  }
+  const out = new Map<string, Float32Tensor>();
+  for (const [name, shard] of weightMap) {
+    const t = shards.get(shard)!.get(name);
+    if (!t) throw new FormatError(fileLabel(files.origin, shard), `tensor ${name} listed in ${indexFile} is not in this shard`);
+    out.set(name, t);
+  }
+  return out;
 }
 
 /**
- * Loads all weights of a checkpoint folder as float32, from `model.safetensors` or from the shards
- * listed in `model.safetensors.index.json`.
+ * Loads all weights of a checkpoint folder as float32, from the first of `model.safetensors`,
+ * `model.safetensors.index.json` (+ shards), `pytorch_model.bin`, `pytorch_model.bin.index.json` (+ shards).
  */
 export function checkpointTensors(files: ModelFiles): Map<string, Float32Tensor> {
-  const out = new Map<string, Float32Tensor>();
-  if (files.has(WEIGHTS_FILE)) {
-    for (const [name, t] of readShard(files, WEIGHTS_FILE)) out.set(name, { shape: t.shape, data: toFloat32(t) });
-    return out;
+  switch (weightsFileOf(files)) {
+    case WEIGHTS_FILE:
+      return readSafetensorsShard(files, WEIGHTS_FILE);
+    case WEIGHTS_INDEX_FILE:
+      return readSharded(files, WEIGHTS_INDEX_FILE, readSafetensorsShard);
+    case TORCH_WEIGHTS_FILE:
+      return readTorchShard(files, TORCH_WEIGHTS_FILE);
+    case TORCH_WEIGHTS_INDEX_FILE:
+      return readSharded(files, TORCH_WEIGHTS_INDEX_FILE, readTorchShard);
   }
-  if (files.has(WEIGHTS_INDEX_FILE)) {
-    const weightMap = readIndex(files);
-    const shards = new Map<string, Map<string, StTensor>>();
-    for (const shard of new Set(weightMap.values())) {
-      if (!files.has(shard))
-        throw new FormatError(fileLabel(files.origin, WEIGHTS_INDEX_FILE), `shard ${shard} listed in weight_map does not exist`);
-      shards.set(shard, readShard(files, shard));
-    }
-    for (const [name, shard] of weightMap) {
-      const t = shards.get(shard)!.get(name);
-      if (!t) throw new FormatError(fileLabel(files.origin, shard), `tensor ${name} listed in ${WEIGHTS_INDEX_FILE} is not in this shard`);
-      out.set(name, { shape: t.shape, data: toFloat32(t) });
-    }
-    return out;
-  }
-  const pickle = ["pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5"].filter((f) => files.has(f));
+  const names = files.names().sort();
+  const shown = names.length > 20 ? [...names.slice(0, 20), `... (${names.length} files)`] : names;
+  const foreign = ["tf_model.h5", "flax_model.msgpack"].filter((f) => files.has(f));
   throw new FormatError(
     files.origin,
-    `no ${WEIGHTS_FILE} or ${WEIGHTS_INDEX_FILE}` +
-      (pickle.length ? ` (found ${pickle.join(", ")})` : "") +
-      `; only safetensors weights are supported: pytorch_model.bin is a pickle, which can run arbitrary code when loaded, so it is not read on purpose. ` +
-      `Convert it once with transformers (model.save_pretrained(dir, safe_serialization=True)) or use a Hub revision that has ${WEIGHTS_FILE}.`,
+    `no model weights: expected ${WEIGHT_FILES.slice(0, -1).join(", ")} or ${WEIGHT_FILES.at(-1)}; found ${shown.length ? shown.join(", ") : "no files"}` +
+      (foreign.length
+        ? `. ${foreign.join(" and ")} (TensorFlow / Flax) ${foreign.length > 1 ? "are" : "is"} not read: convert once with transformers ` +
+          `(from_pretrained(dir, from_tf=True or from_flax=True), then save_pretrained(dir, safe_serialization=True))`
+        : ""),
   );
 }
 

@@ -32,7 +32,8 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-function f16ToF32(h: number): number {
+/** IEEE half bits -> float32 value. */
+export function f16ToF32(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

@@ -6,6 +6,7 @@ import { ConfigError, FormatError, RoseError } from "../errors.ts";
 import { fileLabel, type FileSink, type ModelFiles } from "./files.ts";
 import { parseJsonBytes } from "./json.ts";
 import { padRows, type PaddedBatch } from "./padding.ts";
+import { parseSentencePieceModel, SENTENCEPIECE_FILES, type SentencePieceFlavour, sentencePieceTokenizerJson } from "./sentencepiece.ts";
 import { type Encoding, requireTokenizerEngine, type TokenizerEngine } from "./tokenizer-engine.ts";
 import { decodeTextStrict } from "./text.ts";
 
@@ -39,16 +40,16 @@ export const TRUNCATIONS = ["head", "tail", "head+tail"] as const;
 export type Truncation = (typeof TRUNCATIONS)[number];
 
 export interface TokenizerFromDirOptions {
-  /** Overrides tokenizer_config.json `do_lower_case` when building from vocab.txt. */
+  /** Overrides tokenizer_config.json `do_lower_case` when building from vocab.txt or a SentencePiece model. */
   doLowerCase?: boolean;
 }
 
 type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 type JsonObj = { [k: string]: Json };
-type Kind = "wordpiece" | "bpe" | "other";
+type Kind = "wordpiece" | "bpe" | "unigram" | "other";
 
 /** Files save() copies next to tokenizer.json when the source directory had them. */
-const COMPANIONS = ["vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"];
+const COMPANIONS = ["vocab.txt", "vocab.json", "merges.txt", ...SENTENCEPIECE_FILES, "special_tokens_map.json"];
 
 const TOKENIZER_JSON = "tokenizer.json";
 const TOKENIZER_CONFIG = "tokenizer_config.json";
@@ -232,6 +233,45 @@ function byteLevelBpeJson(files: ModelFiles, cfg: JsonObj): { json: JsonObj; spe
   return { json, special };
 }
 
+/** The transformers class whose converter a SentencePiece model is read like: tokenizer_class, else the file name. */
+function sentencePieceFlavour(cfg: JsonObj, name: string, files: ModelFiles): SentencePieceFlavour {
+  const cls = cfg.tokenizer_class;
+  if (cls === undefined) return name === "spm.model" ? "deberta-v2" : "xlm-roberta";
+  if (cls === "DebertaV2Tokenizer" || cls === "DebertaV2TokenizerFast") return "deberta-v2";
+  if (cls === "XLMRobertaTokenizer" || cls === "XLMRobertaTokenizerFast") return "xlm-roberta";
+  throw new FormatError(
+    fileLabel(files.origin, TOKENIZER_CONFIG),
+    `tokenizer_class ${JSON.stringify(cls)} with ${name}: rose reads SentencePiece models of DebertaV2Tokenizer and XLMRobertaTokenizer`,
+  );
+}
+
+const SENTENCEPIECE_NAMES: Record<SentencePieceFlavour, SpecialTokens> = {
+  "deberta-v2": { pad: "[PAD]", cls: "[CLS]", sep: "[SEP]", mask: "[MASK]", unk: "[UNK]" },
+  "xlm-roberta": { pad: "<pad>", cls: "<s>", sep: "</s>", mask: "<mask>", unk: "<unk>" },
+};
+
+/** tokenizer.json equivalent to transformers' DebertaV2TokenizerFast / XLMRobertaTokenizerFast built from the model. */
+function sentencePieceJson(
+  files: ModelFiles,
+  name: string,
+  cfg: JsonObj,
+  opts: TokenizerFromDirOptions,
+): { json: JsonObj; special: SpecialTokens } {
+  const file = fileLabel(files.origin, name);
+  const model = parseSentencePieceModel(files.read(name), file);
+  const flavour = sentencePieceFlavour(cfg, name, files);
+  const special = {} as SpecialTokens;
+  for (const key of SPECIAL_KEYS) special[key] = configuredName(cfg, key) ?? SENTENCEPIECE_NAMES[flavour][key];
+  const json = sentencePieceTokenizerJson(model, file, {
+    flavour,
+    special,
+    doLowerCase: opts.doLowerCase ?? cfg.do_lower_case === true,
+    splitByPunct: cfg.split_by_punct === true,
+    maskLstrip: flavour === "xlm-roberta" ? readMaskLstrip(cfg) : isObj(cfg.mask_token) && cfg.mask_token.lstrip === true,
+  });
+  return { json, special };
+}
+
 function readMaskLstrip(cfg: JsonObj): boolean {
   const m = cfg.mask_token;
   if (typeof m === "object" && m !== null && !Array.isArray(m) && typeof m.lstrip === "boolean") return m.lstrip;
@@ -251,6 +291,7 @@ function kindOf(json: JsonObj): Kind {
   const type = typeof model === "object" && model !== null && !Array.isArray(model) ? model.type : undefined;
   if (type === "WordPiece") return "wordpiece";
   if (type === "BPE") return "bpe";
+  if (type === "Unigram") return "unigram";
   return "other";
 }
 
@@ -381,7 +422,8 @@ export class Tokenizer {
 
   /**
    * Loads a tokenizer directory: tokenizer.json if present, else vocab.txt (BERT WordPiece), else
-   * vocab.json + merges.txt (RoBERTa byte-level BPE). Special token names come from tokenizer_config.json /
+   * vocab.json + merges.txt (RoBERTa byte-level BPE), else spm.model / sentencepiece.bpe.model (SentencePiece
+   * unigram, as DeBERTa-v2/v3 and XLM-RoBERTa ship it). Special token names come from tokenizer_config.json /
    * special_tokens_map.json, or the conventional [CLS]/<s> names.
    */
   static async load(files: ModelFiles, opts: TokenizerFromDirOptions = {}): Promise<Tokenizer> {
@@ -398,8 +440,11 @@ export class Tokenizer {
     } else if (files.has("vocab.json")) {
       name = "vocab.json";
       ({ json, special } = byteLevelBpeJson(files, cfg));
+    } else if (SENTENCEPIECE_FILES.some((f) => files.has(f))) {
+      name = SENTENCEPIECE_FILES.find((f) => files.has(f))!;
+      ({ json, special } = sentencePieceJson(files, name, cfg, opts));
     } else {
-      throw new FormatError(files.origin, "no tokenizer.json, vocab.txt or vocab.json + merges.txt");
+      throw new FormatError(files.origin, "no tokenizer.json, vocab.txt, vocab.json + merges.txt or spm.model");
     }
     const file = fileLabel(files.origin, name);
     // Padding and truncation are done per batch here; settings saved in tokenizer.json would interfere.

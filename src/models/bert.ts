@@ -2,7 +2,7 @@
 // the checkpoint's parameter names. RoBERTa is BERT with other position ids and another head.
 import type { Tensor } from "../engine/index.ts";
 import { ops } from "../engine/index.ts";
-import type { EncoderConfig } from "../io/config.ts";
+import { type EncoderConfig, isRobertaFamily } from "../io/config.ts";
 import {
   activation,
   type BuildContext,
@@ -34,7 +34,7 @@ export class BertEmbeddings {
 
   forward(ctx: BuildContext, inputIds: Tensor, tokenTypeIds?: Tensor): Tensor {
     let pos: Tensor;
-    if (this.cfg.modelType === "roberta") {
+    if (isRobertaFamily(this.cfg.modelType)) {
       // Positions count non-padding tokens only, starting at pad_token_id + 1.
       const g = inputIds.graph;
       const m = ops.cast(ops.not(ops.equal(inputIds, g.scalar(this.cfg.padTokenId, "int64"))), "int64");
@@ -203,7 +203,7 @@ export class MaskedLMHead {
     this.layerNorm = new LayerNorm(names.layerNorm, cfg.hiddenSize, cfg.layerNormEps);
   }
   forward(ctx: BuildContext, h: Tensor, wordEmbeddings: Tensor): Tensor {
-    const act = this.cfg.modelType === "roberta" ? "gelu" : this.cfg.hiddenAct;
+    const act = isRobertaFamily(this.cfg.modelType) ? "gelu" : this.cfg.hiddenAct;
     const t = this.layerNorm.forward(ctx, activation(act, this.dense.forward(ctx, h)));
     const bias = ctx.scope.get(this.names.bias, [this.cfg.vocabSize]);
     // The tied decoder as a Linear: one Gemm with the bias inside, not a matmul and a [rows, vocab] Add.
@@ -212,7 +212,7 @@ export class MaskedLMHead {
 }
 
 export function bertMlmHead(cfg: EncoderConfig): MaskedLMHead {
-  return cfg.modelType === "roberta"
+  return isRobertaFamily(cfg.modelType)
     ? new MaskedLMHead(cfg, { dense: "lm_head.dense", layerNorm: "lm_head.layer_norm", bias: "lm_head.bias" })
     : new MaskedLMHead(cfg, {
         dense: "cls.predictions.transform.dense",

@@ -1,8 +1,11 @@
 // One interface over the supported architectures: encode, classify, masked-LM logits, parameter shapes.
 import { Graph, type Tensor } from "../engine/index.ts";
 import type { EncoderConfig, ModelType } from "../io/config.ts";
-import { BertClassificationHead, BertModel, bertMlmHead, type MaskedLMHead, RobertaClassificationHead } from "./bert.ts";
+import { BertClassificationHead, BertModel, bertMlmHead, RobertaClassificationHead } from "./bert.ts";
 import { DistilBertClassificationHead, DistilBertModel } from "./distilbert.ts";
+import { DebertaV2ClassificationHead, DebertaV2Model, debertaLayerIndex } from "./deberta.ts";
+import { ElectraClassificationHead, ElectraModel, electraLayerIndex } from "./electra.ts";
+import { ModernBertClassificationHead, ModernBertMaskedLMHead, ModernBertModel, modernBertLayerIndex } from "./modernbert.ts";
 import { type BuildContext, type LastLayerQueries, ParamScope } from "./modules.ts";
 import { ConfigError } from "../errors.ts";
 
@@ -28,9 +31,15 @@ export interface Encoder {
 
 /** A sequence-classification head on the last hidden state. */
 export interface ClassificationHead {
-  forward(ctx: BuildContext, hidden: Tensor): Tensor;
+  /** `attentionMask` [batch, seq]: for heads that pool over the real tokens (ModernBERT's "mean"). */
+  forward(ctx: BuildContext, hidden: Tensor, attentionMask: Tensor): Tensor;
   /** Whether the head reads only the first token (then the last layer can compute that token alone). */
   readonly firstTokenOnly: boolean;
+}
+
+/** A masked-LM head: hidden rows to vocabulary logits, its decoder tied to the word embeddings. */
+export interface MlmHead {
+  forward(ctx: BuildContext, hidden: Tensor, wordEmbeddings: Tensor): Tensor;
 }
 
 /**
@@ -43,17 +52,21 @@ export interface ArchitectureDef {
   encoder(cfg: EncoderConfig, prefix: string): Encoder;
   head(cfg: EncoderConfig, prefix: string): ClassificationHead;
   /** Masked-LM head, where rose supports one for this architecture. */
-  mlmHead?(cfg: EncoderConfig): MaskedLMHead;
+  mlmHead?(cfg: EncoderConfig): MlmHead;
   /** Whether the model reads token_type_ids. */
   usesTokenTypes(cfg: EncoderConfig): boolean;
   /** Name of the word-embedding matrix (the masked-LM decoder is tied to it). */
   wordEmbeddingName(prefix: string): string;
-  /** Encoder layer index of a parameter name, or null for embeddings and heads (see layerDepth). */
+  /**
+   * Encoder layer index of a parameter name, or null for embeddings and heads (see layerDepth); -1 for
+   * parameters outside the embeddings that feed every layer from below (depth 0, as the embeddings).
+   */
   layerIndex?(name: string): number | null;
 }
 
+// XLM-RoBERTa and CamemBERT checkpoints are RoBERTa's, parameter names ("roberta.*") included.
 const bertLike = (kind: "bert" | "roberta"): ArchitectureDef => ({
-  prefix: (cfg) => cfg.modelType,
+  prefix: () => kind,
   encoder: (cfg, prefix) => {
     const m = new BertModel(prefix, cfg);
     const tokenTypes = kind === "bert" && cfg.typeVocabSize > 0;
@@ -68,6 +81,20 @@ const bertLike = (kind: "bert" | "roberta"): ArchitectureDef => ({
 const ARCHITECTURES: Record<ModelType, ArchitectureDef> = {
   bert: bertLike("bert"),
   roberta: bertLike("roberta"),
+  "xlm-roberta": bertLike("roberta"),
+  camembert: bertLike("roberta"),
+  electra: {
+    prefix: () => "electra",
+    encoder: (cfg, prefix) => {
+      const m = new ElectraModel(prefix, cfg);
+      const tokenTypes = cfg.typeVocabSize > 0;
+      return { forward: (ctx, x, q) => m.forward(ctx, x.inputIds, x.attentionMask, tokenTypes ? x.tokenTypeIds : undefined, q) };
+    },
+    head: (cfg) => new ElectraClassificationHead(cfg),
+    usesTokenTypes: (cfg) => cfg.typeVocabSize > 0,
+    wordEmbeddingName: (prefix) => `${prefix}.embeddings.word_embeddings.weight`,
+    layerIndex: electraLayerIndex,
+  },
   distilbert: {
     prefix: () => "distilbert",
     encoder: (cfg, prefix) => {
@@ -78,6 +105,30 @@ const ARCHITECTURES: Record<ModelType, ArchitectureDef> = {
     usesTokenTypes: () => false,
     wordEmbeddingName: (prefix) => `${prefix}.embeddings.word_embeddings.weight`,
   },
+  "deberta-v2": {
+    prefix: () => "deberta",
+    encoder: (cfg, prefix) => {
+      const m = new DebertaV2Model(prefix, cfg);
+      const tokenTypes = cfg.typeVocabSize > 0;
+      return { forward: (ctx, x, q) => m.forward(ctx, x.inputIds, x.attentionMask, tokenTypes ? x.tokenTypeIds : undefined, q) };
+    },
+    head: (cfg) => new DebertaV2ClassificationHead(cfg),
+    usesTokenTypes: (cfg) => cfg.typeVocabSize > 0,
+    wordEmbeddingName: (prefix) => `${prefix}.embeddings.word_embeddings.weight`,
+    layerIndex: debertaLayerIndex,
+  },
+  modernbert: {
+    prefix: () => "model",
+    encoder: (cfg, prefix) => {
+      const m = new ModernBertModel(prefix, cfg);
+      return { forward: (ctx, x, q) => m.forward(ctx, x.inputIds, x.attentionMask, q) };
+    },
+    head: (cfg) => new ModernBertClassificationHead(cfg),
+    mlmHead: (cfg) => new ModernBertMaskedLMHead(cfg),
+    usesTokenTypes: () => false,
+    wordEmbeddingName: (prefix) => `${prefix}.embeddings.tok_embeddings.weight`,
+    layerIndex: modernBertLayerIndex,
+  },
 };
 
 export class Architecture {
@@ -85,7 +136,7 @@ export class Architecture {
   private readonly def: ArchitectureDef;
   private readonly encoder: Encoder;
   private readonly head: ClassificationHead;
-  private readonly mlm?: MaskedLMHead;
+  private readonly mlm?: MlmHead;
 
   constructor(readonly cfg: EncoderConfig) {
     const def = ARCHITECTURES[cfg.modelType];
@@ -136,12 +187,17 @@ export class Architecture {
    * logits and gradients as classify(encode(...)) for about (L-1)/L of the work.
    */
   logits(ctx: BuildContext, x: EncoderInputs): Tensor {
-    return this.classify(ctx, this.encode(ctx, x, this.head.firstTokenOnly ? { queries: "first" } : {}));
+    return this.classify(ctx, this.encode(ctx, x, this.firstTokenOnly ? { queries: "first" } : {}), x.attentionMask);
   }
 
-  /** Sequence-classification logits [batch, num_labels] from the last hidden state. */
-  classify(ctx: BuildContext, hidden: Tensor): Tensor {
-    return this.head.forward(ctx, hidden);
+  /** Whether the classification head reads only the first token (then encode with queries "first"). */
+  get firstTokenOnly(): boolean {
+    return this.head.firstTokenOnly;
+  }
+
+  /** Sequence-classification logits [batch, num_labels] from the last hidden state and the attention mask. */
+  classify(ctx: BuildContext, hidden: Tensor, attentionMask: Tensor): Tensor {
+    return this.head.forward(ctx, hidden, attentionMask);
   }
 
   /** Masked-LM logits [batch, seq, vocab] (decoder tied to the word embeddings). */
@@ -162,8 +218,9 @@ export class Architecture {
   paramShapes(heads: HeadKind[] = ["classifier"]): Map<string, number[]> {
     const g = new Graph();
     const ctx: BuildContext = { scope: new ParamScope(g), train: false };
-    const h = this.encode(ctx, this.inputs(g));
-    if (heads.includes("classifier")) this.classify(ctx, h);
+    const x = this.inputs(g);
+    const h = this.encode(ctx, x);
+    if (heads.includes("classifier")) this.classify(ctx, h, x.attentionMask);
     if (heads.includes("mlm") && this.supportsMlm) this.mlmLogits(ctx, h);
     return new Map([...ctx.scope.tensors].map(([n, t]) => [n, t.shape as number[]]));
   }

@@ -3,7 +3,7 @@
 // (normal with std initializer_range), and the new and unused names are reported.
 import { Rng } from "../engine/index.ts";
 import { ConfigError, FormatError } from "../errors.ts";
-import { checkpointTensors, type Float32Tensor, saveCheckpoint, WEIGHTS_FILE } from "../io/checkpoint.ts";
+import { checkpointTensors, type Float32Tensor, saveCheckpoint, WEIGHTS_FILE, weightsFileOf } from "../io/checkpoint.ts";
 import { fileLabel, type FileSink, type ModelFiles } from "../io/files.ts";
 import { type EncoderConfig, type Head, loadModelConfig, saveModelConfig, withLabels } from "../io/config.ts";
 import { Tokenizer, TRUNCATIONS, type Truncation } from "../io/tokenizer.ts";
@@ -28,7 +28,7 @@ export interface LoadReport {
 }
 
 // Checkpoint entries Hugging Face ignores silently: buffers and weights tied to others.
-const IGNORED = [/\.position_ids$/, /^cls\.predictions\.decoder\.(weight|bias)$/, /^lm_head\.decoder\.(weight|bias)$/];
+const IGNORED = [/\.position_ids$/, /^cls\.predictions\.decoder\.(weight|bias)$/, /^lm_head\.decoder\.(weight|bias)$/, /^decoder\.weight$/];
 
 export class PretrainedModel {
   constructor(
@@ -63,7 +63,7 @@ export class PretrainedModel {
         // Only a head may change size (a new label set); anything else is a corrupt or foreign checkpoint.
         if (!isHeadParam(name)) {
           throw new FormatError(
-            fileLabel(files.origin, WEIGHTS_FILE),
+            fileLabel(files.origin, weightsFileOf(files) ?? WEIGHTS_FILE),
             `tensor ${name} has shape [${t.shape}] but the config implies [${shape}]`,
           );
         }
@@ -129,7 +129,7 @@ export function isHeadParam(name: string): boolean {
 export function initParam(name: string, shape: number[], cfg: EncoderConfig, rng: Rng): Float32Array {
   const n = shape.reduce((a, d) => a * d, 1);
   const out = new Float32Array(n);
-  const isNorm = /LayerNorm|layer_norm/.test(name);
+  const isNorm = /LayerNorm|layer_norm|(^|[._])norm\./.test(name);
   if (name.endsWith(".bias") || name === "cls.predictions.bias" || name === "lm_head.bias") return out;
   if (isNorm && name.endsWith(".weight")) return out.fill(1);
   for (let i = 0; i < n; i++) out[i] = rng.normal() * cfg.initializerRange;

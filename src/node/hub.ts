@@ -1,13 +1,15 @@
 // Model directories from the Hugging Face Hub. A local directory is used as is; otherwise the argument is a
-// repo id whose config, safetensors weights and tokenizer files are fetched with @huggingface/hub into the
-// standard cache layout (models--org--name/{blobs,refs,snapshots/<commit>}), which the Python libraries
-// share. Only the files this project reads are downloaded, not the whole repo (no pytorch_model.bin, ONNX, ...).
+// repo id whose config, weights and tokenizer files are fetched with @huggingface/hub into the standard cache
+// layout (models--org--name/{blobs,refs,snapshots/<commit>}), which the Python libraries share. Only the files
+// this project reads are downloaded, not the whole repo: one set of weights (safetensors when the repo has
+// them, else pytorch_model.bin or its shards), no ONNX, TensorFlow or Flax files.
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { downloadFileToCacheDir, getHFHubCachePath, modelInfo, HubApiError } from "@huggingface/hub";
 import { ConfigError, RoseError } from "../errors.ts";
-import { WEIGHTS_FILE, WEIGHTS_INDEX_FILE } from "../io/checkpoint.ts";
+import { WEIGHT_FILES } from "../io/checkpoint.ts";
 import { jsonProblem } from "../io/json.ts";
+import { SENTENCEPIECE_FILES } from "../io/sentencepiece.ts";
 import { writeFileAtomic } from "./files.ts";
 
 /** The Hub could not be reached or refused a request, or (offline) the cache lacks the model. */
@@ -21,6 +23,7 @@ export const TOKENIZER_FILES = [
   "vocab.txt",
   "vocab.json",
   "merges.txt",
+  ...SENTENCEPIECE_FILES,
   "tokenizer_config.json",
   "special_tokens_map.json",
 ];
@@ -110,14 +113,16 @@ function shardNames(indexFile: string): string[] {
   return [...names];
 }
 
-/** True when `dir` holds a config and complete safetensors weights. */
+const isShardIndex = (file: string): boolean => file.endsWith(".index.json");
+
+/** True when `dir` holds a config and complete weights: the weight file checkpointTensors would pick, with its shards. */
 function isCompleteSnapshot(dir: string): boolean {
   if (!existsSync(join(dir, "config.json"))) return false;
-  if (existsSync(join(dir, WEIGHTS_FILE))) return true;
-  const index = join(dir, WEIGHTS_INDEX_FILE);
-  if (!existsSync(index)) return false;
+  const weights = WEIGHT_FILES.find((f) => existsSync(join(dir, f)));
+  if (weights === undefined) return false;
+  if (!isShardIndex(weights)) return true;
   try {
-    return shardNames(index).every((s) => existsSync(join(dir, s)));
+    return shardNames(join(dir, weights)).every((s) => existsSync(join(dir, s)));
   } catch {
     return false;
   }
@@ -156,9 +161,9 @@ function describeError(e: unknown): string {
 
 /**
  * Returns a local directory for a model: `idOrDir` itself if it is a directory, else the Hub cache snapshot
- * of repo `idOrDir`, downloading config.json, safetensors weights (single file or index + shards) and the
- * tokenizer files the repo has. Offline (opts.offline or HF_HUB_OFFLINE=1) only the cache is used; online, a
- * network failure falls back to a complete cached snapshot when there is one.
+ * of repo `idOrDir`, downloading config.json, weights (model.safetensors, else pytorch_model.bin: single file
+ * or index + shards) and the tokenizer files the repo has. Offline (opts.offline or HF_HUB_OFFLINE=1) only the
+ * cache is used; online, a network failure falls back to a complete cached snapshot when there is one.
  */
 export async function resolveModel(idOrDir: string, opts: ResolveModelOptions = {}): Promise<string> {
   // A local directory wins, as in transformers. Anything else must be a valid repo id and revision, checked
@@ -217,16 +222,15 @@ async function download(repoId: string, revision: string, cacheDir: string, endp
     writeFileAtomic(ref, commit);
   }
   if (!available.has("config.json")) throw new HubError(`${repoId} has no config.json at ${revision}: not a transformers model repo`);
-  let weights: string[];
-  if (available.has(WEIGHTS_FILE)) weights = [WEIGHTS_FILE];
-  else if (available.has(WEIGHTS_INDEX_FILE)) weights = [WEIGHTS_INDEX_FILE];
-  else {
+  // Safetensors first, as transformers prefers them; pytorch_model.bin is read without running its pickle.
+  const weights = WEIGHT_FILES.find((f) => available.has(f));
+  if (weights === undefined) {
     throw new HubError(
-      `${repoId} has no ${WEIGHTS_FILE} at ${revision}; only safetensors weights are supported (pytorch_model.bin is a pickle and is not loaded on purpose). ` +
+      `${repoId} has no weights rose reads at ${revision} (${WEIGHT_FILES.join(", ")}); TensorFlow and Flax weights are not read. ` +
         `Try a revision with safetensors weights (e.g. the Hub's refs/pr/N conversion).`,
     );
   }
-  const files = ["config.json", ...weights, ...TOKENIZER_FILES.filter((f) => available.has(f))];
+  const files = ["config.json", weights, ...TOKENIZER_FILES.filter((f) => available.has(f))];
   const fetchOne = (path: string): Promise<string> =>
     downloadFileToCacheDir({ repo: { type: "model", name: repoId }, path, revision: commit, cacheDir, ...common });
   let done = 0;
@@ -235,10 +239,10 @@ async function download(repoId: string, revision: string, cacheDir: string, endp
   for (const file of files) {
     await fetchOne(file);
     opts.onProgress?.({ file, done: ++done, total });
-    if (file === WEIGHTS_INDEX_FILE) {
-      const shards = shardNames(join(snapshot, WEIGHTS_INDEX_FILE));
+    if (file === weights && isShardIndex(file)) {
+      const shards = shardNames(join(snapshot, file));
       const missing = shards.filter((s) => !available.has(s));
-      if (missing.length) throw new HubError(`${repoId}: ${WEIGHTS_INDEX_FILE} names shards the repo lacks: ${missing.join(", ")}`);
+      if (missing.length) throw new HubError(`${repoId}: ${file} names shards the repo lacks: ${missing.join(", ")}`);
       total += shards.length;
       for (const s of shards) {
         await fetchOne(s);

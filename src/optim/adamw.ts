@@ -18,7 +18,7 @@ export interface AdamWOptions {
   betas?: [number, number];
   eps?: number;
   weightDecay?: number;
-  /** Tensors exempt from weight decay; default: LayerNorm/layer_norm parameters and biases. */
+  /** Tensors exempt from weight decay; default: norm parameters (LayerNorm, layer_norm, ModernBERT's *norm) and biases. */
   noDecay?: NamePredicate;
   /** Per-tensor multiplier of the learning rate (and so of the decay), e.g. layer-wise decay; default 1. */
   lrScale?: (name: string) => number;
@@ -71,7 +71,7 @@ export interface OptimizerState {
 }
 
 export function defaultNoDecay(name: string): boolean {
-  return name.includes("LayerNorm") || name.includes("layer_norm") || name.endsWith("bias");
+  return name.includes("LayerNorm") || name.includes("layer_norm") || /(^|[._])norm\.weight$/.test(name) || name.endsWith("bias");
 }
 
 /** Iteration order of the reference: the weight-decay group, then the rest, each in the map's order. */

@@ -140,7 +140,7 @@ export async function maskedAccuracy(
   const inputs = arch.inputs(g);
   const { head, queries } = maskedLm(g, arch);
   const ctx = { scope, train: false };
-  const logits = head(ctx, arch.encode(ctx, inputs, { queries }));
+  const logits = head(ctx, arch.encode(ctx, inputs, { queries }), inputs.attentionMask);
   const prog = await Program.compile(g, { logits }, { threads });
   const b = new MlmBatcher(seqs, { ...batcherOpts, shuffle: false, dropLast: false });
   let correct = 0,

@@ -193,9 +193,11 @@ export class MlmFiller implements MaskedWordFiller {
     if (this.special.has(id)) return null;
     let tok = this.tokenizer.idToToken(id);
     if (tok === null) return null;
-    if (this.tokenizer.kind === "bpe") {
-      // Byte-level BPE: a word that follows a space starts with "Ġ"; anything else continues a word.
-      if (!tok.startsWith("\u0120")) return null;
+    if (this.tokenizer.kind === "bpe" || this.tokenizer.kind === "unigram") {
+      // Byte-level BPE and SentencePiece: a word that follows a space starts with "Ġ" / "▁"; anything else
+      // continues a word.
+      const start = this.tokenizer.kind === "bpe" ? "\u0120" : "\u2581";
+      if (!tok.startsWith(start)) return null;
       tok = tok.slice(1);
     } else if (tok.startsWith("##")) {
       return null;

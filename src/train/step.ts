@@ -48,7 +48,7 @@ export type Objective = (
   g: Graph,
   arch: Architecture,
 ) => {
-  head: (ctx: BuildContext, hidden: Tensor) => Tensor;
+  head: (ctx: BuildContext, hidden: Tensor, attentionMask: Tensor) => Tensor;
   /** The positions the head reads: the encoder's last layer computes those alone (see LastLayerQueries). */
   queries?: LastLayerQueries;
   loss: (logits: Tensor) => Tensor;
@@ -62,8 +62,8 @@ export function classification(regression: boolean): Objective {
   return (g, arch) => {
     const labels = regression ? g.input("labels", "float32", ["batch"]) : g.input("labels", "int64", ["batch"]);
     return {
-      head: (ctx, h) => arch.classify(ctx, h),
-      queries: "first",
+      head: (ctx, h, mask) => arch.classify(ctx, h, mask),
+      ...(arch.firstTokenOnly ? { queries: "first" as const } : {}),
       loss: (logits) => (regression ? mse(logits, labels) : crossEntropy(logits, labels)),
     };
   };
@@ -91,7 +91,7 @@ export class TrainStep {
     const { head, loss: lossOf, queries, singleSegment } = objective(g, arch);
     const tokenTypes = arch.usesTokenTypes && !singleSegment;
     const inputs = arch.inputs(g, { tokenTypes });
-    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { queries }));
+    const forward = (ctx: BuildContext) => head(ctx, arch.encode(ctx, inputs, { queries }), inputs.attentionMask);
     const outs: Record<string, Tensor> = {};
     let ce: Tensor,
       loss: Tensor,

@@ -152,19 +152,26 @@ test("integer tensors are converted to float32", () => {
   }
 });
 
-test("no safetensors weights: clear error, pickle refused on purpose", () => {
+test("no weights: the error lists what was looked for and what the folder has", () => {
   const dir = tmp();
   try {
     copyFileSync(join(BERT, "config.json"), join(dir, "config.json"));
+    writeFileSync(join(dir, "tf_model.h5"), "not read");
     assert.throws(
       () => checkpointTensors(dirFiles(dir)),
       (e: unknown) =>
-        e instanceof FormatError && e.file === dir && /no model\.safetensors/.test(e.message) && /pytorch_model\.bin/.test(e.message),
+        e instanceof FormatError &&
+        e.file === dir &&
+        /no model weights: expected model\.safetensors, .*pytorch_model\.bin/.test(e.message) &&
+        /found config\.json, tf_model\.h5/.test(e.message) &&
+        /tf_model\.h5 \(TensorFlow \/ Flax\) is not read/.test(e.message),
     );
+    // pytorch_model.bin is read (test/io/torch-bin.test.ts); one that is not a zip checkpoint is refused.
     writeFileSync(join(dir, "pytorch_model.bin"), "not really");
     assert.throws(
       () => checkpointTensors(dirFiles(dir)),
-      (e: unknown) => e instanceof FormatError && /found pytorch_model\.bin/.test(e.message) && /pickle/.test(e.message),
+      (e: unknown) =>
+        e instanceof FormatError && e.file === join(dir, "pytorch_model.bin") && /not a PyTorch zip checkpoint/.test(e.message),
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

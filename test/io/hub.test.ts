@@ -26,8 +26,10 @@ import { checkpointTensors } from "../../src/io/checkpoint.ts";
 import { writeSafetensors } from "../../src/node/safetensors.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { dirFiles } from "../../src/node/files.ts";
+import { saveTorchBin } from "../helpers/torch-zip.ts";
 
 const BERT = new URL("../fixtures/golden/models/bert/", import.meta.url).pathname;
+const BERT_BIN = new URL("../fixtures/golden/models/bert-bin/", import.meta.url).pathname;
 
 interface Repo {
   dir: string;
@@ -46,7 +48,7 @@ function gitBlobSha1(data: Buffer): string {
 }
 
 /** Files stored with LFS on the real Hub: their etag is the sha256 of the content. */
-const isLfs = (f: string): boolean => f.endsWith(".safetensors");
+const isLfs = (f: string): boolean => f.endsWith(".safetensors") || f.endsWith(".bin");
 
 function startHub(repos: Map<string, Repo>): Promise<FakeHub> {
   const log: string[] = [];
@@ -290,6 +292,86 @@ test("download from a Hub imitation into the HF cache, then offline", async () =
     await assert.rejects(resolveModel("rose-test/absent"), HubError);
   });
   assert.ok(existsSync(snap!));
+});
+
+test("pytorch_model.bin (or its shards) is fetched only when a repo has no safetensors", async () => {
+  const cacheDir = join(work, "cache-bin");
+  const tensors = checkpointTensors(dirFiles(BERT));
+  // Both formats: safetensors are preferred, the .bin is never requested.
+  const bothDir = join(work, "both-src");
+  mkdirSync(bothDir);
+  for (const f of readdirSync(BERT)) copyFileSync(join(BERT, f), join(bothDir, f));
+  copyFileSync(join(BERT_BIN, "pytorch_model.bin"), join(bothDir, "pytorch_model.bin"));
+  // Sharded .bin, and a repo with TensorFlow weights only.
+  const shardedDir = join(work, "sharded-bin-src");
+  mkdirSync(shardedDir);
+  const names = [...tensors.keys()];
+  const shardFiles = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"];
+  const weightMap: Record<string, string> = {};
+  shardFiles.forEach((f, s) => {
+    const part = names.slice(s * 21, (s + 1) * 21);
+    writeFileSync(join(shardedDir, f), saveTorchBin(new Map(part.map((n) => [n, tensors.get(n)!]))));
+    for (const n of part) weightMap[n] = f;
+  });
+  writeFileSync(join(shardedDir, "pytorch_model.bin.index.json"), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  const tfDir = join(work, "tf-src");
+  mkdirSync(tfDir);
+  copyFileSync(join(BERT, "config.json"), join(tfDir, "config.json"));
+  writeFileSync(join(tfDir, "tf_model.h5"), "HDF");
+  for (const f of ["config.json", "vocab.txt"]) copyFileSync(join(BERT, f), join(shardedDir, f));
+  const repos = new Map<string, Repo>([
+    ["bin/only", { dir: BERT_BIN, sha: "3".repeat(40), files: readdirSync(BERT_BIN) }],
+    ["bin/both", { dir: bothDir, sha: "4".repeat(40), files: readdirSync(bothDir) }],
+    ["bin/sharded", { dir: shardedDir, sha: "5".repeat(40), files: readdirSync(shardedDir) }],
+    ["bin/tf", { dir: tfDir, sha: "6".repeat(40), files: readdirSync(tfDir) }],
+  ]);
+  const hub = await startHub(repos);
+  try {
+    await withEnv(NO_HUB_ENV, async () => {
+      const only = await resolveModel("bin/only", { cacheDir, endpoint: hub.url });
+      assert.deepEqual(readdirSync(only).sort(), [
+        "config.json",
+        "pytorch_model.bin",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "vocab.txt",
+      ]);
+      const loaded = checkpointTensors(dirFiles(only));
+      for (const [n, t] of tensors) assert.deepEqual(loaded.get(n)!.data, t.data, n);
+
+      hub.log.length = 0;
+      const both = await resolveModel("bin/both", { cacheDir, endpoint: hub.url });
+      assert.ok(readdirSync(both).includes("model.safetensors"));
+      assert.ok(!readdirSync(both).includes("pytorch_model.bin"));
+      assert.ok(!hub.log.some((l) => l.includes("pytorch_model.bin")), "safetensors preferred: the .bin is not fetched");
+
+      const progress: string[] = [];
+      const sharded = await resolveModel("bin/sharded", { cacheDir, endpoint: hub.url, onProgress: (p) => progress.push(p.file) });
+      assert.deepEqual(readdirSync(sharded).sort(), ["config.json", "pytorch_model.bin.index.json", ...shardFiles, "vocab.txt"].sort());
+      assert.deepEqual(progress, ["config.json", "pytorch_model.bin.index.json", ...shardFiles, "vocab.txt"]);
+      const fromShards = checkpointTensors(dirFiles(sharded));
+      assert.equal(fromShards.size, tensors.size);
+      for (const [n, t] of tensors) assert.deepEqual(fromShards.get(n)!.data, t.data, n);
+
+      await assert.rejects(
+        resolveModel("bin/tf", { cacheDir, endpoint: hub.url }),
+        (e: unknown) => e instanceof HubError && /bin\/tf has no weights rose reads/.test(e.message) && /TensorFlow/.test(e.message),
+      );
+    });
+  } finally {
+    await hub.close();
+  }
+  // Offline, cached .bin snapshots (single and sharded) are complete.
+  await withEnv(NO_HUB_ENV, async () => {
+    assert.equal(
+      await resolveModel("bin/only", { cacheDir, offline: true }),
+      join(cacheDir, "models--bin--only", "snapshots", "3".repeat(40)),
+    );
+    assert.equal(findCachedSnapshot(cacheDir, "bin/sharded"), join(cacheDir, "models--bin--sharded", "snapshots", "5".repeat(40)));
+    // A shard missing from the cache makes the snapshot incomplete.
+    rmSync(join(cacheDir, "models--bin--sharded", "snapshots", "5".repeat(40), shardFiles[1]!));
+    assert.equal(findCachedSnapshot(cacheDir, "bin/sharded"), null);
+  });
 });
 
 test("invalid repo ids and revisions are refused before the cache or the network is touched", async () => {

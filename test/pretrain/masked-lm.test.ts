@@ -36,7 +36,7 @@ test("maskedLm: loss and every gradient equal the full last layer's", async () =
   const inputs = arch.inputs(g);
   const ctx = { scope, train: false };
   const objective = maskedLm(g, arch);
-  const reduced = objective.loss(objective.head(ctx, arch.encode(ctx, inputs, { queries: objective.queries })));
+  const reduced = objective.loss(objective.head(ctx, arch.encode(ctx, inputs, { queries: objective.queries }), inputs.attentionMask));
   // Reference: every position through the last layer, then the predicted rows by their flat positions.
   const flat = g.input("flat_positions", "int64", ["predicted"]);
   const full = crossEntropy(
