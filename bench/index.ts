@@ -1,10 +1,11 @@
-// npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape|rowsum> [flags] [--json]
+// npm run bench -- <engine|gemm|infer|train|pretrain|attack|landscape|rowsum|logits> [flags] [--json]
 import "../src/node/runtime.ts";
 import { benchAttack } from "./attack.ts";
 import { benchEngine } from "./engine.ts";
 import { benchGemm } from "./gemm.ts";
 import { benchInfer } from "./infer.ts";
 import { benchLandscape } from "./landscape.ts";
+import { benchLogits } from "./logits.ts";
 import { benchPretrain } from "./pretrain.ts";
 import { benchRowSum } from "./rowsum.ts";
 import { benchTrain } from "./train.ts";
@@ -18,6 +19,7 @@ const benches: Record<string, (argv: string[]) => Promise<Record<string, unknown
   attack: benchAttack,
   landscape: benchLandscape,
   rowsum: benchRowSum,
+  logits: benchLogits,
 };
 
 const [name, ...rest] = process.argv.slice(2);

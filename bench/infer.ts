@@ -1,5 +1,5 @@
-// Evaluation throughput of a random BERT-shaped classifier (eval mode, no dropout), the same work as
-// `../shared/bench/torch_baseline.py --method eval`.
+// Evaluation throughput of a random classifier (eval mode, no dropout), the same work as
+// `../shared/bench/torch_baseline.py --method eval` (BERT) and bench/torch/torch_baseline_arch.py (the others).
 import { Graph, Program } from "../src/engine/index.ts";
 import type { HostTensor } from "../src/engine/index.ts";
 import { ParamScope } from "../src/models/index.ts";
@@ -8,8 +8,8 @@ import { forwardFlops, peakRssMib, randomBatch, randomModel } from "./models.ts"
 import { median, parseFlags, timeIt } from "./util.ts";
 
 export async function benchInfer(argv: string[]): Promise<Record<string, unknown>> {
-  const f = parseFlags(argv, { config: "mini", batch: 32, seq: 128, steps: 10, warmup: 2, threads: 0 });
-  const model = randomModel(f.config);
+  const f = parseFlags(argv, { arch: "bert", config: "mini", batch: 32, seq: 128, steps: 10, warmup: 2, threads: 0 });
+  const model = randomModel(f.config, f.arch);
   const arch = model.arch;
   const g = new Graph();
   const scope = new ParamScope(g);
@@ -26,7 +26,9 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
     const n = Math.min(rows, b.batch - r0);
     const dims = [n, b.seq];
     const part = (a: BigInt64Array): HostTensor => ({ data: a.subarray(r0 * b.seq, (r0 + n) * b.seq), dims });
-    parts.push({ input_ids: part(b.inputIds), attention_mask: part(b.attentionMask), token_type_ids: part(b.tokenTypeIds) });
+    const feeds: Record<string, HostTensor> = { input_ids: part(b.inputIds), attention_mask: part(b.attentionMask) };
+    if (arch.usesTokenTypes) feeds.token_type_ids = part(b.tokenTypeIds);
+    parts.push(feeds);
   }
   const times = await timeIt(f.steps, f.warmup, async () => {
     for (const feeds of parts) await prog.run(feeds);
@@ -34,6 +36,7 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
   const s = median(times) / 1000;
   return {
     impl: "rose-onnxruntime",
+    arch: f.arch,
     config: f.config,
     method: "eval",
     batch: f.batch,
@@ -42,7 +45,7 @@ export async function benchInfer(argv: string[]): Promise<Record<string, unknown
     step_s: +s.toFixed(4),
     samples_per_s: +(f.batch / s).toFixed(2),
     tokens_per_s: +((f.batch * f.seq) / s).toFixed(1),
-    gflops: +(forwardFlops(f.config, f.batch, f.seq) / s / 1e9).toFixed(1),
+    gflops: +(forwardFlops(model.cfg, f.batch, f.seq, arch.firstTokenOnly) / s / 1e9).toFixed(1),
     peak_rss_mib: +peakRssMib().toFixed(1),
   };
 }

@@ -1,6 +1,7 @@
-// Fine-tuning throughput per method, the same work as `../shared/bench/torch_baseline.py`: a random
-// BERT-shaped classifier, one batch, forward + backward (two dropout passes and the KL gradient norms for
-// ROSE first order / ensemble), clipping to norm 1 and the (selective) AdamW step.
+// Fine-tuning throughput per method, the same work as `../shared/bench/torch_baseline.py` (BERT) and
+// bench/torch/torch_baseline_arch.py (--arch electra|deberta|modernbert): a random classifier, one batch,
+// forward + backward (two dropout passes and the KL gradient norms for ROSE first order / ensemble),
+// clipping to norm 1 and the (selective) AdamW step.
 import { RoseAdamW, type RoseMethod } from "../src/optim/adamw.ts";
 import { clipCoefficient } from "../src/optim/clip.ts";
 import { eligibleFrom } from "../src/optim/rose.ts";
@@ -11,10 +12,20 @@ import { median, parseFlags, timeIt } from "./util.ts";
 const METHODS: Record<string, RoseMethod> = { vanilla: "vanilla", first: "rose-first", second: "rose-second", ensemble: "rose-ensemble" };
 
 export async function benchTrain(argv: string[]): Promise<Record<string, unknown>> {
-  const f = parseFlags(argv, { config: "mini", method: "vanilla", batch: 32, seq: 128, steps: 10, warmup: 2, threads: 0, profile: "" });
+  const f = parseFlags(argv, {
+    arch: "bert",
+    config: "mini",
+    method: "vanilla",
+    batch: 32,
+    seq: 128,
+    steps: 10,
+    warmup: 2,
+    threads: 0,
+    profile: "",
+  });
   const method = METHODS[f.method];
   if (!method) throw new Error(`--method must be one of ${Object.keys(METHODS).join(", ")}`);
-  const model = randomModel(f.config);
+  const model = randomModel(f.config, f.arch);
   const step = await TrainStep.build(model, {
     method,
     klDropout: 0.1,
@@ -36,6 +47,7 @@ export async function benchTrain(argv: string[]): Promise<Record<string, unknown
   const s = median(times) / 1000;
   return {
     impl: "rose-onnxruntime",
+    arch: f.arch,
     config: f.config,
     method: f.method,
     batch: f.batch,

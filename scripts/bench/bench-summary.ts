@@ -1,5 +1,5 @@
-// Summarises scripts/bench/bench-compare.sh output (one JSON line per run, each rose run followed by its PyTorch
-// pair): per benchmark, the median of the paired ratios and the median numbers.
+// Summarises scripts/bench/bench-compare.sh and arch-compare.sh output (one JSON line per run, in pairs of a rose
+// run and its PyTorch run, in either order): per benchmark, the median of the paired ratios and the median numbers.
 // Usage: bash scripts/bench/bench-compare.sh 2 > bench.jsonl; node --import tsx scripts/bench/bench-summary.ts bench.jsonl
 import { readFileSync } from "node:fs";
 
@@ -19,14 +19,17 @@ const rows = readFileSync(file, "utf8")
   .map((l) => JSON.parse(l) as Row);
 const groups = new Map<string, { rose: Row[]; torch: Row[] }>();
 for (let i = 0; i + 1 < rows.length; i += 2) {
-  const r = rows[i]!,
-    t = rows[i + 1]!;
+  const roseFirst = rows[i]!.impl === "rose-onnxruntime";
+  const r = roseFirst ? rows[i]! : rows[i + 1]!,
+    t = roseFirst ? rows[i + 1]! : rows[i]!;
   if (r.impl !== "rose-onnxruntime" || String(t.impl).startsWith("rose"))
-    throw new Error(`line ${i + 1}: expected a rose run followed by its PyTorch pair`);
+    throw new Error(`lines ${i + 1}-${i + 2}: expected a rose run and its PyTorch pair`);
+  // BERT rows keep their names without the architecture.
+  const arch = r.arch !== undefined && r.arch !== "bert" ? ` ${r.arch}` : "";
   const key =
     r.fwd_bwd_ms !== undefined
       ? "engine"
-      : `${r.method === "eval" ? "infer" : r.method === "mlm" ? "pretrain" : "train"} ${r.config} ${r.method}`;
+      : `${r.method === "eval" ? "infer" : r.method === "mlm" ? "pretrain" : "train"}${arch} ${r.config} ${r.method}`;
   const g = groups.get(key) ?? { rose: [], torch: [] };
   g.rose.push(r);
   g.torch.push(t);

@@ -10,6 +10,9 @@ import { resolveModelDir } from "../node/model-ref.ts";
 import { exportOnnx } from "../export/onnx.ts";
 import { dirFiles, dirSink } from "../node/files.ts";
 import { SENTENCEPIECE_FILES } from "../io/sentencepiece.ts";
+import { type EncoderConfig, maxInputLength } from "../io/config.ts";
+import { fileLabel, type FileSink } from "../io/files.ts";
+import { parseJsonBytes, parseJsonText } from "../io/json.ts";
 
 export interface ExportOptions {
   /** Model directory or Hub id; default: the shipped default model. */
@@ -54,6 +57,30 @@ export async function exportModel(opts: ExportOptions): Promise<ExportResult> {
   // ONNX first: it is the step that can refuse (size limit) and should leave no half-written directory.
   const onnxFile = join(opts.out, ONNX_SUBPATH);
   const onnx = exportOnnx(model, onnxFile);
-  model.save(dirSink(opts.out));
+  model.save(withModelMaxLength(dirSink(opts.out), model.cfg));
   return { modelDir, out: opts.out, onnxFile, onnxBytes: onnx.bytes, tokenizer: withTokenizer, warnings };
+}
+
+const TOKENIZER_CONFIG = "tokenizer_config.json";
+
+/**
+ * A sink that writes tokenizer_config.json with `model_max_length` set to the most tokens the model takes
+ * (rose's own limit, maxInputLength) where the source gives none, an unbounded one (transformers' 1e30) or a
+ * larger one: transformers.js truncates to that number (its pipelines always ask to) and feeds a longer text
+ * whole otherwise, past the position table. A config that already fits is written byte for byte.
+ */
+export function withModelMaxLength(sink: FileSink, cfg: EncoderConfig): FileSink {
+  const limit = maxInputLength(cfg, Number.POSITIVE_INFINITY);
+  return {
+    origin: sink.origin,
+    write(name, data) {
+      if (name !== TOKENIZER_CONFIG) return sink.write(name, data);
+      const file = fileLabel(sink.origin, name);
+      const json =
+        typeof data === "string" ? parseJsonText<Record<string, unknown>>(data, file) : parseJsonBytes<Record<string, unknown>>(data, file);
+      const mml = json.model_max_length;
+      if (typeof mml === "number" && Number.isInteger(mml) && mml > 0 && mml <= limit) return sink.write(name, data);
+      sink.write(name, `${JSON.stringify({ ...json, model_max_length: limit }, null, 2)}\n`);
+    },
+  };
 }

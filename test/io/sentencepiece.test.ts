@@ -7,6 +7,7 @@ import { MemoryFiles } from "../../src/io/files.ts";
 import { parseSentencePieceModel, PIECE_TYPES } from "../../src/io/sentencepiece.ts";
 import { FormatError } from "../../src/errors.ts";
 import { dirFiles } from "../../src/node/files.ts";
+import { type SyntheticSpm, spmBytes } from "../helpers/sentencepiece.ts";
 
 const DEBERTA = new URL("../fixtures/golden/models/deberta-v3/", import.meta.url).pathname;
 const SPM = readFileSync(join(DEBERTA, "spm.model"));
@@ -42,40 +43,6 @@ async function assertGolden(tok: Tokenizer, where: string): Promise<void> {
   }
 }
 
-// A protobuf writer for hand-made SentencePiece models (the wire format: tag = field << 3 | wire type).
-const enc = new TextEncoder();
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = BigInt.asUintN(64, BigInt(n));
-  do {
-    const b = Number(v & 0x7fn);
-    v >>= 7n;
-    out.push(v ? b | 0x80 : b);
-  } while (v);
-  return out;
-}
-const tag = (field: number, wireType: number) => varint(field * 8 + wireType);
-const lenField = (field: number, body: number[]) => [...tag(field, 2), ...varint(body.length), ...body];
-const intField = (field: number, v: number) => [...tag(field, 0), ...varint(v)];
-function floatField(field: number, x: number): number[] {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setFloat32(0, x, true);
-  return [...tag(field, 5), ...b];
-}
-const pieceMsg = (p: string, score: number, type: number = PIECE_TYPES.normal) =>
-  lenField(1, [...lenField(1, [...enc.encode(p)]), ...floatField(2, score), ...intField(3, type)]);
-
-interface Synthetic {
-  pieces: [string, number, number?][];
-  modelType?: number;
-  unkId?: number;
-  charsmap?: number[];
-}
-function spmBytes(m: Synthetic): Uint8Array {
-  const trainer = [...intField(3, m.modelType ?? 1), ...intField(40, m.unkId ?? 0), ...intField(43, -1)];
-  const normalizer = [...lenField(1, [...enc.encode("identity")]), ...(m.charsmap ? lenField(2, m.charsmap) : [])];
-  return Uint8Array.from([...m.pieces.flatMap(([p, s, t]) => pieceMsg(p, s, t)), ...lenField(2, trainer), ...lenField(3, normalizer)]);
-}
 const WORDS: [string, number][] = [
   ["▁a", -1],
   ["▁b", -1.5],
@@ -223,7 +190,7 @@ test("a truncated or corrupt spm.model is refused with one line naming the file"
   );
   await refused(readFileSync(join(DEBERTA, "tokenizer_config.json")), /^mem\/spm\.model: /);
   // A charsmap the tokenizers library would index out of bounds (it aborts the process on that).
-  const pieces: Synthetic["pieces"] = [["<unk>", 0, PIECE_TYPES.unknown], ...WORDS];
+  const pieces: SyntheticSpm["pieces"] = [["<unk>", 0, PIECE_TYPES.unknown], ...WORDS];
   await refused(spmBytes({ pieces, charsmap: [1, 2, 3] }), /precompiled_charsmap: shorter than its 4-byte header/);
   await refused(spmBytes({ pieces, charsmap: [255, 255, 0, 0, 1, 2, 3, 4] }), /precompiled_charsmap: a trie of 16383 units does not fit/);
   await refused(
@@ -258,7 +225,7 @@ test("a truncated or corrupt spm.model is refused with one line naming the file"
 });
 
 test("DeBERTa-v3 as shipped: [MASK] not among the pieces is added after them; do_lower_case and split_by_punct", async () => {
-  const pieces: Synthetic["pieces"] = [
+  const pieces: SyntheticSpm["pieces"] = [
     ["[PAD]", 0, PIECE_TYPES.control],
     ["[CLS]", 0, PIECE_TYPES.control],
     ["[SEP]", 0, PIECE_TYPES.control],
@@ -299,7 +266,7 @@ test("DeBERTa-v3 as shipped: [MASK] not among the pieces is added after them; do
 });
 
 test("XLM-RoBERTa's sentencepiece.bpe.model: fairseq ids (<s> <pad> </s> <unk> first, <mask> last) and its pair template", async () => {
-  const pieces: Synthetic["pieces"] = [
+  const pieces: SyntheticSpm["pieces"] = [
     ["<unk>", 0, PIECE_TYPES.unknown],
     ["<s>", 0, PIECE_TYPES.control],
     ["</s>", 0, PIECE_TYPES.control],
@@ -334,7 +301,7 @@ test("XLM-RoBERTa's sentencepiece.bpe.model: fairseq ids (<s> <pad> </s> <unk> f
   assert.deepEqual(json.model.vocab.at(-1), ["<mask>", 0]);
   assert.equal(json.model.unk_id, 3);
   // The fairseq shift assumes SentencePiece's <unk> <s> </s> at 0 1 2.
-  const moved: Synthetic["pieces"] = [
+  const moved: SyntheticSpm["pieces"] = [
     ["<s>", 0, PIECE_TYPES.control],
     ["<unk>", 0, PIECE_TYPES.unknown],
     ["</s>", 0, PIECE_TYPES.control],
